@@ -1,0 +1,48 @@
+/* The key ring: the keys that seal and open every value.
+ *
+ * Key file (DESIGN section 4): one key per line, `ID HASHKEY_HEX BLOCKKEY_HEX`
+ * with 64 hex digits (32 bytes) each, `#` comments and blank lines allowed.
+ * The first key seals; every key opens, so a new key can be put first while
+ * the old one still opens the cookies already out there. */
+#ifndef ML_KEYRING_H
+#define ML_KEYRING_H
+
+#include "ml_crypto.h"
+
+#define ML_KEY_BYTES    32
+#define ML_KEYRING_MAX  16
+#define ML_KEY_ID_MAX   32
+
+typedef struct ml_key {
+    char id[ML_KEY_ID_MAX + 1];
+    unsigned char hash_key[ML_KEY_BYTES];
+    apr_crypto_key_t *block_key;
+    /* Unique in the process, so per-thread caches keyed on it never mistake
+     * a key loaded after a reload for one freed before it. */
+    apr_uint64_t serial;
+} ml_key_t;
+
+typedef struct ml_keyring {
+    const ml_crypto_t *crypto;
+    ml_key_t *keys;
+    int nkeys;
+} ml_keyring_t;
+
+/* Reads and parses `path`. Refuses anything but a regular file without group
+ * or other permissions. Errors name the file and line, never key material. */
+apr_status_t ml_keyring_load(ml_keyring_t **out, const ml_crypto_t *c, const char *path,
+                             apr_pool_t *p, char *err, apr_size_t errlen);
+
+/* Parses key-file text; `origin` names it in error messages. */
+apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const char *text,
+                              apr_size_t len, const char *origin, apr_pool_t *p,
+                              char *err, apr_size_t errlen);
+
+/* One key-file line "ID HASH BLOCK\n" with fresh random keys, in `line`
+ * (at least ML_KEYLINE_MAX bytes). */
+#define ML_KEYLINE_MAX (ML_KEY_ID_MAX + 2 * 64 + 4)
+apr_status_t ml_keyring_keygen(const char *id, char *line, apr_size_t linelen);
+
+int ml_key_id_valid(const char *id);
+
+#endif

@@ -1,0 +1,36 @@
+/* Per-thread working state for sealing and opening.
+ *
+ * Holds the recycled buffers and, per key, a ready AES block context and a
+ * keyed HMAC context, so a seal or an open costs no context set-up and no
+ * heap allocation once warm. One thread uses a scratch at a time; the httpd
+ * glue keeps one per worker thread, the CLI and tests one per thread. */
+#ifndef ML_SCRATCH_H
+#define ML_SCRATCH_H
+
+#include "ml_buf.h"
+#include "ml_keyring.h"
+
+typedef struct ml_scratch ml_scratch_t;
+
+/* The scratch lives until p is cleared or destroyed. */
+apr_status_t ml_scratch_create(ml_scratch_t **out, apr_pool_t *p);
+
+/* Buffers for the codec's stages, and one for the caller's own use (the
+ * rendered output). Contents are valid until the next call that uses them. */
+typedef enum {
+    ML_SBUF_PLAIN,   /* serialized claims */
+    ML_SBUF_STREAM,  /* counter blocks, then keystream */
+    ML_SBUF_INNER,   /* iv || ciphertext, and its base64 */
+    ML_SBUF_OUTER,   /* ts|inner|mac before base64; decoded value on open */
+    ML_SBUF_RESULT,  /* the sealed value */
+    ML_SBUF_USER,
+    ML_SBUF_COUNT
+} ml_sbuf_t;
+
+ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
+
+/* The cached block and MAC contexts for key k, made on first use. */
+apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
+struct evp_mac_ctx_st *ml_scratch_hmac(ml_scratch_t *s, const ml_crypto_t *c, const ml_key_t *k);
+
+#endif

@@ -1,0 +1,26 @@
+/* Shared helpers for the cmocka unit tests. */
+#ifndef ML_TEST_H
+#define ML_TEST_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <apr_general.h>
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <string.h>
+
+static inline void ml_test_unhex(const char *hex, unsigned char *out, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        unsigned v;
+        assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
+        out[i] = (unsigned char)v;
+    }
+}
+
+#endif

@@ -89,3 +89,6 @@ asan:
 
 clean:
 	rm -rf build var
+
+run: all
+	tools/demo.sh

@@ -16,6 +16,7 @@ struct ml_scratch {
     apr_pool_t *pool;
     ml_buf_t bufs[ML_SBUF_COUNT];
     ml_key_slot_t slots[ML_SCRATCH_SLOTS];
+    EVP_MAC_CTX *digest;
     int next_victim;
 };
 
@@ -38,6 +39,8 @@ static apr_status_t ml_scratch_cleanup(void *data)
         ml_buf_free(&s->bufs[i]);
     for (i = 0; i < ML_SCRATCH_SLOTS; i++)
         ml_slot_release(&s->slots[i]);
+    EVP_MAC_CTX_free(s->digest);
+    s->digest = NULL;
     return APR_SUCCESS;
 }
 
@@ -52,7 +55,9 @@ apr_status_t ml_scratch_create(ml_scratch_t **out, apr_pool_t *p)
         return APR_ENOMEM;
     for (i = 0; i < ML_SBUF_COUNT; i++)
         ml_buf_init(&s->bufs[i]);
-    apr_pool_cleanup_register(p, s, ml_scratch_cleanup, apr_pool_cleanup_null);
+    /* A pre-cleanup: plain cleanups run after subpools are destroyed, and the
+     * block contexts the slots point at live in the subpool s->pool. */
+    apr_pool_pre_cleanup_register(p, s, ml_scratch_cleanup);
     *out = s;
     return APR_SUCCESS;
 }
@@ -107,4 +112,20 @@ EVP_MAC_CTX *ml_scratch_hmac(ml_scratch_t *s, const ml_crypto_t *c, const ml_key
     else if (!EVP_MAC_init(slot->mac, NULL, 0, NULL))
         return NULL;
     return slot->mac;
+}
+
+int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
+                      unsigned char out[32])
+{
+    static const unsigned char label[] = "mod_magiclink digest v1";
+    size_t n = 0;
+
+    if (!s->digest)
+        s->digest = ml_crypto_hmac_new(c, label, sizeof(label) - 1);
+    else if (!EVP_MAC_init(s->digest, NULL, 0, NULL))
+        return 0;
+    return s->digest && EVP_MAC_update(s->digest, (const unsigned char *)a, strlen(a))
+           && EVP_MAC_update(s->digest, (const unsigned char *)"|", 1)
+           && EVP_MAC_update(s->digest, (const unsigned char *)b, strlen(b))
+           && EVP_MAC_final(s->digest, out, &n, 32) && n == 32;
 }

@@ -23,7 +23,10 @@ typedef enum {
     ML_SBUF_INNER,   /* iv || ciphertext, and its base64 */
     ML_SBUF_OUTER,   /* ts|inner|mac before base64; decoded value on open */
     ML_SBUF_RESULT,  /* the sealed value */
-    ML_SBUF_USER,
+    ML_SBUF_USER,    /* free for the caller, like the three below */
+    ML_SBUF_TEXT,    /* a mail's text/plain body */
+    ML_SBUF_HTML,    /* a mail's text/html body */
+    ML_SBUF_MAIL,    /* a composed mail */
     ML_SBUF_COUNT
 } ml_sbuf_t;
 
@@ -32,5 +35,11 @@ ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
 /* The cached block and MAC contexts for key k, made on first use. */
 apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
 struct evp_mac_ctx_st *ml_scratch_hmac(ml_scratch_t *s, const ml_crypto_t *c, const ml_key_t *k);
+
+/* SHA-256-strength digest of a || "|" || b, keyed with a fixed public label
+ * so it can reuse a cached HMAC context: a hash, not a secret. For cache keys
+ * (no plaintext addresses in shared memory or redis) and code hashes. */
+int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
+                      unsigned char out[32]);
 
 #endif

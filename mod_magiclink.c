@@ -1,0 +1,131 @@
+/* mod_magiclink: passwordless email sign-in for Apache httpd 2.4.
+ *
+ * The module record, its hooks and its directives: glue only. The sign-in
+ * routes live in src/httpd/ml_routes.c, AuthType MagicLink in ml_auth.c,
+ * configuration in ml_conf.c, shared state in ml_store.c; everything else
+ * (sealing, tokens, templates, mail) is the httpd-free core in src/. */
+#include "httpd.h"
+#include "http_config.h"
+#include "http_log.h"
+#include "ap_provider.h"
+
+#include "ml_auth.h"
+#include "ml_conf.h"
+#include "ml_routes.h"
+#include "ml_store.h"
+
+/* Made in check_config from pconf, so it lives exactly one configuration
+ * cycle, like the key rings that use it. */
+static ml_crypto_t *ml_crypto;
+
+static int ml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
+{
+    ml_store_pre_config(pconf);
+    ml_conf_reset_counts();
+    ml_crypto = NULL;
+    return OK;
+}
+
+/* Runs for `apachectl -t` too, so a bad key file or mailer fails the test. */
+static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                           server_rec *main_s)
+{
+    const char *why = NULL;
+    server_rec *s;
+    int used = 0;
+
+    for (s = main_s; s; s = s->next) {
+        ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
+        used |= c->used;
+    }
+    if (!used)
+        return OK;
+    if (ml_crypto_create(&ml_crypto, pconf, &why) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, APLOGNO(10500) "%s", why);
+        return !OK;
+    }
+    for (s = main_s; s; s = s->next)
+        if (ml_conf_check(pconf, s, ml_crypto) != OK)
+            return !OK;
+    if (ml_conf_allow_count() == 0)
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, APLOGNO(10504)
+                     "no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
+    return OK;
+}
+
+static int ml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
+                          server_rec *main_s)
+{
+    ml_srv_conf_t *c = ap_get_module_config(main_s->module_config, &magiclink_module);
+
+    if (!ml_crypto)
+        return OK;
+    return ml_store_post_config(pconf, ptemp, main_s, c->cache_spec) == APR_SUCCESS ? OK
+                                                                                    : !OK;
+}
+
+static void ml_child_init(apr_pool_t *p, server_rec *s)
+{
+    ml_store_child_init(p, s);
+}
+
+static void ml_register_hooks(apr_pool_t *p)
+{
+    static const char *const after_socache[] = { "mod_socache_shmcb.c", NULL };
+
+    ap_hook_pre_config(ml_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_check_config(ml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ml_post_config, after_socache, NULL, APR_HOOK_MIDDLE);
+    ap_hook_child_init(ml_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(ml_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ml_auth_register_hooks(p);
+}
+
+#define ML_SRV_STR(name, field, help) \
+    AP_INIT_TAKE1(name, ml_cmd_srv_string, (void *)APR_OFFSETOF(ml_srv_conf_t, field), \
+                  RSRC_CONF, help)
+#define ML_DIR_SECS(name, field, help) \
+    AP_INIT_TAKE1(name, ml_cmd_seconds, (void *)APR_OFFSETOF(ml_dir_conf_t, field), \
+                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
+#define ML_DIR(name, fn, help) \
+    AP_INIT_TAKE1(name, fn, NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
+
+static const command_rec ml_cmds[] = {
+    AP_INIT_TAKE1("MagicLinkKeyFile", ml_cmd_key_file, NULL, RSRC_CONF,
+                  "key file: one `ID HASHKEY BLOCKKEY` line per key, first one seals"),
+    AP_INIT_TAKE1("MagicLinkBaseURL", ml_cmd_base_url, NULL, RSRC_CONF,
+                  "origin of emailed links, e.g. https://www.example.com"),
+    AP_INIT_TAKE1("MagicLinkMailer", ml_cmd_mailer, NULL, RSRC_CONF,
+                  "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
+    ML_SRV_STR("MagicLinkMailFrom", mail_from, "From: address of link mails"),
+    ML_SRV_STR("MagicLinkSiteName", site_name, "site name shown on pages and in mails"),
+    AP_INIT_TAKE1("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
+                  "socache provider[:args] for single use, rate limits and sign-outs"),
+    AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
+                  "email|ip|domain N SECONDS"),
+    ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
+    ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
+    ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),
+    AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                    "addresses, @domains or * that may get a link"),
+    ML_DIR("MagicLinkAllowFile", ml_cmd_allow_file, "file of addresses and @domains"),
+    ML_DIR("MagicLinkLoginURL", ml_cmd_login_url, "where AuthType MagicLink sends browsers"),
+    AP_INIT_FLAG("MagicLinkBindBrowser", ml_cmd_flag,
+                 (void *)APR_OFFSETOF(ml_dir_conf_t, bind_browser),
+                 RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, "links work only in the asking browser"),
+    ML_DIR("MagicLinkCookieSecure", ml_cmd_cookie_secure, "On, Off or Auto"),
+    ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
+    ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
+    { NULL }
+};
+
+AP_DECLARE_MODULE(magiclink) = {
+    STANDARD20_MODULE_STUFF,
+    ml_create_dir_conf,
+    ml_merge_dir_conf,
+    ml_create_srv_conf,
+    ml_merge_srv_conf,
+    ml_cmds,
+    ml_register_hooks,
+    AP_MODULE_FLAG_NONE
+};

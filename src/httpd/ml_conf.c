@@ -1,0 +1,400 @@
+/* Directive handlers, merging, and the start-up checks. */
+#include "ml_conf.h"
+#include "ml_mailer.h"
+#include "ml_store.h"
+
+#include "http_log.h"
+#include "unixd.h"
+#include "apr_strings.h"
+#include "apr_lib.h"
+#include "apr_uri.h"
+
+#include <unistd.h>
+
+APLOG_USE_MODULE(magiclink);
+
+static int ml_allow_entries;
+
+int ml_conf_allow_count(void) { return ml_allow_entries; }
+void ml_conf_reset_counts(void) { ml_allow_entries = 0; }
+
+/* ---- records and merging ---- */
+
+void *ml_create_srv_conf(apr_pool_t *p, server_rec *s)
+{
+    ml_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->rate_email = (ml_rate_t){ 5, 3600 };
+    c->rate_ip = (ml_rate_t){ 30, 3600 };
+    c->rate_domain = (ml_rate_t){ 0, 3600 };
+    return c;
+}
+
+#define ML_MERGE_PTR(f) m->f = add->f ? add->f : base->f
+
+void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    ml_srv_conf_t *base = basev, *add = addv, *m = apr_pcalloc(p, sizeof(*m));
+
+    ML_MERGE_PTR(key_file);
+    ML_MERGE_PTR(base_url);
+    ML_MERGE_PTR(mailer_spec);
+    ML_MERGE_PTR(mail_from);
+    ML_MERGE_PTR(cache_spec);
+    ML_MERGE_PTR(site_name);
+    m->rate_email = add->rate_email_set ? add->rate_email : base->rate_email;
+    m->rate_ip = add->rate_ip_set ? add->rate_ip : base->rate_ip;
+    m->rate_domain = add->rate_domain_set ? add->rate_domain : base->rate_domain;
+    m->rate_email_set = add->rate_email_set || base->rate_email_set;
+    m->rate_ip_set = add->rate_ip_set || base->rate_ip_set;
+    m->rate_domain_set = add->rate_domain_set || base->rate_domain_set;
+    m->used = add->used || base->used;
+    return m;
+}
+
+void *ml_create_dir_conf(apr_pool_t *p, char *dir)
+{
+    ml_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
+
+    c->base = dir;
+    c->link_ttl = c->session_ttl = c->session_idle = ML_UNSET;
+    c->bind_browser = c->cookie_secure = ML_UNSET;
+    return c;
+}
+
+#define ML_MERGE_INT(f) m->f = add->f != ML_UNSET ? add->f : base->f
+
+void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
+{
+    ml_dir_conf_t *base = basev, *add = addv, *m = apr_pcalloc(p, sizeof(*m));
+
+    ML_MERGE_PTR(base);
+    ML_MERGE_INT(link_ttl);
+    ML_MERGE_INT(session_ttl);
+    ML_MERGE_INT(session_idle);
+    ML_MERGE_INT(bind_browser);
+    ML_MERGE_INT(cookie_secure);
+    ML_MERGE_PTR(login_url);
+    ML_MERGE_PTR(pass_header);
+    ML_MERGE_PTR(cookie_name);
+    m->allow = ml_policy_merge(p, base->allow, add->allow);
+    return m;
+}
+
+int ml_dir_link_ttl(const ml_dir_conf_t *d)
+{
+    return d->link_ttl != ML_UNSET ? d->link_ttl : ML_DEFAULT_LINK_TTL;
+}
+
+int ml_dir_session_ttl(const ml_dir_conf_t *d)
+{
+    return d->session_ttl != ML_UNSET ? d->session_ttl : ML_DEFAULT_SESSION_TTL;
+}
+
+int ml_dir_session_idle(const ml_dir_conf_t *d)
+{
+    return d->session_idle != ML_UNSET ? d->session_idle : ML_DEFAULT_SESSION_IDLE;
+}
+
+const char *ml_dir_cookie(const ml_dir_conf_t *d)
+{
+    return d->cookie_name ? d->cookie_name : ML_DEFAULT_COOKIE;
+}
+
+const char *ml_dir_login_url(const ml_dir_conf_t *d)
+{
+    return d->login_url ? d->login_url : ML_DEFAULT_LOGIN_URL;
+}
+
+int ml_dir_bind_browser(const ml_dir_conf_t *d)
+{
+    return d->bind_browser != ML_UNSET ? d->bind_browser : ML_ON;
+}
+
+/* ---- directive handlers ---- */
+
+static ml_srv_conf_t *ml_srv(cmd_parms *cmd)
+{
+    ml_srv_conf_t *c = ap_get_module_config(cmd->server->module_config, &magiclink_module);
+    c->used = 1;
+    return c;
+}
+
+/* Server-context string directives store into the field named by cmd->info. */
+const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err)
+        return err;
+    *(const char **)((char *)ml_srv(cmd) + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
+const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err)
+        return err;
+    ml_srv(cmd)->key_file = ap_server_root_relative(cmd->pool, arg);
+    if (!ml_srv(cmd)->key_file)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
+    return NULL;
+}
+
+const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    apr_uri_t u;
+
+    if (err)
+        return err;
+    if (apr_uri_parse(cmd->pool, arg, &u) != APR_SUCCESS || !u.scheme || !u.hostname
+        || (strcasecmp(u.scheme, "http") && strcasecmp(u.scheme, "https"))
+        || u.user || u.query || u.fragment || (u.path && strcmp(u.path, "/") && *u.path))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": expected an origin such as https://www.example.com[:port], got ",
+                           arg, NULL);
+    ml_srv(cmd)->base_url = apr_pstrcat(cmd->pool, apr_pstrdup(cmd->pool, u.scheme), "://",
+                                        u.hostinfo, NULL);
+    ap_str_tolower((char *)ml_srv(cmd)->base_url);
+    return NULL;
+}
+
+const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err)
+        return err;
+    if (strncmp(arg, "maildir:", 8) && strncmp(arg, "smtp://", 7) && strncmp(arg, "smtps://", 8)
+        && strncmp(arg, "pipe:", 5))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": expected maildir:/dir, smtp://host:port, smtps://host:port or "
+                           "pipe:/path/to/sendmail -t -i, got ", arg, NULL);
+    ml_srv(cmd)->mailer_spec = arg;
+    return NULL;
+}
+
+const char *ml_cmd_cache(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+
+    if (err)
+        return err;
+    if (!ml_store_spec_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": expected a socache provider such as shmcb, shmcb:/path(bytes), "
+                           "redis:host:port or memcache:host:port, got ", arg, NULL);
+    ml_srv(cmd)->cache_spec = arg;
+    return NULL;
+}
+
+static const char *ml_parse_positive(cmd_parms *cmd, const char *arg, int *out)
+{
+    char *end;
+    apr_int64_t v = apr_strtoi64(arg, &end, 10);
+
+    if (!*arg || *end || v <= 0 || v > 10L * 365 * 86400)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a positive number, got ",
+                           arg, NULL);
+    *out = (int)v;
+    return NULL;
+}
+
+const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
+                        const char *secs)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    ml_srv_conf_t *c;
+    ml_rate_t r;
+
+    if (err)
+        return err;
+    if ((err = ml_parse_positive(cmd, n, &r.limit)) || (err = ml_parse_positive(cmd, secs, &r.window)))
+        return err;
+    c = ml_srv(cmd);
+    if (!strcasecmp(what, "email"))
+        c->rate_email = r, c->rate_email_set = 1;
+    else if (!strcasecmp(what, "ip"))
+        c->rate_ip = r, c->rate_ip_set = 1;
+    else if (!strcasecmp(what, "domain"))
+        c->rate_domain = r, c->rate_domain_set = 1;
+    else
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected email, ip or domain, got ",
+                           what, NULL);
+    return NULL;
+}
+
+/* Lifetimes: the field is named by cmd->info. */
+const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_srv(cmd);
+    return ml_parse_positive(cmd, arg, (int *)((char *)dc + (apr_size_t)cmd->info));
+}
+
+const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_dir_conf_t *d = dc;
+    const char *why;
+
+    ml_srv(cmd);
+    if (!d->allow)
+        d->allow = ml_policy_make(cmd->pool);
+    if ((why = ml_policy_add(d->allow, arg, cmd->pool)) != NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", arg, ": ", why, NULL);
+    ml_allow_entries++;
+    return NULL;
+}
+
+const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_dir_conf_t *d = dc;
+    const char *why, *path = ap_server_root_relative(cmd->temp_pool, arg);
+    int before;
+
+    ml_srv(cmd);
+    if (!d->allow)
+        d->allow = ml_policy_make(cmd->pool);
+    before = d->allow->entries->nelts + d->allow->anyone;
+    if (!path || (why = ml_policy_add_file(d->allow, path, cmd->pool)) != NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", path ? why : arg, NULL);
+    ml_allow_entries += d->allow->entries->nelts + d->allow->anyone - before;
+    return NULL;
+}
+
+const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (arg[0] != '/' || arg[1] == '/' || strpbrk(arg, "\\ \t\r\n?#"))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": expected a local path such as /magic/login, got ", arg, NULL);
+    ((ml_dir_conf_t *)dc)->login_url = arg;
+    ml_srv(cmd);
+    return NULL;
+}
+
+const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on)
+{
+    ml_srv(cmd);
+    *(int *)((char *)dc + (apr_size_t)cmd->info) = on ? ML_ON : ML_OFF;
+    return NULL;
+}
+
+const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_dir_conf_t *d = dc;
+
+    ml_srv(cmd);
+    if (!strcasecmp(arg, "on"))
+        d->cookie_secure = ML_ON;
+    else if (!strcasecmp(arg, "off"))
+        d->cookie_secure = ML_OFF;
+    else if (!strcasecmp(arg, "auto"))
+        d->cookie_secure = ML_AUTO;
+    else
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected On, Off or Auto, got ", arg,
+                           NULL);
+    return NULL;
+}
+
+/* RFC 6265 cookie-name / RFC 7230 token characters. */
+static int ml_token_valid(const char *s)
+{
+    if (!*s || strlen(s) > 64)
+        return 0;
+    for (; *s; s++)
+        if (!apr_isalnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s))
+            return 0;
+    return 1;
+}
+
+const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_srv(cmd);
+    if (!ml_token_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid cookie name: ", arg, NULL);
+    ((ml_dir_conf_t *)dc)->cookie_name = arg;
+    return NULL;
+}
+
+const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_srv(cmd);
+    if (!ml_token_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid header name: ", arg, NULL);
+    ((ml_dir_conf_t *)dc)->pass_header = arg;
+    return NULL;
+}
+
+/* ---- start-up ---- */
+
+/* The origin of emailed links: MagicLinkBaseURL, else ServerName's scheme,
+ * name and port. Never a request's Host header. */
+static void ml_conf_origin(apr_pool_t *p, server_rec *s, ml_srv_conf_t *c)
+{
+    const char *scheme = s->server_scheme ? s->server_scheme : "http";
+    int deflt = !strcasecmp(scheme, "https") ? 443 : 80;
+
+    if (c->base_url)
+        c->origin = c->base_url;
+    else if (s->port && s->port != deflt)
+        c->origin = apr_psprintf(p, "%s://%s:%u", scheme, s->server_hostname, s->port);
+    else
+        c->origin = apr_psprintf(p, "%s://%s", scheme, s->server_hostname);
+    c->origin_https = !strncasecmp(c->origin, "https:", 6);
+}
+
+static int ml_conf_mailer(apr_pool_t *pconf, server_rec *s, ml_srv_conf_t *c)
+{
+    const char *spec = c->mailer_spec, *err = NULL;
+    ml_mailer_opts_t opts;
+
+    if (!spec)
+        spec = apr_pstrcat(pconf, "maildir:", ap_runtime_dir_relative(pconf, "magiclink-mail"),
+                           NULL);
+    memset(&opts, 0, sizeof(opts));
+    /* The parent runs as root; the children that deliver run as User. */
+    if (geteuid() == 0) {
+        opts.chown_dirs = 1;
+        opts.uid = ap_unixd_config.user_id;
+        opts.gid = ap_unixd_config.group_id;
+    }
+    if (ml_mailer_create(&c->mailer, spec, &opts, pconf, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10501)
+                     "MagicLinkMailer %s: %s", spec, err ? err : "unusable");
+        return !OK;
+    }
+    if (!c->mail_from)
+        c->mail_from = apr_pstrcat(pconf, "noreply@", s->server_hostname, NULL);
+    if (ml_addr_parse_from(pconf, c->mail_from, &c->from, &err) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10505)
+                     "MagicLinkMailFrom %s: %s", c->mail_from, err);
+        return !OK;
+    }
+    return OK;
+}
+
+int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto)
+{
+    ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
+    char err[512];
+
+    if (!c->used)
+        return OK;
+    if (!c->key_file) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10502)
+                     "MagicLinkKeyFile is required (create one with `magiclink keygen "
+                     "> FILE && chmod 600 FILE`)");
+        return !OK;
+    }
+    if (ml_keyring_load(&c->keyring, crypto, c->key_file, pconf, err, sizeof(err))
+            != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10503) "MagicLinkKeyFile %s", err);
+        return !OK;
+    }
+    ml_conf_origin(pconf, s, c);
+    if (!c->site_name)
+        c->site_name = s->server_hostname;
+    return ml_conf_mailer(pconf, s, c);
+}

@@ -1,0 +1,103 @@
+/* Configuration of mod_magiclink: the per-server and per-directory records,
+ * the directive handlers, and what is made from them once at start-up. */
+#ifndef ML_CONF_H
+#define ML_CONF_H
+
+#include "httpd.h"
+#include "http_config.h"
+
+#include "ml_addr.h"
+#include "ml_keyring.h"
+#include "ml_policy.h"
+
+extern module AP_MODULE_DECLARE_DATA magiclink_module;
+
+#define ML_DEFAULT_LINK_TTL      900
+#define ML_DEFAULT_SESSION_TTL   604800
+#define ML_DEFAULT_SESSION_IDLE  3600
+#define ML_DEFAULT_COOKIE        "magiclink_session"
+#define ML_DEFAULT_LOGIN_URL     "/magic/login"
+#define ML_BIND_SUFFIX           "_bind"
+#define ML_BIND_MAX_AGE          86400
+#define ML_RENEW_EVERY           60
+#define ML_CODE_TRIES            5
+#define ML_FORM_LIMIT            8192
+
+enum { ML_UNSET = -1, ML_OFF = 0, ML_ON = 1, ML_AUTO = 2 };
+
+typedef struct ml_rate {
+    int limit;      /* 0: no limit */
+    int window;     /* seconds */
+} ml_rate_t;
+
+struct ml_mailer;
+
+typedef struct ml_srv_conf {
+    const char *key_file;
+    const char *base_url;
+    const char *mailer_spec;
+    const char *mail_from;
+    const char *cache_spec;
+    const char *site_name;
+    ml_rate_t rate_email, rate_ip, rate_domain;
+    int rate_email_set, rate_ip_set, rate_domain_set;
+    int used;                       /* a MagicLink directive names this server */
+    /* Made in check_config, shared read-only by every thread. */
+    ml_keyring_t *keyring;
+    struct ml_mailer *mailer;
+    ml_addr_from_t from;            /* MagicLinkMailFrom, parsed */
+    const char *origin;             /* scheme://host[:port] of emailed links */
+    int origin_https;
+} ml_srv_conf_t;
+
+typedef struct ml_dir_conf {
+    const char *base;               /* the <Location> the handler serves */
+    int link_ttl, session_ttl, session_idle;
+    ml_policy_t *allow;
+    const char *login_url;
+    int bind_browser;
+    int cookie_secure;
+    const char *pass_header;
+    const char *cookie_name;
+} ml_dir_conf_t;
+
+void *ml_create_srv_conf(apr_pool_t *p, server_rec *s);
+void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv);
+void *ml_create_dir_conf(apr_pool_t *p, char *dir);
+void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv);
+
+/* Effective values, defaults applied. */
+int ml_dir_link_ttl(const ml_dir_conf_t *d);
+int ml_dir_session_ttl(const ml_dir_conf_t *d);
+int ml_dir_session_idle(const ml_dir_conf_t *d);
+const char *ml_dir_cookie(const ml_dir_conf_t *d);
+const char *ml_dir_login_url(const ml_dir_conf_t *d);
+int ml_dir_bind_browser(const ml_dir_conf_t *d);
+
+/* Directive handlers. */
+const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_cache(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
+                        const char *secs);
+const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_dir_string(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on);
+const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
+
+/* Start-up: called from check_config for every server; loads the key ring
+ * and makes the mailer, or logs why the server cannot start and fails. */
+int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto);
+
+/* How many allow entries the configuration holds (for the start-up warning). */
+int ml_conf_allow_count(void);
+void ml_conf_reset_counts(void);
+
+#endif

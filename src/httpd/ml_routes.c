@@ -1,0 +1,383 @@
+/* The content handler (SetHandler magiclink): the sign-in routes of
+ * DESIGN section 3, relative to the handler's <Location>. */
+#include "ml_routes.h"
+#include "ml_mailer.h"
+#include "ml_addr.h"
+#include "ml_mail_msg.h"
+#include "ml_pages.h"
+#include "ml_return.h"
+#include "ml_store.h"
+
+#include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(magiclink);
+
+#define ML_M(m) (AP_METHOD_BIT << (m))
+
+/* ---- shared steps ---- */
+
+static const char *ml_login_url(const ml_req_t *q)
+{
+    return ml_web_route_url(q, "login");
+}
+
+static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, APLOGNO(10530)
+                  "%s failed; answering 503", what);
+    apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
+    return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable",
+                         "Signing in is not possible right now. Please try again in a minute.",
+                         NULL, "Back to sign-in");
+}
+
+static int ml_csrf_failed(ml_req_t *q)
+{
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10531)
+                  "CSRF token missing or not this browser's; refused");
+    return ml_page_error(q, HTTP_FORBIDDEN, "Please try again",
+                         "This form has expired or was not sent from this site. Open the "
+                         "sign-in page again and resend it.", NULL, "Open the sign-in page");
+}
+
+/* Reads the form and checks CSRF: OK, or the status already answered. */
+static int ml_post_prologue(ml_req_t *q, int *done)
+{
+    int rc = ml_web_read_form(q);
+
+    *done = 1;
+    if (rc != OK)
+        return rc;
+    ml_web_binding(q, 0);
+    if (!ml_web_csrf_ok(q))
+        return ml_csrf_failed(q);
+    *done = 0;
+    return OK;
+}
+
+/* Checks each configured rate limit; 1 when one is exceeded. */
+static int ml_throttled(ml_req_t *q, const char *email, int *failed)
+{
+    ml_store_t *st = ml_store_get();
+    struct { const char *kind, *key; ml_rate_t rate; } limits[3];
+    const char *at = strrchr(email, '@');
+    apr_status_t rv;
+    int i, over = 0, any = 0;
+
+    limits[0].kind = "i", limits[0].key = q->r->useragent_ip, limits[0].rate = q->sc->rate_ip;
+    limits[1].kind = "e", limits[1].key = email, limits[1].rate = q->sc->rate_email;
+    limits[2].kind = "d", limits[2].key = at ? at + 1 : "", limits[2].rate = q->sc->rate_domain;
+    *failed = 0;
+    for (i = 0; i < 3; i++) {
+        rv = ml_store_count(st, q->r->server, q->scratch, q->kr->crypto, limits[i].kind,
+                            limits[i].key, limits[i].rate.limit, limits[i].rate.window, &over,
+                            q->r->pool);
+        if (rv != APR_SUCCESS) {
+            *failed = 1;
+            return 0;
+        }
+        any |= over;
+    }
+    return any;
+}
+
+/* Starts the session: sets the cookie and answers 303 to the return path. */
+static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
+{
+    ml_session_t sess = { l->email, q->now, q->now };
+    const char *sealed;
+
+    if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), &sess, q->now, q->r->pool,
+                        &sealed) != ML_CODEC_OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
+    return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
+}
+
+/* Marks the link used; 1 when this request is the one that used it. */
+static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
+{
+    int first = 0;
+    apr_status_t rv = ml_store_consume(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
+                                       "u", l->id, apr_time_from_sec(l->exp + 60), &first,
+                                       q->r->pool);
+
+    if (rv != APR_SUCCESS) {
+        *status = ml_unavailable(q, rv, "recording the link as used");
+        return 0;
+    }
+    if (!first)
+        *status = ml_page_error(q, HTTP_GONE, "Link already used",
+                                "This sign-in link has already been used. Each link works "
+                                "once; request a new one.", NULL, NULL);
+    return first;
+}
+
+/* Answers for a link or pending token that does not open. */
+static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
+{
+    if (e == ML_CODEC_EXPIRED)
+        return ml_page_error(q, HTTP_GONE, "Link expired",
+                             "This sign-in link has expired. Request a new one.", NULL, NULL);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10533) "link refused: %s",
+                  ml_codec_strerror(e));
+    return ml_page_error(q, HTTP_BAD_REQUEST, "Invalid link",
+                         "This sign-in link is not valid. It may have been cut short by your "
+                         "mail program; request a new one.", NULL, NULL);
+}
+
+/* ---- routes ---- */
+
+static int ml_route_login(ml_req_t *q)
+{
+    const char *ret = NULL;
+
+    if (q->r->args) {
+        apr_table_t *args;
+        ap_args_to_table(q->r, &args);
+        ret = apr_table_get(args, "return");
+    }
+    ml_web_binding(q, 1);
+    if (!q->bind_nonce)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
+}
+
+/* Seals the link and mails it; the same work for every address, so that
+ * the answer's timing says nothing about who may sign in. */
+static int ml_issue_and_mail(ml_req_t *q, const char *email, const char *display,
+                             const char *ret, int allowed, const char **pending)
+{
+    ml_issued_t is;
+    ml_buf_t *text = ml_scratch_buf(q->scratch, ML_SBUF_TEXT);
+    ml_buf_t *html = ml_scratch_buf(q->scratch, ML_SBUF_HTML);
+    ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
+    const char *link, *err = NULL;
+    char errbuf[256];
+    apr_status_t rv;
+    int rc = OK;
+
+    if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
+                      ret, q->r->pool, &is) != ML_CODEC_OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    *pending = is.pending;
+    /* The origin is configuration, never this request's Host header. */
+    link = apr_pstrcat(q->r->pool, q->sc->origin,
+                       ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is.token, NULL)),
+                       NULL);
+    if (!ml_page_email(q, display, link, is.code, text, html)) {
+        err = "a template failed";
+    }
+    else {
+        ml_mail_msg_t m = { 0 };
+        m.from = &q->sc->from;
+        m.to = email;
+        m.subject = apr_pstrcat(q->r->pool, "Your sign-in link for ", q->sc->site_name, NULL);
+        m.subject_len = strlen(m.subject);
+        m.text = text->data;
+        m.text_len = text->len;
+        m.html = html->data;
+        m.html_len = html->len;
+        ml_mail_compose(msg, &m, &err);
+    }
+    if (err) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, APLOGNO(10534)
+                      "cannot compose the link mail: %s", err);
+        rc = HTTP_INTERNAL_SERVER_ERROR;
+    }
+    else if (allowed) {
+        rv = ml_mailer_send(q->sc->mailer, q->sc->from.addr, email, msg->data, msg->len,
+                            q->r->pool, errbuf, sizeof(errbuf));
+        if (rv != APR_SUCCESS)
+            rc = ml_unavailable(q, rv, apr_pstrcat(q->r->pool, "mail delivery (", errbuf, ")",
+                                                   NULL));
+    }
+    /* They hold the link: nothing of it may outlive the request. */
+    ml_buf_wipe(text);
+    ml_buf_wipe(html);
+    ml_buf_wipe(msg);
+    return rc;
+}
+
+static int ml_route_generate(ml_req_t *q)
+{
+    const char *raw, *email, *display, *why = NULL, *ret, *pending = NULL;
+    int done, rc, failed, allowed;
+
+    rc = ml_post_prologue(q, &done);
+    if (done)
+        return rc;
+    raw = ml_web_field(q, "email");
+    ret = ml_return_or(ml_web_field(q, "return"), "/");
+    if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
+                    != APR_SUCCESS)
+        return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL,
+                             "Please enter a valid email address, like name@example.com.");
+    if (ml_throttled(q, email, &failed))
+        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many requests",
+                             "Too many sign-in links were asked for. Please wait a while and "
+                             "try again.", NULL, "Back to sign-in");
+    if (failed)
+        return ml_unavailable(q, APR_EGENERAL, "the rate-limit cache");
+    allowed = ml_policy_allows(q->dc->allow, email);
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
+                  "link requested (%s)", allowed ? "mailed" : "address not allowed; not mailed");
+    rc = ml_issue_and_mail(q, email, display, ret, allowed, &pending);
+    if (rc != OK || q->r->status >= 400)
+        return rc;
+    return ml_page_sent(q, display, pending, NULL, HTTP_OK);
+}
+
+static int ml_route_verify(ml_req_t *q, const char *token)
+{
+    ml_link_t l;
+    ml_codec_err_t e;
+    int done, rc = OK;
+
+    if (q->r->method_number == M_POST) {
+        rc = ml_post_prologue(q, &done);
+        if (done)
+            return rc;
+    }
+    else {
+        ml_web_binding(q, 1);
+    }
+    e = ml_link_open(q->scratch, q->kr, ML_NAME_LINK, token, q->now, q->r->pool, &l);
+    if (e != ML_CODEC_OK)
+        return ml_link_failed(q, e);
+    if (q->r->method_number != M_POST)    /* mail scanners fetch links: never consume */
+        return ml_page_confirm(q, l.email);
+    if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
+        return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
+                             "For your safety this link works only in the browser where it "
+                             "was asked for. Go back to that tab and type the code from the "
+                             "email there.", NULL, "Request a link in this browser");
+    if (!ml_consume(q, &l, &rc))
+        return rc;
+    return ml_sign_in(q, &l);
+}
+
+static int ml_route_code(ml_req_t *q)
+{
+    const char *pending, *code;
+    ml_link_t l;
+    ml_codec_err_t e;
+    apr_status_t rv;
+    int done, rc, over = 0;
+
+    rc = ml_post_prologue(q, &done);
+    if (done)
+        return rc;
+    pending = ml_web_field(q, "pending");
+    code = ml_web_field(q, "code");
+    if (!pending || !code)
+        return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
+                             "Type the code from the email.", NULL, NULL);
+    e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now, q->r->pool, &l);
+    if (e != ML_CODEC_OK)
+        return ml_link_failed(q, e);
+    if (!ml_web_equal(l.nonce, q->bind_nonce))
+        return ml_csrf_failed(q);
+    rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "t", l.id,
+                        ML_CODE_TRIES, ml_dir_link_ttl(q->dc) + 60, &over, q->r->pool);
+    if (rv != APR_SUCCESS)
+        return ml_unavailable(q, rv, "counting code tries");
+    if (over)
+        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
+                             "That code was mistyped too many times. Request a new link.",
+                             NULL, NULL);
+    while (*code == ' ')
+        code++;
+    if (!ml_link_code_matches(q->scratch, q->kr, &l, code))
+        return ml_page_sent(q, NULL, pending, "That code is not right. Check the email and "
+                            "try again.", HTTP_FORBIDDEN);
+    if (!ml_consume(q, &l, &rc))
+        return rc;
+    return ml_sign_in(q, &l);
+}
+
+static int ml_route_logout(ml_req_t *q)
+{
+    const char *name = ml_dir_cookie(q->dc), *cookie = ml_web_cookie(q->r, name);
+    ml_session_t sess;
+    int done, rc;
+
+    rc = ml_post_prologue(q, &done);
+    if (done)
+        return rc;
+    /* Sign out everywhere: sessions issued before now stop opening. */
+    if (cookie && ml_session_open(q->scratch, q->kr, name, cookie, q->now,
+                                  ml_dir_session_ttl(q->dc), ml_dir_session_ttl(q->dc),
+                                  q->r->pool, &sess) == ML_CODEC_OK) {
+        apr_status_t rv = ml_store_put_time(ml_store_get(), q->r->server, q->scratch,
+                                            q->kr->crypto, "v", sess.email, q->now,
+                                            apr_time_from_sec(q->now + ml_dir_session_ttl(q->dc)),
+                                            q->r->pool);
+        if (rv != APR_SUCCESS)
+            return ml_unavailable(q, rv, "recording the sign-out");
+    }
+    ml_web_set_cookie(q, name, "", "/", 0);
+    return ml_page_signed_out(q, ml_login_url(q));
+}
+
+/* ---- dispatch ---- */
+
+static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
+{
+    r->allowed = allowed;
+    return HTTP_METHOD_NOT_ALLOWED;
+}
+
+/* The path below the handler's location, without leading slashes. */
+static const char *ml_subpath(const ml_req_t *q)
+{
+    const char *base = q->dc->base, *uri = q->r->uri;
+    apr_size_t n = base ? strlen(base) : 0;
+
+    if (n && !strncmp(uri, base, n))
+        uri += n;
+    else if (n)
+        return NULL;
+    while (*uri == '/')
+        uri++;
+    return uri;
+}
+
+int ml_handler(request_rec *r)
+{
+    int m = r->method_number, get = (m == M_GET);
+    const char *sub;
+    ml_req_t q;
+
+    if (!r->handler || strcmp(r->handler, "magiclink"))
+        return DECLINED;
+    if (!ml_web_init(&q, r)) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10536)
+                      "SetHandler magiclink without MagicLinkKeyFile for this server");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    sub = ml_subpath(&q);
+    if (!sub)
+        return HTTP_NOT_FOUND;
+    if (!strcmp(sub, "")) {
+        apr_table_setn(r->headers_out, "Location", ml_login_url(&q));
+        return HTTP_MOVED_TEMPORARILY;
+    }
+    if (!strcmp(sub, "login"))
+        return get ? ml_route_login(&q) : ml_method_not_allowed(r, ML_M(M_GET));
+    if (!strncmp(sub, "verify/", 7) && sub[7] && !strchr(sub + 7, '/'))
+        return (get || m == M_POST) ? ml_route_verify(&q, sub + 7)
+                                    : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
+    if (!strcmp(sub, "generate"))
+        return m == M_POST ? ml_route_generate(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+    if (!strcmp(sub, "code"))
+        return m == M_POST ? ml_route_code(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+    if (!strcmp(sub, "logout"))
+        return m == M_POST ? ml_route_logout(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+    return HTTP_NOT_FOUND;
+}

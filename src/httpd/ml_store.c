@@ -1,0 +1,236 @@
+#include "ml_store.h"
+
+#include "ap_socache.h"
+#include "ap_provider.h"
+#include "http_log.h"
+#include "util_mutex.h"
+#include "apr_strings.h"
+
+APLOG_USE_MODULE(magiclink);
+
+#define ML_MUTEX_TYPE "magiclink-cache"
+#define ML_KEY_LEN    17     /* kind byte + 16 digest bytes */
+
+struct ml_store {
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *instance;
+    apr_global_mutex_t *mutex;       /* NULL when the provider needs none */
+};
+
+static ml_store_t *ml_the_store;
+
+int ml_store_spec_valid(const char *spec)
+{
+    const char *colon = strchr(spec, ':');
+    apr_size_t n = colon ? (apr_size_t)(colon - spec) : strlen(spec);
+
+    return n > 0 && n < 32 && strspn(spec, "abcdefghijklmnopqrstuvwxyz0123456789_") >= n;
+}
+
+void ml_store_pre_config(apr_pool_t *pconf)
+{
+    ap_mutex_register(pconf, ML_MUTEX_TYPE, NULL, APR_LOCK_DEFAULT, 0);
+    ml_the_store = NULL;
+}
+
+static apr_status_t ml_store_cleanup(void *data)
+{
+    ml_store_t *st = data;
+
+    if (st->instance)
+        st->provider->destroy(st->instance, NULL);
+    ml_the_store = NULL;
+    return APR_SUCCESS;
+}
+
+apr_status_t ml_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
+                                  const char *spec)
+{
+    static struct ap_socache_hints hints = { ML_KEY_LEN, 24, 60 * APR_USEC_PER_SEC };
+    ml_store_t *st = apr_pcalloc(pconf, sizeof(*st));
+    const char *name = spec ? spec : "shmcb", *args = NULL, *colon = strchr(name, ':');
+    const char *err;
+    apr_status_t rv;
+
+    if (colon) {
+        args = colon + 1;
+        name = apr_pstrmemdup(ptemp, name, (apr_size_t)(colon - name));
+    }
+    st->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
+                                      AP_SOCACHE_PROVIDER_VERSION);
+    if (!st->provider) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10510)
+                     "MagicLinkCache: no socache provider \"%s\" (LoadModule socache_%s_module?)",
+                     name, name);
+        return APR_EGENERAL;
+    }
+    err = st->provider->create(&st->instance, args, ptemp, pconf);
+    if (err) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10511) "MagicLinkCache %s: %s",
+                     name, err);
+        return APR_EGENERAL;
+    }
+    if (st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
+        rv = ap_global_mutex_create(&st->mutex, NULL, ML_MUTEX_TYPE, NULL, s, pconf, 0);
+        if (rv != APR_SUCCESS)
+            return rv;
+    }
+    rv = st->provider->init(st->instance, "magiclink", &hints, s, pconf);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10512)
+                     "MagicLinkCache %s: cannot initialise", name);
+        return rv;
+    }
+    apr_pool_cleanup_register(pconf, st, ml_store_cleanup, apr_pool_cleanup_null);
+    ml_the_store = st;
+    return APR_SUCCESS;
+}
+
+void ml_store_child_init(apr_pool_t *p, server_rec *s)
+{
+    ml_store_t *st = ml_the_store;
+    apr_status_t rv;
+
+    if (!st || !st->mutex)
+        return;
+    rv = apr_global_mutex_child_init(&st->mutex, apr_global_mutex_lockfile(st->mutex), p);
+    if (rv != APR_SUCCESS)
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, APLOGNO(10513)
+                     "MagicLinkCache: cannot attach the cache mutex in this child");
+}
+
+ml_store_t *ml_store_get(void)
+{
+    return ml_the_store;
+}
+
+static int ml_store_key(ml_scratch_t *sc, const ml_crypto_t *c, const char *kind,
+                        const char *key, unsigned char out[ML_KEY_LEN])
+{
+    unsigned char d[32];
+
+    if (!ml_scratch_digest(sc, c, kind, key, d))
+        return 0;
+    out[0] = (unsigned char)kind[0];
+    memcpy(out + 1, d, ML_KEY_LEN - 1);
+    return 1;
+}
+
+static apr_status_t ml_lock(ml_store_t *st)
+{
+    return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
+}
+
+static void ml_unlock(ml_store_t *st)
+{
+    if (st->mutex)
+        apr_global_mutex_unlock(st->mutex);
+}
+
+apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                              const ml_crypto_t *c, const char *kind, const char *key,
+                              apr_time_t expiry, int *first, apr_pool_t *p)
+{
+    unsigned char id[ML_KEY_LEN], val[8];
+    unsigned int vlen = sizeof(val);
+    apr_status_t rv;
+
+    if (!ml_store_key(sc, c, kind, key, id))
+        return APR_EGENERAL;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
+    if (rv == APR_SUCCESS) {
+        *first = 0;
+    }
+    else if (APR_STATUS_IS_NOTFOUND(rv)) {
+        rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)"1",
+                                 1, p);
+        *first = (rv == APR_SUCCESS);
+    }
+    ml_unlock(st);
+    return rv;
+}
+
+/* Counter value: "count window_end". */
+apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const char *kind, const char *key,
+                            int limit, int window, int *over, apr_pool_t *p)
+{
+    unsigned char id[ML_KEY_LEN], val[48];
+    unsigned int vlen = sizeof(val) - 1;
+    apr_int64_t now = apr_time_sec(apr_time_now()), count = 0, end = now + window;
+    apr_status_t rv;
+    char *text;
+
+    *over = 0;
+    if (limit <= 0)
+        return APR_SUCCESS;
+    if (!ml_store_key(sc, c, kind, key, id))
+        return APR_EGENERAL;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
+        ml_unlock(st);
+        return rv;
+    }
+    if (rv == APR_SUCCESS) {
+        apr_int64_t c0, e0;
+        val[vlen] = '\0';
+        if (sscanf((char *)val, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, &c0, &e0) == 2
+            && e0 > now) {
+            count = c0;
+            end = e0;
+        }
+    }
+    count++;
+    text = apr_psprintf(p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, count, end);
+    rv = st->provider->store(st->instance, s, id, sizeof(id), apr_time_from_sec(end),
+                             (unsigned char *)text, (unsigned int)strlen(text), p);
+    ml_unlock(st);
+    *over = count > limit;
+    return rv;
+}
+
+apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                               const ml_crypto_t *c, const char *kind, const char *key,
+                               apr_int64_t value, apr_time_t expiry, apr_pool_t *p)
+{
+    unsigned char id[ML_KEY_LEN];
+    char *text = apr_off_t_toa(p, value);
+    apr_status_t rv;
+
+    if (!ml_store_key(sc, c, kind, key, id))
+        return APR_EGENERAL;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)text,
+                             (unsigned int)strlen(text), p);
+    ml_unlock(st);
+    return rv;
+}
+
+apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                               const ml_crypto_t *c, const char *kind, const char *key,
+                               apr_int64_t *value, apr_pool_t *p)
+{
+    unsigned char id[ML_KEY_LEN], val[24];
+    unsigned int vlen = sizeof(val) - 1;
+    apr_status_t rv;
+
+    *value = 0;
+    if (!ml_store_key(sc, c, kind, key, id))
+        return APR_EGENERAL;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
+    ml_unlock(st);
+    if (APR_STATUS_IS_NOTFOUND(rv))
+        return APR_SUCCESS;            /* absent: never signed out */
+    if (rv != APR_SUCCESS)
+        return rv;
+    val[vlen] = '\0';
+    *value = apr_atoi64((char *)val);
+    return APR_SUCCESS;
+}

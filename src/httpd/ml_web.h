@@ -1,0 +1,57 @@
+/* Request-side helpers shared by the handler and the auth hooks: the
+ * per-request context, the per-thread scratch, cookies, form bodies, CSRF. */
+#ifndef ML_WEB_H
+#define ML_WEB_H
+
+#include "httpd.h"
+#include "ml_conf.h"
+#include "ml_link.h"
+
+typedef struct ml_req {
+    request_rec *r;
+    ml_srv_conf_t *sc;
+    ml_dir_conf_t *dc;
+    ml_scratch_t *scratch;
+    const ml_keyring_t *kr;
+    apr_int64_t now;
+    apr_table_t *form;          /* POST fields, after ml_web_read_form */
+    const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
+} ml_req_t;
+
+/* Fills q for r; 0 when the server has no key ring (not configured). */
+int ml_web_init(ml_req_t *q, request_rec *r);
+
+/* The path of one of the handler's routes ("login", "verify/TOKEN"). */
+const char *ml_web_route_url(const ml_req_t *q, const char *route);
+
+/* The scratch of the calling worker thread, made on its first request. */
+ml_scratch_t *ml_web_scratch(request_rec *r);
+
+/* The first cookie called name, or NULL. */
+const char *ml_web_cookie(request_rec *r, const char *name);
+void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
+                       const char *path, apr_int64_t max_age);
+
+/* The binding cookie's name for this location. */
+const char *ml_web_bind_name(const ml_req_t *q);
+/* Opens the binding cookie into q->bind_nonce; with `issue`, makes and sets a
+ * new one when there is none. */
+void ml_web_binding(ml_req_t *q, int issue);
+
+/* Reads an application/x-www-form-urlencoded body of at most ML_FORM_LIMIT
+ * bytes into q->form: OK, or 413, 415 or 400. */
+int ml_web_read_form(ml_req_t *q);
+const char *ml_web_field(const ml_req_t *q, const char *name);
+
+/* The CSRF token this POST presents (form field or X-CSRF-Token header)
+ * matches the browser's binding nonce, compared in constant time. */
+int ml_web_csrf_ok(const ml_req_t *q);
+
+/* Constant-time comparison of two NUL-terminated strings. */
+int ml_web_equal(const char *a, const char *b);
+
+/* Headers every page of ours carries: no caching, no framing, no referrer
+ * (verify URLs hold tokens), a tight content security policy. */
+void ml_web_page_headers(request_rec *r);
+
+#endif

@@ -1,0 +1,199 @@
+#include "ml_link.h"
+#include "ml_b64.h"
+
+#include <apr_strings.h>
+#include <openssl/crypto.h>
+
+/* Base64url of random bytes into a pool string (no padding for 18 bytes). */
+static const char *ml_random_b64(apr_pool_t *p, apr_size_t nbytes)
+{
+    unsigned char raw[48];
+    char *out = apr_palloc(p, ml_b64_encoded_len(nbytes) + 1);
+    ml_buf_t b = { out, 0, ml_b64_encoded_len(nbytes) + 1 };
+
+    if (nbytes > sizeof(raw) || ml_crypto_random(raw, nbytes) != APR_SUCCESS)
+        return NULL;
+    if (ml_b64_encode(&b, raw, nbytes) != APR_SUCCESS)
+        return NULL;
+    return out;
+}
+
+const char *ml_nonce(apr_pool_t *p)
+{
+    return ml_random_b64(p, ML_NONCE_LEN / 4 * 3);
+}
+
+/* A uniformly random decimal code: rejection sampling avoids modulo bias. */
+static int ml_code(char out[ML_CODE_DIGITS + 1])
+{
+    const apr_uint32_t range = 1000000, limit = 4294000000u;   /* multiple of range */
+    apr_uint32_t v;
+
+    do {
+        if (ml_crypto_random((unsigned char *)&v, sizeof(v)) != APR_SUCCESS)
+            return 0;
+    } while (v >= limit);
+    apr_snprintf(out, ML_CODE_DIGITS + 1, "%06u", (unsigned)(v % range));
+    return 1;
+}
+
+#define ML_CODE_HASH_LEN 44     /* base64 of a 32-byte digest */
+
+static int ml_code_hash(ml_scratch_t *s, const ml_keyring_t *kr, const char *id,
+                        const char *code, char out[ML_CODE_HASH_LEN + 1])
+{
+    unsigned char d[32];
+    ml_buf_t b = { out, 0, ML_CODE_HASH_LEN + 1 };
+
+    return ml_scratch_digest(s, kr->crypto, id, code, d)
+           && ml_b64_encode(&b, d, sizeof(d)) == APR_SUCCESS;
+}
+
+static void ml_link_claims(const ml_link_t *l, ml_claims_t *c, apr_pool_t *p)
+{
+    ml_claims_clear(c);
+    ml_claims_set(c, "email", l->email);
+    ml_claims_set(c, "csrf", l->nonce);
+    ml_claims_set(c, "id", l->id);
+    ml_claims_set(c, "return", l->ret);
+    ml_claims_set(c, "code", l->code_hash);
+    ml_claims_set(c, "exp", apr_off_t_toa(p, l->exp));
+}
+
+static ml_codec_err_t ml_seal_to_pool(ml_scratch_t *s, const ml_keyring_t *kr,
+                                      const char *name, const ml_claims_t *c, apr_int64_t now,
+                                      apr_pool_t *p, const char **out)
+{
+    ml_seal_opts_t o = { .now = now };
+    const char *v;
+    apr_size_t n;
+    ml_codec_err_t e = ml_seal(s, kr, name, c, &o, &v, &n);
+
+    if (e == ML_CODEC_OK)
+        *out = apr_pstrmemdup(p, v, n);
+    return e;
+}
+
+ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_t now,
+                             int ttl, const char *email, const char *nonce, const char *ret,
+                             apr_pool_t *p, ml_issued_t *out)
+{
+    ml_link_t *l = &out->link;
+    ml_claims_t c;
+    ml_codec_err_t e;
+
+    l->email = email;
+    l->nonce = nonce;
+    l->ret = ret;
+    l->exp = now + ttl;
+    l->id = ml_random_b64(p, 18);
+    if (!l->id || !ml_code(out->code))
+        return ML_CODEC_INTERNAL;
+    l->code_hash = apr_palloc(p, ML_CODE_HASH_LEN + 1);
+    if (!ml_code_hash(s, kr, l->id, out->code, (char *)l->code_hash))
+        return ML_CODEC_INTERNAL;
+    ml_link_claims(l, &c, p);
+    e = ml_seal_to_pool(s, kr, ML_NAME_LINK, &c, now, p, &out->token);
+    if (e == ML_CODEC_OK)
+        e = ml_seal_to_pool(s, kr, ML_NAME_PENDING, &c, now, p, &out->pending);
+    return e;
+}
+
+static int ml_parse_i64(const char *v, apr_int64_t *out)
+{
+    char *end;
+
+    if (!v || !*v)
+        return 0;
+    *out = apr_strtoi64(v, &end, 10);
+    return *end == '\0';
+}
+
+ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                            const char *value, apr_int64_t now, apr_pool_t *p, ml_link_t *out)
+{
+    ml_open_opts_t o = { .now = now };
+    ml_claims_t c;
+    ml_codec_err_t e;
+
+    e = ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL);
+    if (e != ML_CODEC_OK)
+        return e;
+    out->email = ml_claims_get(&c, "email");
+    out->nonce = ml_claims_get(&c, "csrf");
+    out->id = ml_claims_get(&c, "id");
+    out->ret = ml_claims_get(&c, "return");
+    out->code_hash = ml_claims_get(&c, "code");
+    if (!out->email || !out->nonce || !out->id || !out->ret || !out->code_hash
+        || !ml_parse_i64(ml_claims_get(&c, "exp"), &out->exp))
+        return ML_CODEC_JSON;
+    return now > out->exp ? ML_CODEC_EXPIRED : ML_CODEC_OK;
+}
+
+int ml_link_code_matches(ml_scratch_t *s, const ml_keyring_t *kr, const ml_link_t *l,
+                         const char *code)
+{
+    char h[ML_CODE_HASH_LEN + 1];
+
+    return strlen(code) == ML_CODE_DIGITS && strlen(l->code_hash) == ML_CODE_HASH_LEN
+           && ml_code_hash(s, kr, l->id, code, h)
+           && CRYPTO_memcmp(h, l->code_hash, ML_CODE_HASH_LEN) == 0;
+}
+
+ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const char *nonce, apr_int64_t now, apr_pool_t *p,
+                               const char **out)
+{
+    ml_claims_t c;
+
+    ml_claims_clear(&c);
+    ml_claims_set(&c, "n", nonce);
+    return ml_seal_to_pool(s, kr, name, &c, now, p, out);
+}
+
+const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                            const char *value, apr_int64_t now, apr_int64_t max_age,
+                            apr_pool_t *p)
+{
+    ml_open_opts_t o = { .now = now, .max_age = max_age };
+    ml_claims_t c;
+    const char *n;
+
+    if (!value || ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL) != ML_CODEC_OK)
+        return NULL;
+    n = ml_claims_get(&c, "n");
+    return (n && strlen(n) == ML_NONCE_LEN) ? n : NULL;
+}
+
+ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const ml_session_t *sess, apr_int64_t now, apr_pool_t *p,
+                               const char **out)
+{
+    ml_claims_t c;
+
+    ml_claims_clear(&c);
+    ml_claims_set(&c, "email", sess->email);
+    ml_claims_set(&c, "iat", apr_off_t_toa(p, sess->iat));
+    ml_claims_set(&c, "seen", apr_off_t_toa(p, sess->seen));
+    return ml_seal_to_pool(s, kr, name, &c, now, p, out);
+}
+
+ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const char *value, apr_int64_t now, int ttl, int idle,
+                               apr_pool_t *p, ml_session_t *out)
+{
+    ml_open_opts_t o = { .now = now, .max_age = ttl };
+    ml_claims_t c;
+    ml_codec_err_t e;
+
+    e = ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL);
+    if (e != ML_CODEC_OK)
+        return e;
+    out->email = ml_claims_get(&c, "email");
+    if (!out->email || !ml_parse_i64(ml_claims_get(&c, "iat"), &out->iat)
+        || !ml_parse_i64(ml_claims_get(&c, "seen"), &out->seen))
+        return ML_CODEC_JSON;
+    if (now - out->iat > ttl || now - out->seen > idle)
+        return ML_CODEC_EXPIRED;
+    return ML_CODEC_OK;
+}

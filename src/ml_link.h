@@ -1,0 +1,78 @@
+/* The values the sign-in flow seals: link tokens, pending tokens, browser
+ * bindings and sessions, with the claims each carries and the checks each
+ * needs on the way back in. No HTTP here: the handler decides statuses.
+ *
+ *   link     (name "magic", mailed in the URL)  email, csrf, id, return, code, exp
+ *   pending  (name "magic_pending", hidden in the waiting tab) the same claims;
+ *            it cannot be used as a link because the name is under the MAC,
+ *            and it is useless without the code, which only the mail carries
+ *   binding  (cookie NAME_bind) n: the browser's nonce, also its CSRF token
+ *   session  (cookie NAME) email, iat (issued), seen (last renewed) */
+#ifndef ML_LINK_H
+#define ML_LINK_H
+
+#include "ml_codec.h"
+
+#define ML_NAME_LINK     "magic"
+#define ML_NAME_PENDING  "magic_pending"
+#define ML_CODE_DIGITS   6
+#define ML_NONCE_LEN     24          /* 18 random bytes in base64url */
+
+typedef struct ml_link {
+    const char *email;
+    const char *nonce;
+    const char *id;
+    const char *ret;
+    const char *code_hash;
+    apr_int64_t exp;
+} ml_link_t;
+
+typedef struct ml_issued {
+    ml_link_t link;
+    char code[ML_CODE_DIGITS + 1];
+    const char *token;      /* sealed link, in p */
+    const char *pending;    /* sealed pending, in p */
+} ml_issued_t;
+
+/* A fresh random base64url string of ML_NONCE_LEN characters, in p. */
+const char *ml_nonce(apr_pool_t *p);
+
+/* Makes a link for email, bound to the browser nonce, and seals it twice. */
+ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_t now,
+                             int ttl, const char *email, const char *nonce, const char *ret,
+                             apr_pool_t *p, ml_issued_t *out);
+
+/* Opens a link or pending token (by name) and checks its claims and expiry:
+ * ML_CODEC_EXPIRED past exp, ML_CODEC_JSON when a claim is missing. */
+ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                            const char *value, apr_int64_t now, apr_pool_t *p, ml_link_t *out);
+
+/* Constant-time check of a typed code against the link's code hash. */
+int ml_link_code_matches(ml_scratch_t *s, const ml_keyring_t *kr, const ml_link_t *l,
+                         const char *code);
+
+/* Binding cookie: seal a nonce; open one (NULL if absent or invalid). */
+ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const char *nonce, apr_int64_t now, apr_pool_t *p,
+                               const char **out);
+const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                            const char *value, apr_int64_t now, apr_int64_t max_age,
+                            apr_pool_t *p);
+
+typedef struct ml_session {
+    const char *email;
+    apr_int64_t iat;
+    apr_int64_t seen;
+} ml_session_t;
+
+ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const ml_session_t *sess, apr_int64_t now, apr_pool_t *p,
+                               const char **out);
+
+/* Opens a session and enforces both lifetimes: ML_CODEC_EXPIRED when older
+ * than ttl since iat, or idle longer than idle since seen. */
+ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                               const char *value, apr_int64_t now, int ttl, int idle,
+                               apr_pool_t *p, ml_session_t *out);
+
+#endif

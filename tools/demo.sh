@@ -38,7 +38,7 @@ PidFile $var/run/httpd.pid
 DefaultRuntimeDir $var/run
 Mutex file:$var/run
 ErrorLog /dev/stderr
-LogLevel warn magiclink:info
+LogLevel warn magiclink:${ML_LOGLEVEL:-info}
 LogFormat "%h %u \"%r\" %>s %b" demo
 CustomLog /dev/stdout demo
 User $user
@@ -50,8 +50,6 @@ LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
-LoadModule log_config_module $mods/mod_log_config.so
-LoadModule unixd_module $mods/mod_unixd.so
 LoadModule magiclink_module $module
 TypesConfig /etc/mime.types
 DocumentRoot "$var/htdocs"

@@ -56,7 +56,6 @@ void *ml_create_dir_conf(apr_pool_t *p, char *dir)
 {
     ml_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
-    c->base = dir;
     c->link_ttl = c->session_ttl = c->session_idle = ML_UNSET;
     c->bind_browser = c->cookie_secure = ML_UNSET;
     return c;
@@ -68,7 +67,6 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
 {
     ml_dir_conf_t *base = basev, *add = addv, *m = apr_pcalloc(p, sizeof(*m));
 
-    ML_MERGE_PTR(base);
     ML_MERGE_INT(link_ttl);
     ML_MERGE_INT(session_ttl);
     ML_MERGE_INT(session_idle);

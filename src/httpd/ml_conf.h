@@ -17,6 +17,7 @@ extern module AP_MODULE_DECLARE_DATA magiclink_module;
 #define ML_DEFAULT_SESSION_IDLE  3600
 #define ML_DEFAULT_COOKIE        "magiclink_session"
 #define ML_DEFAULT_LOGIN_URL     "/magic/login"
+#define ML_DEFAULT_BIND_COOKIE   "magiclink_bind"
 #define ML_BIND_SUFFIX           "_bind"
 #define ML_BIND_MAX_AGE          86400
 #define ML_RENEW_EVERY           60
@@ -51,7 +52,6 @@ typedef struct ml_srv_conf {
 } ml_srv_conf_t;
 
 typedef struct ml_dir_conf {
-    const char *base;               /* the <Location> the handler serves */
     int link_ttl, session_ttl, session_idle;
     ml_policy_t *allow;
     const char *login_url;

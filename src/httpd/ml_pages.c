@@ -28,6 +28,8 @@ static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void
         apr_brigade_cleanup(bb);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    if (q->flush_page)
+        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, bb);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;
@@ -53,7 +55,7 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
     a.csrf_token = q->bind_nonce;
     a.return_to = ret;
     a.email = email;
-    a.error = error;
+    (void)error;   /* TODO(sent.tpl): error param */
     return ml_page_send(q, status, ml_render_login, &a);
 }
 
@@ -67,7 +69,7 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char
     a.code_action_url = ml_web_route_url(q, "code");
     a.csrf_token = q->bind_nonce;
     a.pending = pending;
-    a.error = error;
+    (void)error;   /* TODO(sent.tpl): error param */
     return ml_page_send(q, status, ml_render_sent, &a);
 }
 

@@ -148,33 +148,29 @@ static int ml_route_login(ml_req_t *q)
     return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
 }
 
-/* Seals the link and mails it; the same work for every address, so that
- * the answer's timing says nothing about who may sign in. */
-static int ml_issue_and_mail(ml_req_t *q, const char *email, const char *display,
-                             const char *ret, int allowed, const char **pending)
+/* Seals the link and composes its mail into the scratch's buffers: the same
+ * work for every address, allowed or not. */
+static int ml_issue(ml_req_t *q, const char *email, const char *display, const char *ret,
+                    const char **pending)
 {
-    ml_issued_t is;
     ml_buf_t *text = ml_scratch_buf(q->scratch, ML_SBUF_TEXT);
     ml_buf_t *html = ml_scratch_buf(q->scratch, ML_SBUF_HTML);
-    ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
+    ml_mail_msg_t m = { 0 };
     const char *link, *err = NULL;
-    char errbuf[256];
-    apr_status_t rv;
-    int rc = OK;
+    ml_issued_t is;
 
     if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
                       ret, q->r->pool, &is) != ML_CODEC_OK)
-        return HTTP_INTERNAL_SERVER_ERROR;
+        return 0;
     *pending = is.pending;
     /* The origin is configuration, never this request's Host header. */
     link = apr_pstrcat(q->r->pool, q->sc->origin,
                        ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is.token, NULL)),
                        NULL);
     if (!ml_page_email(q, display, link, is.code, text, html)) {
-        err = "a template failed";
+        err = "a mail template failed";
     }
     else {
-        ml_mail_msg_t m = { 0 };
         m.from = &q->sc->from;
         m.to = email;
         m.subject = apr_pstrcat(q->r->pool, "Your sign-in link for ", q->sc->site_name, NULL);
@@ -183,27 +179,35 @@ static int ml_issue_and_mail(ml_req_t *q, const char *email, const char *display
         m.text_len = text->len;
         m.html = html->data;
         m.html_len = html->len;
-        ml_mail_compose(msg, &m, &err);
+        ml_mail_compose(ml_scratch_buf(q->scratch, ML_SBUF_MAIL), &m, &err);
     }
-    if (err) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, APLOGNO(10534)
-                      "cannot compose the link mail: %s", err);
-        rc = HTTP_INTERNAL_SERVER_ERROR;
-    }
-    else if (allowed) {
-        rv = ml_mailer_send(q->sc->mailer, q->sc->from.addr, email, msg->data, msg->len,
-                            q->r->pool, errbuf, sizeof(errbuf));
-        if (rv != APR_SUCCESS)
-            rc = ml_unavailable(q, rv, apr_pstrcat(q->r->pool, "mail delivery (", errbuf, ")",
-                                                   NULL));
-    }
-    /* They hold the link: nothing of it may outlive the request. */
     ml_buf_wipe(text);
     ml_buf_wipe(html);
-    ml_buf_wipe(msg);
-    return rc;
+    if (err)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, APLOGNO(10534)
+                      "cannot compose the link mail: %s", err);
+    return err == NULL;
 }
 
+/* Delivers the composed mail, after the page has gone out. */
+static void ml_deliver(ml_req_t *q, const char *email)
+{
+    ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
+    char errbuf[256];
+    apr_status_t rv;
+
+    rv = ml_mailer_send(q->sc->mailer, q->sc->from.addr, email, msg->data, msg->len, q->r->pool,
+                        errbuf, sizeof(errbuf));
+    if (rv != APR_SUCCESS)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, APLOGNO(10537)
+                      "mail delivery through %s failed: %s", ml_mailer_describe(q->sc->mailer),
+                      errbuf);
+}
+
+/* Every address gets the same page at the same moment: the page is written
+ * out first, and only then is the mail delivered (when the address may sign
+ * in), so neither the answer nor its timing tells who has an account, and a
+ * slow relay delays no one's page. A delivery failure is logged. */
 static int ml_route_generate(ml_req_t *q)
 {
     const char *raw, *email, *display, *why = NULL, *ret, *pending = NULL;
@@ -224,13 +228,17 @@ static int ml_route_generate(ml_req_t *q)
                              "try again.", NULL, "Back to sign-in");
     if (failed)
         return ml_unavailable(q, APR_EGENERAL, "the rate-limit cache");
+    if (!ml_issue(q, email, display, ret, &pending))
+        return HTTP_INTERNAL_SERVER_ERROR;
     allowed = ml_policy_allows(q->dc->allow, email);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
-                  "link requested (%s)", allowed ? "mailed" : "address not allowed; not mailed");
-    rc = ml_issue_and_mail(q, email, display, ret, allowed, &pending);
-    if (rc != OK || q->r->status >= 400)
-        return rc;
-    return ml_page_sent(q, display, pending, NULL, HTTP_OK);
+                  "link requested (%s)", allowed ? "mailing it" : "address not allowed");
+    q->flush_page = 1;
+    rc = ml_page_sent(q, display, pending, NULL, HTTP_OK);
+    if (rc == OK && allowed)
+        ml_deliver(q, email);
+    ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
+    return rc;
 }
 
 static int ml_route_verify(ml_req_t *q, const char *token)
@@ -333,19 +341,34 @@ static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
     return HTTP_METHOD_NOT_ALLOWED;
 }
 
-/* The path below the handler's location, without leading slashes. */
-static const char *ml_subpath(const ml_req_t *q)
+/* Splits the URI into the handler's base path and the route below it, from
+ * the route names themselves: httpd does not tell a handler which section
+ * set it, and this way it works in <Location>, <LocationMatch> and
+ * <Directory> alike. Returns the route ("" for the base itself) or NULL. */
+static const char *ml_route_split(ml_req_t *q)
 {
-    const char *base = q->dc->base, *uri = q->r->uri;
-    apr_size_t n = base ? strlen(base) : 0;
+    static const char *const routes[] = { "login", "generate", "code", "logout" };
+    const char *uri = q->r->uri, *slash = strrchr(uri, '/'), *v;
+    apr_size_t i;
 
-    if (n && !strncmp(uri, base, n))
-        uri += n;
-    else if (n)
+    if (!slash)
         return NULL;
-    while (*uri == '/')
-        uri++;
-    return uri;
+    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
+        if (!strcmp(slash + 1, routes[i])) {
+            q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
+            return routes[i];
+        }
+    }
+    v = slash - 7 >= uri && !strncmp(slash - 7, "/verify/", 8) ? slash - 7 : NULL;
+    if (v && slash[1]) {
+        q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - uri));
+        return v + 1;
+    }
+    if (!slash[1]) {
+        q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
+        return "";
+    }
+    return NULL;
 }
 
 int ml_handler(request_rec *r)
@@ -361,7 +384,7 @@ int ml_handler(request_rec *r)
                       "SetHandler magiclink without MagicLinkKeyFile for this server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    sub = ml_subpath(&q);
+    sub = ml_route_split(&q);
     if (!sub)
         return HTTP_NOT_FOUND;
     if (!strcmp(sub, "")) {
@@ -370,7 +393,7 @@ int ml_handler(request_rec *r)
     }
     if (!strcmp(sub, "login"))
         return get ? ml_route_login(&q) : ml_method_not_allowed(r, ML_M(M_GET));
-    if (!strncmp(sub, "verify/", 7) && sub[7] && !strchr(sub + 7, '/'))
+    if (!strncmp(sub, "verify/", 7))
         return (get || m == M_POST) ? ml_route_verify(&q, sub + 7)
                                     : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
     if (!strcmp(sub, "generate"))

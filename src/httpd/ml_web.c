@@ -28,10 +28,7 @@ int ml_web_init(ml_req_t *q, request_rec *r)
 
 const char *ml_web_route_url(const ml_req_t *q, const char *route)
 {
-    const char *base = q->dc->base ? q->dc->base : "";
-    apr_size_t n = strlen(base);
-
-    return apr_pstrcat(q->r->pool, base, (n && base[n - 1] == '/') ? "" : "/", route, NULL);
+    return apr_pstrcat(q->r->pool, q->base ? q->base : "", "/", route, NULL);
 }
 
 ml_scratch_t *ml_web_scratch(request_rec *r)
@@ -98,7 +95,11 @@ void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
 
 const char *ml_web_bind_name(const ml_req_t *q)
 {
-    return apr_pstrcat(q->r->pool, ml_dir_cookie(q->dc), ML_BIND_SUFFIX, NULL);
+    /* DESIGN section 3: magiclink_bind by default, NAME_bind for a custom
+     * session cookie name. */
+    if (!q->dc->cookie_name)
+        return ML_DEFAULT_BIND_COOKIE;
+    return apr_pstrcat(q->r->pool, q->dc->cookie_name, ML_BIND_SUFFIX, NULL);
 }
 
 void ml_web_binding(ml_req_t *q, int issue)

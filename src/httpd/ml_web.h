@@ -16,6 +16,8 @@ typedef struct ml_req {
     apr_int64_t now;
     apr_table_t *form;          /* POST fields, after ml_web_read_form */
     const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
+    const char *base;           /* the handler's path, from the route's URI */
+    int flush_page;             /* write the page out before the handler goes on */
 } ml_req_t;
 
 /* Fills q for r; 0 when the server has no key ring (not configured). */

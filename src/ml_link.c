@@ -110,9 +110,10 @@ static int ml_parse_i64(const char *v, apr_int64_t *out)
 }
 
 ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, apr_pool_t *p, ml_link_t *out)
+                            const char *value, apr_int64_t now, int ttl, apr_pool_t *p,
+                            ml_link_t *out)
 {
-    ml_open_opts_t o = { .now = now };
+    ml_open_opts_t o = { .now = now, .max_age = ttl };
     ml_claims_t c;
     ml_codec_err_t e;
 

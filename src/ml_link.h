@@ -43,9 +43,12 @@ ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_
                              apr_pool_t *p, ml_issued_t *out);
 
 /* Opens a link or pending token (by name) and checks its claims and expiry:
- * ML_CODEC_EXPIRED past exp, ML_CODEC_JSON when a claim is missing. */
+ * ML_CODEC_EXPIRED past its exp claim or when sealed longer than ttl ago
+ * (so lowering the lifetime applies to links already out), ML_CODEC_JSON
+ * when a claim is missing. */
 ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, apr_pool_t *p, ml_link_t *out);
+                            const char *value, apr_int64_t now, int ttl, apr_pool_t *p,
+                            ml_link_t *out);
 
 /* Constant-time check of a typed code against the link's code hash. */
 int ml_link_code_matches(ml_scratch_t *s, const ml_keyring_t *kr, const ml_link_t *l,

@@ -255,7 +255,8 @@ static int ml_route_verify(ml_req_t *q, const char *token)
     else {
         ml_web_binding(q, 1);
     }
-    e = ml_link_open(q->scratch, q->kr, ML_NAME_LINK, token, q->now, q->r->pool, &l);
+    e = ml_link_open(q->scratch, q->kr, ML_NAME_LINK, token, q->now, ml_dir_link_ttl(q->dc),
+                     q->r->pool, &l);
     if (e != ML_CODEC_OK)
         return ml_link_failed(q, e);
     if (q->r->method_number != M_POST)    /* mail scanners fetch links: never consume */
@@ -286,7 +287,8 @@ static int ml_route_code(ml_req_t *q)
     if (!pending || !code)
         return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
                              "Type the code from the email.", NULL, NULL);
-    e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now, q->r->pool, &l);
+    e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now,
+                     ml_dir_link_ttl(q->dc), q->r->pool, &l);
     if (e != ML_CODEC_OK)
         return ml_link_failed(q, e);
     if (!ml_web_equal(l.nonce, q->bind_nonce))
@@ -337,7 +339,8 @@ static int ml_route_logout(ml_req_t *q)
 
 static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
 {
-    r->allowed = allowed;
+    /* httpd builds the Allow header from allowed_methods, not r->allowed. */
+    r->allowed_methods->method_mask = allowed;
     return HTTP_METHOD_NOT_ALLOWED;
 }
 

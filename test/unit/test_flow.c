@@ -119,7 +119,7 @@ static void test_link_issue_open(void **st)
     assert_int_equal(ml_link_issue(scratch, kr, NOW, 900, "a@example.com", "NONCE", "/x", pool,
                                    &is), ML_CODEC_OK);
     assert_int_equal(strlen(is.code), ML_CODE_DIGITS);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 10, pool, &l),
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 10, 900, pool, &l),
                      ML_CODEC_OK);
     assert_string_equal(l.email, "a@example.com");
     assert_string_equal(l.nonce, "NONCE");
@@ -130,14 +130,17 @@ static void test_link_issue_open(void **st)
     assert_false(ml_link_code_matches(scratch, kr, &l, "12345"));
     assert_false(ml_link_code_matches(scratch, kr, &l, "1234567"));
     /* A pending token is not a link, nor the other way round. */
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.pending, NOW, pool, &l),
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.pending, NOW, 900, pool, &l),
                      ML_CODEC_MAC);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.token, NOW, pool, &l),
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.token, NOW, 900, pool, &l),
                      ML_CODEC_MAC);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.pending, NOW, pool, &pl),
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.pending, NOW, 900, pool, &pl),
                      ML_CODEC_OK);
     assert_string_equal(pl.id, is.link.id);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 901, pool, &l),
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 901, 900, pool, &l),
+                     ML_CODEC_EXPIRED);
+    /* Sealed longer ago than a (lowered) lifetime, though exp is later. */
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 120, 60, pool, &l),
                      ML_CODEC_EXPIRED);
 }
 
@@ -166,8 +169,8 @@ static void test_link_missing_claims(void **st)
     ml_claims_clear(&c);
     ml_claims_set(&c, "email", "a@example.com");
     assert_int_equal(ml_seal(scratch, kr, ML_NAME_LINK, &c, &o, &v, &n), ML_CODEC_OK);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, apr_pstrdup(pool, v), NOW, pool,
-                                  &l), ML_CODEC_JSON);
+    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, apr_pstrdup(pool, v), NOW, 900,
+                                  pool, &l), ML_CODEC_JSON);
 }
 
 static void test_binding(void **st)

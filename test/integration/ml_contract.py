@@ -1,0 +1,86 @@
+"""The contract the suite asserts, in one place (DESIGN.md sections 3 and 5).
+
+Where DESIGN.md fixes a status or a text, it is written here as is; where it only gives
+the intent, the choice made is marked "intent" so the module and the suite can be
+aligned by editing this file alone.  A tuple means "any of these".
+"""
+import re
+
+# ---- paths (the handler sits at <Location /magic>)
+LOGIN = "/magic/login"
+GENERATE = "/magic/generate"
+VERIFY = "/magic/verify/"          # + token
+CODE = "/magic/code"
+LOGOUT = "/magic/logout"
+PRIVATE = "/private/"
+
+# ---- names on the wire
+SESSION_COOKIE = "magiclink_session"
+# DESIGN 3 names it magiclink_bind, and also says "the session cookie's name plus _bind"
+# (which would give magiclink_session_bind by default).  The module: magiclink_bind.
+BIND_COOKIE = "magiclink_bind"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_META = "csrf-token"
+LINK_NAME = "magic"                # the link token is sealed under this name
+LINK_CLAIMS = {"email", "csrf", "id", "return", "code", "exp"}
+FROM_HEADER = ("Example Site", "login@example.com")
+
+# ---- limits
+MAX_BODY = 8192                    # bytes of POST body (8 KiB)
+CODE_TRIES = 5                     # code attempts per link
+LINK_TTL_DEFAULT = 900
+
+# ---- statuses
+OK = 200
+SIGNED_IN = 303                    # verify / code success: 303 to the sealed return
+LOGGED_OUT = 303
+BAD_REQUEST = 400                  # malformed address or body
+BAD_BODY_TYPE = (400, 415)         # a body that is not application/x-www-form-urlencoded
+CSRF_FAILED = 403
+TOO_BIG = 413
+THROTTLED = 429
+LINK_INVALID = 400                 # tampered, garbage, wrong name or key
+LINK_EXPIRED = 410
+LINK_USED = 410
+LINK_OTHER_BROWSER = 403
+WRONG_CODE = (403, 400)
+CODE_TRIES_EXHAUSTED = 429
+CODE_AFTER_LINK_USED = 410         # "after the code succeeded the link is used, and vice versa"
+CODE_OTHER_BROWSER = (403, 400)    # intent: a pending value only works in the waiting tab
+PENDING_INVALID = 400              # intent: a tampered "pending" value is like a bad token
+NOT_FOUND = 404
+BAD_METHOD = 405
+LOGIN_REDIRECT = 302               # AuthType MagicLink, HTML navigation without a session
+UNAUTHORIZED = 401                 # AuthType MagicLink, anything else without a session
+AUTHZ_DENIED = (401, 403)          # signed in, but Require user/magiclink-domain says no
+
+# ---- texts (regular expressions, searched case-insensitively in the body)
+TEXT_CHECK_EMAIL = r"check your (e-?mail|inbox)"
+TEXT_EXPIRED = r"expired"
+TEXT_USED = r"already (been )?used"
+TEXT_OTHER_BROWSER = r"(another|a different|other) browser"
+TEXT_MENTIONS_CODE = r"\bcode\b"
+TEXT_INVALID = r"invalid|not valid"
+TEXT_SECRET_PAGE = r"secret page"
+WWW_AUTHENTICATE = r"^MagicLink realm="
+
+# ---- error-log lines the module may write when a test provokes them (regexes);
+# everything else at [error] or worse fails the test module.
+AUTHZ_FAILURE_LOG = r"AH01631"     # mod_authz_core: "user X: authorization failure"
+
+# ---- config errors: what `apache2 -t` must name for each breakage of test_config_errors.py
+# ({keyfile} stands for the key file's path)
+CONFIG_ERROR_NAMES = {
+    "missing key file": r"MagicLinkKeyFile|{keyfile}",
+    "key file mode 644": r"MagicLinkKeyFile|{keyfile}",
+    "key file mode 640": r"MagicLinkKeyFile|{keyfile}",
+    "malformed key line": r"MagicLinkKeyFile|{keyfile}",
+    "bad link ttl": r"MagicLinkLinkTTL",
+    "bad mailer": r"MagicLinkMailer",
+}
+NO_ALLOW_WARNING = r"\[magiclink:warn\].*MagicLinkAllow"   # nobody may sign in: say so
+
+
+def search(pattern, text):
+    return re.search(pattern, text, re.I)

@@ -1,0 +1,165 @@
+"""Who gets a link (MagicLinkAllow, MagicLinkAllowFile), how often (MagicLinkRateLimit),
+and for how long (MagicLinkLinkTTL).  Each variant is its own server."""
+import time
+
+import pytest
+
+import ml_contract as C
+import ml_httpd
+from ml_client import Browser, expect, location_path, set_cookies
+
+LIMITED = "@limited.example.org"     # allowed in the rate-limit variants, used by nobody else
+
+
+def limits(**over):
+    """A rate_limits tuple: generous, except the ones given (e.g. email="3 3600")."""
+    base = {"email": "1000 3600", "ip": "100000 3600", "domain": "100000 3600", **over}
+    return tuple(f"{k} {v}" for k, v in base.items())
+
+
+# ---------------------------------------------------------------- MagicLinkAllow
+
+@pytest.mark.parametrize("address, allowed", [
+    ("anyone@example.com", True),
+    ("friend@other.org", True),
+    ("enemy@other.org", False),
+    ("friend@other.org.evil.net", False),
+    ("anyone@example.com.evil.net", False),
+    ("anyone@evilexample.com", False),
+    ("friend+x@other.org", False),
+])
+def test_allow_list(browser, server, address, allowed):
+    browser.request_link(address)
+    if allowed:
+        assert server.mailbox.take(address).token
+    else:
+        browser.assert_no_mail(address)
+
+
+ALLOW_FILE = """# who may sign in
+listed@file.example
+@filedomain.example
+
+  # indented comment
+# hidden@file.example
+"""
+
+
+@pytest.fixture(scope="module")
+def allow_file_server(httpd_factory):
+    return httpd_factory("allowfile", ml_httpd.Config(
+        allow=(), files={"allow.txt": ALLOW_FILE},
+        server_conf='MagicLinkAllowFile "{dir}/allow.txt"'))
+
+
+@pytest.mark.parametrize("address, allowed", [
+    ("listed@file.example", True),
+    ("anyone@filedomain.example", True),
+    ("other@file.example", False),
+    ("hidden@file.example", False),
+    ("anyone@example.com", False),          # the base allow list is not in this variant
+])
+def test_allow_file(allow_file_server, address, allowed):
+    browser = Browser(allow_file_server)
+    browser.request_link(address)
+    if allowed:
+        assert allow_file_server.mailbox.take(address).token
+    else:
+        browser.assert_no_mail(address, allowed_domain="filedomain.example")
+
+
+# ---------------------------------------------------------------- MagicLinkRateLimit
+
+def _limited_server(httpd_factory, name, **over):
+    return httpd_factory(name, ml_httpd.Config(allow=ml_httpd.DEFAULT_ALLOW + (LIMITED,),
+                                               rate_limits=limits(**over)))
+
+
+def _ask(browser, address):
+    return browser.generate({C.CSRF_FIELD: browser.login().csrf, "email": address})
+
+
+def test_email_limit(httpd_factory):
+    srv = _limited_server(httpd_factory, "limit-email", email="3 3600")
+    b = Browser(srv)
+    for _ in range(3):
+        expect(_ask(b, "same" + LIMITED), C.OK)
+    expect(_ask(b, "same" + LIMITED), C.THROTTLED)
+    assert len(srv.mailbox.take_all("same" + LIMITED)) == 3
+    expect(_ask(b, "other" + LIMITED), C.OK)            # per address
+
+
+def test_domain_limit(httpd_factory):
+    srv = _limited_server(httpd_factory, "limit-domain", domain="3 3600")
+    b = Browser(srv)
+    for i in range(3):
+        expect(_ask(b, f"d{i}{LIMITED}"), C.OK)
+    expect(_ask(b, f"d9{LIMITED}"), C.THROTTLED)
+    expect(_ask(b, "friend@other.org"), C.OK)           # per domain
+    assert srv.mailbox.take_all(f"d9{LIMITED}") == []
+
+
+def test_ip_limit(httpd_factory):
+    srv = _limited_server(httpd_factory, "limit-ip", ip="5 3600")
+    b = Browser(srv)
+    for i in range(5):
+        expect(_ask(b, f"i{i}{LIMITED}"), C.OK)
+    expect(_ask(b, f"i9{LIMITED}"), C.THROTTLED)
+    expect(_ask(b, "friend@other.org"), C.THROTTLED)    # any address from this IP
+    assert srv.mailbox.take_all(f"i9{LIMITED}") == []
+
+
+# ---------------------------------------------------------------- MagicLinkLinkTTL
+
+def test_link_ttl_sets_the_exp_claim(httpd_factory):
+    srv = httpd_factory("ttl2", ml_httpd.Config(server_conf="MagicLinkLinkTTL 2"))
+    b = Browser(srv)
+    b.request_link("ttl@example.com")
+    mail = srv.mailbox.take("ttl@example.com")
+    claims = ml_httpd.open_sealed(srv.keyfile, C.LINK_NAME, mail.token)
+    assert 0 <= int(claims["exp"]) - time.time() <= 3, claims
+
+
+def test_link_ttl_expired_link_is_410(httpd_factory):
+    srv = httpd_factory("ttl2", ml_httpd.Config(server_conf="MagicLinkLinkTTL 2"))
+    b = Browser(srv)
+    b.request_link("ttl@example.com")
+    mail = srv.mailbox.take("ttl@example.com")
+    claims = ml_httpd.open_sealed(srv.keyfile, C.LINK_NAME, mail.token)
+    now = int(time.time())
+    old = ml_httpd.seal(srv.keyfile, C.LINK_NAME, {**claims, "exp": str(now - 1)}, at=now - 3)
+    r = b.post(C.VERIFY + old, data={C.CSRF_FIELD: b.login().csrf})
+    expect(r, C.LINK_EXPIRED, C.TEXT_EXPIRED)
+
+
+# ---------------------------------------------------------------- cookie and binding options
+
+def test_cookie_name_names_both_cookies(httpd_factory):
+    srv = httpd_factory("cookiename", ml_httpd.Config(server_conf="MagicLinkCookieName sid"))
+    b = Browser(srv)
+    assert "sid_bind" in set_cookies(b.login().response)
+    _, r = b.sign_in("named@example.com")
+    assert "sid" in set_cookies(r) and C.SESSION_COOKIE not in set_cookies(r)
+    srv.secrets.add(b.cookie("sid"))
+    expect(b.private(), C.OK, C.TEXT_SECRET_PAGE)
+
+
+def test_cookie_secure_on_marks_the_cookies_secure(httpd_factory):
+    srv = httpd_factory("secure", ml_httpd.Config(server_conf="MagicLinkCookieSecure On"))
+    cookies = set_cookies(Browser(srv).login().response)
+    assert cookies[C.BIND_COOKIE][1].get("secure") is True, cookies
+
+
+def test_bind_browser_off_lets_another_browser_confirm(httpd_factory):
+    srv = httpd_factory("unbound", ml_httpd.Config(server_conf="MagicLinkBindBrowser Off"))
+    asker, other = Browser(srv), Browser(srv)
+    asker.request_link("unbound@example.com")
+    mail = srv.mailbox.take("unbound@example.com")
+    expect(other.confirm(mail.token), C.SIGNED_IN)
+    expect(other.private(), C.OK, C.TEXT_SECRET_PAGE)
+
+
+def test_login_url_is_where_the_unauthenticated_are_sent(httpd_factory):
+    srv = httpd_factory("loginurl", ml_httpd.Config(private_conf="MagicLinkLoginURL /signin"))
+    r = expect(Browser(srv).private(), C.LOGIN_REDIRECT)
+    assert location_path(srv, r).startswith("/signin?return="), r.headers["Location"]

@@ -1,0 +1,65 @@
+"""GET /magic/login, and what the handler says to unknown paths and wrong methods."""
+import pytest
+
+import ml_contract as C
+from ml_client import expect, set_cookies
+
+
+def test_login_page_has_the_same_csrf_token_in_meta_and_form(browser):
+    page = browser.login()
+    token = page.meta.get(C.CSRF_META)
+    assert token, f"no <meta name={C.CSRF_META}> in\n{page.response.text}"
+    assert page.form_with("email").fields.get(C.CSRF_FIELD) == token
+    assert page.response.headers["Content-Type"].startswith("text/html")
+
+
+def test_login_sets_the_binding_cookie_httponly_samesite_lax(browser):
+    r = browser.get(C.LOGIN)
+    expect(r, C.OK)
+    cookies = set_cookies(r)
+    assert C.BIND_COOKIE in cookies, f"no {C.BIND_COOKIE} in {cookies}"
+    value, attrs = cookies[C.BIND_COOKIE]
+    assert value and attrs.get("httponly") is True
+    assert str(attrs.get("samesite", "")).lower() == "lax"
+    assert "secure" not in attrs            # MagicLinkCookieSecure Off
+
+
+def test_revisiting_keeps_the_token_and_another_browser_gets_another(browser, new_browser):
+    first = browser.login().csrf
+    assert browser.login().csrf == first
+    assert browser.login(return_="/private/").csrf == first
+    other = new_browser().login().csrf
+    assert other and other != first
+
+
+def test_login_form_posts_to_generate(browser, server):
+    page = browser.login()
+    form = page.form_with("email")
+    assert form.method == "POST"
+    assert page.action_url(form) == server.url(C.GENERATE)
+
+
+def test_head_of_login_has_no_body(browser):
+    r = browser.request("HEAD", C.LOGIN)
+    expect(r, C.OK)
+    assert r.content == b""
+
+
+@pytest.mark.parametrize("path", ["/magic/nope", "/magic/loginx", "/magic/verifyx/abc",
+                                  "/magic/generate/extra"])
+def test_unknown_path_is_404(browser, path):
+    expect(browser.get(path), C.NOT_FOUND)
+
+
+@pytest.mark.parametrize("method, path, allowed", [
+    ("GET", C.GENERATE, "POST"),
+    ("PUT", C.LOGIN, "GET"),
+    ("DELETE", C.VERIFY + "abc", "POST"),
+    ("GET", C.CODE, "POST"),
+    ("GET", C.LOGOUT, "POST"),
+])
+def test_wrong_method_is_405_with_allow(browser, method, path, allowed):
+    r = expect(browser.request(method, path), C.BAD_METHOD)
+    allow = [m.strip().upper() for m in r.headers.get("Allow", "").split(",")]
+    assert allowed in allow and method not in allow, f"Allow: {r.headers.get('Allow')!r}"
+

@@ -1,0 +1,149 @@
+"""AuthType MagicLink: who gets in, what the rest get, the environment the backend sees,
+and POST /magic/logout."""
+import email.utils
+import time
+import urllib.parse
+from datetime import datetime, timezone
+
+import pytest
+
+import ml_contract as C
+import ml_httpd
+from ml_client import expect, location_path, set_cookies
+
+ECHO = 'Header always set X-Echo-Email "%{MAGICLINK_EMAIL}e"\n' \
+       'Header always set X-Echo-Pass "expr=%{req:X-ML-User}"'
+
+HTTPD_CONFIG = ml_httpd.Config(
+    private_conf=f"MagicLinkPassHeader X-ML-User\n{ECHO}",
+    server_conf="""
+<Location /friend>
+    AuthType MagicLink
+    Require user friend@other.org
+</Location>
+<Location /otherorg>
+    AuthType MagicLink
+    Require magiclink-domain other.org
+</Location>
+""")
+
+FRIEND = "friend@other.org"
+
+
+def with_cookie(browser, value):
+    """GET /private/ as an HTML navigation with only this session cookie."""
+    return browser.get(C.PRIVATE, headers={"Accept": "text/html",
+                                           "Cookie": f"{C.SESSION_COOKIE}={value}"})
+
+
+# ---------------------------------------------------------------- without a session
+
+def test_html_navigation_is_sent_to_login_with_the_return_path(browser, server):
+    r = expect(browser.private(accept="text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"),
+               C.LOGIN_REDIRECT)
+    path, _, query = location_path(server, r).partition("?")
+    assert path == C.LOGIN and urllib.parse.parse_qs(query) == {"return": ["/private/"]}
+    assert query.lower() == "return=%2fprivate%2f", "the return path must be URL-encoded"
+
+
+@pytest.mark.parametrize("method, accept", [("GET", "application/json"),
+                                            ("POST", "text/html")])
+def test_other_requests_get_401_with_the_challenge(browser, method, accept):
+    r = expect(browser.request(method, C.PRIVATE, headers={"Accept": accept}), C.UNAUTHORIZED)
+    assert C.search(C.WWW_AUTHENTICATE, r.headers.get("WWW-Authenticate", "")), r.headers
+
+
+@pytest.mark.parametrize("value", ["garbage", "A" * 5000, ""])
+def test_garbage_session_cookie_is_no_session(browser, value):
+    expect(with_cookie(browser, value), C.LOGIN_REDIRECT)
+
+
+def test_session_sealed_under_another_name_is_no_session(browser, new_browser, server,
+                                                         unique_email):
+    browser.sign_in(unique_email())
+    claims = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE,
+                                  browser.cookie(C.SESSION_COOKIE))
+    assert claims, "the session cookie does not open under its own name"
+    forged = ml_httpd.seal(server.keyfile, C.LINK_NAME, claims)
+    expect(with_cookie(new_browser(), forged), C.LOGIN_REDIRECT)
+
+
+def test_session_older_than_its_lifetime_is_no_session(browser, new_browser, server,
+                                                       unique_email):
+    browser.sign_in(unique_email())
+    claims = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE,
+                                  browser.cookie(C.SESSION_COOKIE))
+    long_ago = int(time.time()) - 604800 - 3600 * 2       # MagicLinkSessionTTL default
+    past = {k: (str(long_ago) if k in ("exp", "iat", "seen", "idle") else v)
+            for k, v in claims.items()}
+    old = ml_httpd.seal(server.keyfile, C.SESSION_COOKIE, past, at=long_ago)
+    expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)
+
+
+# ---------------------------------------------------------------- with a session
+
+def test_session_reaches_the_backend_as_env_and_pass_header(browser, unique_email):
+    addr = unique_email()
+    browser.sign_in(addr)
+    r = expect(browser.get(C.PRIVATE, headers={"Accept": "text/html",
+                                               "X-ML-User": "admin@example.com"}),
+               C.OK, C.TEXT_SECRET_PAGE)
+    assert r.headers.get("X-Echo-Email") == addr
+    assert r.headers.get("X-Echo-Pass") == addr, "the incoming copy must be replaced"
+
+
+def test_require_user(browser, new_browser, unique_email, expect_errors):
+    expect_errors(C.AUTHZ_FAILURE_LOG)
+    browser.sign_in(FRIEND)
+    expect(browser.private("/friend/"), C.OK, "friend page")
+    stranger = new_browser()
+    stranger.sign_in(unique_email())
+    expect(stranger.private("/friend/"), C.AUTHZ_DENIED)
+
+
+def test_require_magiclink_domain(browser, new_browser, unique_email, expect_errors):
+    expect_errors(C.AUTHZ_FAILURE_LOG)
+    browser.sign_in(FRIEND)
+    expect(browser.private("/otherorg/"), C.OK, "other.org page")
+    stranger = new_browser()
+    stranger.sign_in(unique_email())
+    r = expect(stranger.private("/otherorg/"), C.AUTHZ_DENIED)
+    assert "other.org page" not in r.text
+
+
+# ---------------------------------------------------------------- logout
+
+def _cleared(attrs):
+    if attrs.get("max-age") == "0":
+        return True
+    expires = attrs.get("expires")
+    return bool(expires) and \
+        email.utils.parsedate_to_datetime(expires) < datetime.now(timezone.utc)
+
+
+def test_logout_clears_the_cookie_and_revokes_the_session(browser, new_browser, unique_email):
+    browser.sign_in(unique_email())
+    old = browser.cookie(C.SESSION_COOKIE)
+    expect(with_cookie(new_browser(), old), C.OK, C.TEXT_SECRET_PAGE)    # a copy works...
+    r = expect(browser.post(C.LOGOUT, data={C.CSRF_FIELD: browser.login().csrf}),
+               C.LOGGED_OUT)
+    cookies = set_cookies(r)
+    assert C.SESSION_COOKIE in cookies and _cleared(cookies[C.SESSION_COOKIE][1]), cookies
+    expect(browser.private(), C.LOGIN_REDIRECT)
+    expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)            # ...until logout
+
+
+def test_logout_without_csrf_is_403_and_keeps_the_session(browser, new_browser,
+                                                          unique_email):
+    browser.sign_in(unique_email())
+    expect(browser.post(C.LOGOUT, data={"logout": "1"}), C.CSRF_FAILED)
+    expect(browser.post(C.LOGOUT, data={C.CSRF_FIELD: new_browser().login().csrf}),
+           C.CSRF_FAILED)
+    expect(browser.private(), C.OK, C.TEXT_SECRET_PAGE)
+
+
+def test_incoming_pass_header_is_removed_without_a_session(browser):
+    r = expect(browser.get(C.PRIVATE, headers={"Accept": "application/json",
+                                               "X-ML-User": "admin@example.com"}),
+               C.UNAUTHORIZED)
+    assert "admin@example.com" not in r.headers.get("X-Echo-Pass", "")

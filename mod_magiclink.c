@@ -114,6 +114,8 @@ static const command_rec ml_cmds[] = {
                  (void *)APR_OFFSETOF(ml_dir_conf_t, bind_browser),
                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, "links work only in the asking browser"),
     ML_DIR("MagicLinkCookieSecure", ml_cmd_cookie_secure, "On, Off or Auto"),
+    ML_DIR("MagicLinkCacheOutage", ml_cmd_cache_outage,
+           "Refuse (503) or Admit valid sessions when the sign-out check cannot reach the cache"),
     ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
     ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
     { NULL }

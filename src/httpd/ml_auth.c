@@ -52,6 +52,9 @@ static void ml_renew(ml_req_t *q, ml_session_t *sess)
         ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
 }
 
+/* 1 when the address signed out after this session began, 0 when not, -1
+ * when the cache cannot say: then MagicLinkCacheOutage decides (Refuse by
+ * default, since an admitted session might be one its owner ended). */
 static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
 {
     apr_int64_t not_before = 0;
@@ -59,11 +62,8 @@ static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
                                         q->kr->crypto, "v", sess->email, &not_before,
                                         q->r->pool);
 
-    if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_WARNING, rv, q->r, APLOGNO(10540)
-                      "sign-out check failed; refusing the session");
-        return 1;
-    }
+    if (rv != APR_SUCCESS)
+        return q->dc->outage_admit == ML_ON ? 0 : -1;
     return not_before && sess->iat <= not_before;
 }
 
@@ -128,8 +128,15 @@ static int ml_check_authn(request_rec *r)
                       ml_codec_strerror(e));
         return ml_unauthenticated(&q);
     }
-    if (ml_revoked(&q, &sess))
+    switch (ml_revoked(&q, &sess)) {
+    case 0:
+        break;
+    case 1:
         return ml_unauthenticated(&q);
+    default:
+        apr_table_setn(r->err_headers_out, "Retry-After", "60");
+        return HTTP_SERVICE_UNAVAILABLE;
+    }
     ml_renew(&q, &sess);
     ml_admit(&q, sess.email);
     return OK;

@@ -57,7 +57,7 @@ void *ml_create_dir_conf(apr_pool_t *p, char *dir)
     ml_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->link_ttl = c->session_ttl = c->session_idle = ML_UNSET;
-    c->bind_browser = c->cookie_secure = ML_UNSET;
+    c->bind_browser = c->cookie_secure = c->outage_admit = ML_UNSET;
     return c;
 }
 
@@ -72,6 +72,7 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_INT(session_idle);
     ML_MERGE_INT(bind_browser);
     ML_MERGE_INT(cookie_secure);
+    ML_MERGE_INT(outage_admit);
     ML_MERGE_PTR(login_url);
     ML_MERGE_PTR(pass_header);
     ML_MERGE_PTR(cookie_name);
@@ -292,6 +293,21 @@ const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
         d->cookie_secure = ML_AUTO;
     else
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected On, Off or Auto, got ", arg,
+                           NULL);
+    return NULL;
+}
+
+const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_dir_conf_t *d = dc;
+
+    ml_srv(cmd);
+    if (!strcasecmp(arg, "refuse"))
+        d->outage_admit = ML_OFF;
+    else if (!strcasecmp(arg, "admit"))
+        d->outage_admit = ML_ON;
+    else
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected Refuse or Admit, got ", arg,
                            NULL);
     return NULL;
 }

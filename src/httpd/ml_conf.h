@@ -57,6 +57,7 @@ typedef struct ml_dir_conf {
     const char *login_url;
     int bind_browser;
     int cookie_secure;
+    int outage_admit;               /* MagicLinkCacheOutage Admit */
     const char *pass_header;
     const char *cookie_name;
 } ml_dir_conf_t;
@@ -89,6 +90,7 @@ const char *ml_cmd_dir_string(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on);
 const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
 

@@ -25,9 +25,11 @@ static const char *ml_login_url(const ml_req_t *q)
     return ml_web_route_url(q, "login");
 }
 
+/* The store already logged the incident once; here only at debug level, so
+ * an outage is one line in the log, not one per request. */
 static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, APLOGNO(10530)
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, APLOGNO(10530)
                   "%s failed; answering 503", what);
     apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
     return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable",
@@ -104,8 +106,7 @@ static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
 {
     int first = 0;
     apr_status_t rv = ml_store_consume(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
-                                       "u", l->id, apr_time_from_sec(l->exp + 60), &first,
-                                       q->r->pool);
+                                       "u", l->id, &first, q->r->pool);
 
     if (rv != APR_SUCCESS) {
         *status = ml_unavailable(q, rv, "recording the link as used");
@@ -113,8 +114,9 @@ static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
     }
     if (!first)
         *status = ml_page_error(q, HTTP_GONE, "Link already used",
-                                "This sign-in link has already been used. Each link works "
-                                "once; request a new one.", NULL, NULL);
+                                "This sign-in link has already been used (or the server "
+                                "forgot it). Each link works once; request a new one.",
+                                NULL, NULL);
     return first;
 }
 
@@ -148,8 +150,9 @@ static int ml_route_login(ml_req_t *q)
     return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
 }
 
-/* Seals the link and composes its mail into the scratch's buffers: the same
- * work for every address, allowed or not. */
+/* Seals the link, records it as usable and composes its mail into the
+ * scratch's buffers: the same work for every address, allowed or not.
+ * 1 on success, 0 on an internal failure, -1 when the store failed. */
 static int ml_issue(ml_req_t *q, const char *email, const char *display, const char *ret,
                     const char **pending)
 {
@@ -158,11 +161,16 @@ static int ml_issue(ml_req_t *q, const char *email, const char *display, const c
     ml_mail_msg_t m = { 0 };
     const char *link, *err = NULL;
     ml_issued_t is;
+    apr_status_t rv;
 
     if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
                       ret, q->r->pool, &is) != ML_CODEC_OK)
         return 0;
     *pending = is.pending;
+    rv = ml_store_issue(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "u",
+                        is.link.id, apr_time_from_sec(is.link.exp + 60), q->r->pool);
+    if (rv != APR_SUCCESS)
+        return -1;
     /* The origin is configuration, never this request's Host header. */
     link = apr_pstrcat(q->r->pool, q->sc->origin,
                        ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is.token, NULL)),
@@ -228,7 +236,10 @@ static int ml_route_generate(ml_req_t *q)
                              "try again.", NULL, "Back to sign-in");
     if (failed)
         return ml_unavailable(q, APR_EGENERAL, "the rate-limit cache");
-    if (!ml_issue(q, email, display, ret, &pending))
+    rc = ml_issue(q, email, display, ret, &pending);
+    if (rc < 0)
+        return ml_unavailable(q, APR_EGENERAL, "recording the new link");
+    if (rc == 0)
         return HTTP_INTERNAL_SERVER_ERROR;
     allowed = ml_policy_allows(q->dc->allow, email);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)

@@ -5,6 +5,7 @@
 #include "http_log.h"
 #include "util_mutex.h"
 #include "apr_strings.h"
+#include "apr_atomic.h"
 
 APLOG_USE_MODULE(magiclink);
 
@@ -15,6 +16,8 @@ struct ml_store {
     const ap_socache_provider_t *provider;
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;       /* NULL when the provider needs none */
+    const char *name;
+    volatile apr_uint32_t down;      /* 1 while this process sees the store failing */
 };
 
 static ml_store_t *ml_the_store;
@@ -54,8 +57,9 @@ apr_status_t ml_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_r
 
     if (colon) {
         args = colon + 1;
-        name = apr_pstrmemdup(ptemp, name, (apr_size_t)(colon - name));
+        name = apr_pstrmemdup(pconf, name, (apr_size_t)(colon - name));
     }
+    st->name = name;
     st->provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name,
                                       AP_SOCACHE_PROVIDER_VERSION);
     if (!st->provider) {
@@ -116,6 +120,23 @@ static int ml_store_key(ml_scratch_t *sc, const ml_crypto_t *c, const char *kind
     return 1;
 }
 
+/* Logs an outage once when it starts and once when it ends, in each
+ * process, however many requests fail in between. */
+static apr_status_t ml_store_note(ml_store_t *st, server_rec *s, apr_status_t rv)
+{
+    if (rv != APR_SUCCESS) {
+        if (apr_atomic_cas32(&st->down, 1, 0) == 0)
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10514)
+                         "MagicLinkCache %s is failing: sign-in answers 503 until it is back",
+                         st->name);
+    }
+    else if (apr_atomic_read32(&st->down) && apr_atomic_cas32(&st->down, 0, 1) == 1) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, APLOGNO(10515)
+                     "MagicLinkCache %s works again", st->name);
+    }
+    return rv;
+}
+
 static apr_status_t ml_lock(ml_store_t *st)
 {
     return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
@@ -127,29 +148,44 @@ static void ml_unlock(ml_store_t *st)
         apr_global_mutex_unlock(st->mutex);
 }
 
-apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                              const ml_crypto_t *c, const char *kind, const char *key,
-                              apr_time_t expiry, int *first, apr_pool_t *p)
+apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const char *kind, const char *key,
+                            apr_time_t expiry, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN], val[8];
-    unsigned int vlen = sizeof(val);
+    unsigned char id[ML_KEY_LEN];
     apr_status_t rv;
 
     if (!ml_store_key(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
-    rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
-    if (rv == APR_SUCCESS) {
-        *first = 0;
-    }
-    else if (APR_STATUS_IS_NOTFOUND(rv)) {
-        rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)"1",
-                                 1, p);
-        *first = (rv == APR_SUCCESS);
-    }
+    rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)"1", 1,
+                             p);
     ml_unlock(st);
-    return rv;
+    return ml_store_note(st, s, rv);
+}
+
+apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                              const ml_crypto_t *c, const char *kind, const char *key,
+                              int *first, apr_pool_t *p)
+{
+    unsigned char id[ML_KEY_LEN];
+    apr_status_t rv;
+
+    *first = 0;
+    if (!ml_store_key(sc, c, kind, key, id))
+        return APR_EGENERAL;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    /* Whoever removes the entry used the link; every other caller, on this
+     * server or another one sharing the store, finds it gone. */
+    rv = st->provider->remove(st->instance, s, id, sizeof(id), p);
+    ml_unlock(st);
+    if (rv == APR_SUCCESS)
+        *first = 1;
+    else if (APR_STATUS_IS_NOTFOUND(rv))
+        rv = APR_SUCCESS;
+    return ml_store_note(st, s, rv);
 }
 
 /* Counter value: "count window_end". */
@@ -173,7 +209,7 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
     if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
         ml_unlock(st);
-        return rv;
+        return ml_store_note(st, s, rv);
     }
     if (rv == APR_SUCCESS) {
         apr_int64_t c0, e0;
@@ -190,7 +226,7 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                              (unsigned char *)text, (unsigned int)strlen(text), p);
     ml_unlock(st);
     *over = count > limit;
-    return rv;
+    return ml_store_note(st, s, rv);
 }
 
 apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
@@ -208,7 +244,7 @@ apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)text,
                              (unsigned int)strlen(text), p);
     ml_unlock(st);
-    return rv;
+    return ml_store_note(st, s, rv);
 }
 
 apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
@@ -227,9 +263,9 @@ apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
     ml_unlock(st);
     if (APR_STATUS_IS_NOTFOUND(rv))
-        return APR_SUCCESS;            /* absent: never signed out */
+        return ml_store_note(st, s, APR_SUCCESS);    /* absent: never signed out */
     if (rv != APR_SUCCESS)
-        return rv;
+        return ml_store_note(st, s, rv);
     val[vlen] = '\0';
     *value = apr_atoi64((char *)val);
     return APR_SUCCESS;

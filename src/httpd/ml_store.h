@@ -4,7 +4,12 @@
  * One store per process, shared by every virtual host. Keys are digests
  * (ml_scratch_digest), so no address is stored in the clear. On providers
  * that are not safe across processes (shmcb) every operation runs under a
- * global mutex, which makes consume and count atomic on one server. */
+ * global mutex, which makes consume and count atomic on one server.
+ * Counters (rate limits, code tries) are read-modify-write: exact on one
+ * server, best effort across servers (two servers may both count from the
+ * same value), since socache offers no atomic increment.
+ * Every failure of the provider is reported to the caller (fail closed);
+ * the log gets one line when failures start and one when they stop. */
 #ifndef ML_STORE_H
 #define ML_STORE_H
 
@@ -24,11 +29,19 @@ void ml_store_child_init(apr_pool_t *p, server_rec *s);
 
 ml_store_t *ml_store_get(void);
 
-/* Records key as used until expiry. *first is 1 for the one caller that
- * recorded it, 0 when it was already there. */
+/* Single use, by remove-as-consume: issue records key (a link id) as
+ * usable until expiry; consume removes it, and *first is 1 only for the one
+ * caller whose remove found it. socache has no compare-and-set, but every
+ * provider's remove reports whether the entry was there, so this holds
+ * across servers sharing redis or memcache; and since a lost entry reads
+ * as "used", an evicted entry or a restarted shmcb can never let a link be
+ * used twice (it fails closed: the link reads as used). */
+apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const char *kind, const char *key,
+                            apr_time_t expiry, apr_pool_t *p);
 apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                               const ml_crypto_t *c, const char *kind, const char *key,
-                              apr_time_t expiry, int *first, apr_pool_t *p);
+                              int *first, apr_pool_t *p);
 
 /* Adds one to the counter for key in a fixed window; *over is 1 when the
  * count now exceeds limit. */

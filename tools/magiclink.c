@@ -3,9 +3,13 @@
  *   magiclink keygen [ID]
  *   magiclink seal [--time UNIX] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
+ *   magiclink revoke [--ttl SECS] CACHE EMAIL
  *
  * Every failure prints one line on stderr saying which, and exits 1. */
+#include "ml_addr.h"
+#include "ml_cachekey.h"
 #include "ml_codec.h"
+#include "ml_remote.h"
 
 #include <apr_general.h>
 #include <apr_strings.h>
@@ -26,6 +30,10 @@ static void usage(FILE *f)
           "  magiclink open [--max-age SECS] KEYFILE NAME VALUE\n"
           "      open a sealed value with any key of the file and print its claims\n"
           "      as JSON (max age default 2592000 s, 0 for none)\n"
+          "  magiclink revoke [--ttl SECS] CACHE EMAIL\n"
+          "      sign EMAIL out everywhere: sessions issued until now stop working on\n"
+          "      every server sharing CACHE (redis:host:port or memcache:host:port, as\n"
+          "      in MagicLinkCache); --ttl is MagicLinkSessionTTL [604800]\n"
           "  magiclink --help\n", f);
 }
 
@@ -152,6 +160,36 @@ static int cmd_open(apr_pool_t *p, int argc, const char **argv)
     return 0;
 }
 
+static int cmd_revoke(apr_pool_t *p, int argc, const char **argv)
+{
+    apr_int64_t ttl = 604800;
+    unsigned char key[ML_CACHEKEY_LEN];
+    char remote[64];
+    const char *email, *why;
+    ml_crypto_t *c;
+    ml_scratch_t *s;
+    int bad = 0;
+
+    take_option(&argc, &argv, "--ttl", &ttl, &bad);
+    if (bad || ttl <= 0 || ttl > 0xffffffffLL)
+        return fail("revoke", "--ttl takes a number of seconds");
+    if (argc != 2)
+        return fail("revoke", "expected CACHE EMAIL (see --help)");
+    if (ml_addr_normalize(p, argv[1], strlen(argv[1]), &email, NULL, &why) != APR_SUCCESS)
+        return fail("revoke", why);
+    if (ml_crypto_create(&c, p, &why) != APR_SUCCESS)
+        return fail("crypto", why);
+    if (ml_scratch_create(&s, p) != APR_SUCCESS || !ml_cachekey(s, c, "v", email, key))
+        return fail("revoke", "cannot derive the cache key");
+    ml_cachekey_remote(key, remote);
+    if (ml_remote_set(argv[0], remote,
+                      apr_off_t_toa(p, apr_time_sec(apr_time_now())), (apr_uint32_t)ttl,
+                      apr_time_from_sec(5), p, &why) != APR_SUCCESS)
+        return fail("revoke", why);
+    printf("signed out %s everywhere (sessions issued until now)\n", email);
+    return 0;
+}
+
 int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
@@ -171,6 +209,8 @@ int main(int argc, const char *const *argv)
         rc = cmd_seal(p, argc - 2, args);
     else if (strcmp(argv[1], "open") == 0)
         rc = cmd_open(p, argc - 2, args);
+    else if (strcmp(argv[1], "revoke") == 0)
+        rc = cmd_revoke(p, argc - 2, args);
     else {
         usage(stderr);
         rc = 1;

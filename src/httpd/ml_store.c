@@ -1,4 +1,5 @@
 #include "ml_store.h"
+#include "ml_cachekey.h"
 
 #include "ap_socache.h"
 #include "ap_provider.h"
@@ -10,7 +11,6 @@
 APLOG_USE_MODULE(magiclink);
 
 #define ML_MUTEX_TYPE "magiclink-cache"
-#define ML_KEY_LEN    17     /* kind byte + 16 digest bytes */
 
 struct ml_store {
     const ap_socache_provider_t *provider;
@@ -49,7 +49,7 @@ static apr_status_t ml_store_cleanup(void *data)
 apr_status_t ml_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_rec *s,
                                   const char *spec)
 {
-    static struct ap_socache_hints hints = { ML_KEY_LEN, 24, 60 * APR_USEC_PER_SEC };
+    static struct ap_socache_hints hints = { ML_CACHEKEY_LEN, 24, 60 * APR_USEC_PER_SEC };
     ml_store_t *st = apr_pcalloc(pconf, sizeof(*st));
     const char *name = spec ? spec : "shmcb", *args = NULL, *colon = strchr(name, ':');
     const char *err;
@@ -79,7 +79,7 @@ apr_status_t ml_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_r
         if (rv != APR_SUCCESS)
             return rv;
     }
-    rv = st->provider->init(st->instance, "magiclink", &hints, s, pconf);
+    rv = st->provider->init(st->instance, ML_CACHE_NAMESPACE, &hints, s, pconf);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, APLOGNO(10512)
                      "MagicLinkCache %s: cannot initialise", name);
@@ -106,18 +106,6 @@ void ml_store_child_init(apr_pool_t *p, server_rec *s)
 ml_store_t *ml_store_get(void)
 {
     return ml_the_store;
-}
-
-static int ml_store_key(ml_scratch_t *sc, const ml_crypto_t *c, const char *kind,
-                        const char *key, unsigned char out[ML_KEY_LEN])
-{
-    unsigned char d[32];
-
-    if (!ml_scratch_digest(sc, c, kind, key, d))
-        return 0;
-    out[0] = (unsigned char)kind[0];
-    memcpy(out + 1, d, ML_KEY_LEN - 1);
-    return 1;
 }
 
 /* Logs an outage once when it starts and once when it ends, in each
@@ -152,10 +140,10 @@ apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                             const ml_crypto_t *c, const char *kind, const char *key,
                             apr_time_t expiry, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN];
+    unsigned char id[ML_CACHEKEY_LEN];
     apr_status_t rv;
 
-    if (!ml_store_key(sc, c, kind, key, id))
+    if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
@@ -169,11 +157,11 @@ apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                               const ml_crypto_t *c, const char *kind, const char *key,
                               int *first, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN];
+    unsigned char id[ML_CACHEKEY_LEN];
     apr_status_t rv;
 
     *first = 0;
-    if (!ml_store_key(sc, c, kind, key, id))
+    if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
@@ -193,7 +181,7 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                             const ml_crypto_t *c, const char *kind, const char *key,
                             int limit, int window, int *over, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN], val[48];
+    unsigned char id[ML_CACHEKEY_LEN], val[48];
     unsigned int vlen = sizeof(val) - 1;
     apr_int64_t now = apr_time_sec(apr_time_now()), count = 0, end = now + window;
     apr_status_t rv;
@@ -202,7 +190,7 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     *over = 0;
     if (limit <= 0)
         return APR_SUCCESS;
-    if (!ml_store_key(sc, c, kind, key, id))
+    if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
@@ -233,11 +221,11 @@ apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                                const ml_crypto_t *c, const char *kind, const char *key,
                                apr_int64_t value, apr_time_t expiry, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN];
+    unsigned char id[ML_CACHEKEY_LEN];
     char *text = apr_off_t_toa(p, value);
     apr_status_t rv;
 
-    if (!ml_store_key(sc, c, kind, key, id))
+    if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
@@ -251,12 +239,12 @@ apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                                const ml_crypto_t *c, const char *kind, const char *key,
                                apr_int64_t *value, apr_pool_t *p)
 {
-    unsigned char id[ML_KEY_LEN], val[24];
+    unsigned char id[ML_CACHEKEY_LEN], val[24];
     unsigned int vlen = sizeof(val) - 1;
     apr_status_t rv;
 
     *value = 0;
-    if (!ml_store_key(sc, c, kind, key, id))
+    if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;

@@ -37,7 +37,9 @@ CORE_LIB := $(BUILD)/libmagiclink.a
 MODULE   := $(BUILD)/mod_magiclink.so
 CLI      := $(BUILD)/magiclink
 
-# Fragments add generated sources (templates) and their own tests.
+# Fragments add generated sources (templates) and their own tests; they are
+# read before `all:`, so name the default goal first.
+.DEFAULT_GOAL := all
 GEN_OBJ  :=
 include $(sort $(wildcard mk/*.mk))
 

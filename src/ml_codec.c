@@ -24,17 +24,16 @@ const char *ml_codec_strerror(ml_codec_err_t e)
 }
 
 /* HMAC-SHA256(key, name "|" ts_inner) where ts_inner is "ts|inner". */
-static int ml_mac(ml_scratch_t *s, const ml_keyring_t *kr, const ml_key_t *k, const char *name,
-                  const void *ts_inner, apr_size_t n, unsigned char mac[ML_CODEC_MAC_LEN])
+static void ml_mac(const ml_key_t *k, const char *name, const void *ts_inner, apr_size_t n,
+                   unsigned char mac[ML_CODEC_MAC_LEN])
 {
-    EVP_MAC_CTX *ctx = ml_scratch_hmac(s, kr->crypto, k);
-    size_t maclen = 0;
+    ml_hmac_t h;
 
-    return ctx && EVP_MAC_update(ctx, (const unsigned char *)name, strlen(name))
-           && EVP_MAC_update(ctx, (const unsigned char *)"|", 1)
-           && EVP_MAC_update(ctx, ts_inner, n)
-           && EVP_MAC_final(ctx, mac, &maclen, ML_CODEC_MAC_LEN)
-           && maclen == ML_CODEC_MAC_LEN;
+    ml_hmac_begin(&h, &k->mac);
+    ml_hmac_update(&h, name, strlen(name));
+    ml_hmac_update(&h, "|", 1);
+    ml_hmac_update(&h, ts_inner, n);
+    ml_hmac_final(&h, mac);
 }
 
 ml_codec_err_t ml_seal_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
@@ -54,7 +53,7 @@ ml_codec_err_t ml_seal_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *
         return ML_CODEC_INTERNAL;
     if (o->iv)
         memcpy(inner->data, o->iv, ML_CODEC_IV_LEN);
-    else if (ml_crypto_random((unsigned char *)inner->data, ML_CODEC_IV_LEN) != APR_SUCCESS)
+    else if (!ml_scratch_iv(s, (unsigned char *)inner->data, ML_CODEC_IV_LEN))
         return ML_CODEC_INTERNAL;
     ct = (unsigned char *)inner->data + ML_CODEC_IV_LEN;
     memcpy(ct, plain, plainlen);
@@ -67,8 +66,7 @@ ml_codec_err_t ml_seal_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *
     if (ml_buf_printf(outer, "%" APR_INT64_T_FMT "|", o->now) != APR_SUCCESS
         || ml_b64_encode(outer, (unsigned char *)inner->data, inner->len) != APR_SUCCESS)
         return ML_CODEC_INTERNAL;
-    if (!ml_mac(s, kr, k, name, outer->data, outer->len, mac))
-        return ML_CODEC_INTERNAL;
+    ml_mac(k, name, outer->data, outer->len, mac);
     if (ml_buf_putc(outer, '|') != APR_SUCCESS
         || ml_buf_append(outer, mac, sizeof(mac)) != APR_SUCCESS)
         return ML_CODEC_INTERNAL;
@@ -121,18 +119,14 @@ static int ml_parse_ts(const char *s, apr_size_t n, apr_int64_t *ts)
 
 /* Which key, if any, made mac over name|ts_inner; every comparison is
  * constant-time. Returns the key index or -1. */
-static int ml_mac_check(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                        const char *ts_inner, apr_size_t n, const unsigned char *mac,
-                        int *internal)
+static int ml_mac_check(const ml_keyring_t *kr, const char *name, const char *ts_inner,
+                        apr_size_t n, const unsigned char *mac)
 {
     unsigned char want[ML_CODEC_MAC_LEN];
     int i;
 
     for (i = 0; i < kr->nkeys; i++) {
-        if (!ml_mac(s, kr, &kr->keys[i], name, ts_inner, n, want)) {
-            *internal = 1;
-            return -1;
-        }
+        ml_mac(&kr->keys[i], name, ts_inner, n, want);
         if (CRYPTO_memcmp(want, mac, ML_CODEC_MAC_LEN) == 0)
             return i;
     }
@@ -150,7 +144,7 @@ ml_codec_err_t ml_open_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *
     apr_size_t max_len = o->max_len ? o->max_len : ML_CODEC_MAX_LEN;
     const char *bar1, *bar2, *end;
     apr_int64_t t;
-    int k, internal = 0;
+    int k;
 
     if (len > max_len)
         return ML_CODEC_TOO_LONG;
@@ -166,10 +160,8 @@ ml_codec_err_t ml_open_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *
         return ML_CODEC_FORMAT;
     if ((apr_size_t)(end - bar2 - 1) != ML_CODEC_MAC_LEN)
         return ML_CODEC_MAC;
-    k = ml_mac_check(s, kr, name, outer->data, (apr_size_t)(bar2 - outer->data),
-                     (const unsigned char *)bar2 + 1, &internal);
-    if (internal)
-        return ML_CODEC_INTERNAL;
+    k = ml_mac_check(kr, name, outer->data, (apr_size_t)(bar2 - outer->data),
+                     (const unsigned char *)bar2 + 1);
     if (k < 0)
         return ML_CODEC_MAC;
 

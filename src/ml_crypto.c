@@ -1,23 +1,12 @@
 #include "ml_crypto.h"
+#include "ml_hmac.h"
 
-#include <openssl/core_names.h>
-#include <openssl/evp.h>
-#include <openssl/params.h>
 #include <openssl/rand.h>
 
 struct ml_crypto {
     apr_crypto_t *factory;
-    EVP_MAC *hmac;
+    ml_hmac_key_t digest_key;
 };
-
-static apr_status_t ml_crypto_cleanup(void *data)
-{
-    ml_crypto_t *c = data;
-
-    EVP_MAC_free(c->hmac);
-    c->hmac = NULL;
-    return APR_SUCCESS;
-}
 
 apr_status_t ml_crypto_create(ml_crypto_t **out, apr_pool_t *p, const char **err)
 {
@@ -41,12 +30,7 @@ apr_status_t ml_crypto_create(ml_crypto_t **out, apr_pool_t *p, const char **err
         *err = "apr_crypto_make failed for the openssl driver";
         return rv;
     }
-    c->hmac = EVP_MAC_fetch(NULL, OSSL_MAC_NAME_HMAC, NULL);
-    if (!c->hmac) {
-        *err = "OpenSSL has no HMAC implementation";
-        return APR_ENOTIMPL;
-    }
-    apr_pool_cleanup_register(p, c, ml_crypto_cleanup, apr_pool_cleanup_null);
+    ml_hmac_key_init(&c->digest_key, (const unsigned char *)"mod_magiclink digest v1", 23);
     *out = c;
     return APR_SUCCESS;
 }
@@ -70,20 +54,9 @@ apr_status_t ml_crypto_aes_key(const ml_crypto_t *c, const unsigned char raw[32]
     return apr_crypto_key(out, &rec, c->factory, p);
 }
 
-EVP_MAC_CTX *ml_crypto_hmac_new(const ml_crypto_t *c, const unsigned char *key, apr_size_t n)
+const ml_hmac_key_t *ml_crypto_digest_key(const ml_crypto_t *c)
 {
-    OSSL_PARAM params[2];
-    EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(c->hmac);
-
-    if (!ctx)
-        return NULL;
-    params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
-    params[1] = OSSL_PARAM_construct_end();
-    if (!EVP_MAC_init(ctx, key, n, params)) {
-        EVP_MAC_CTX_free(ctx);
-        return NULL;
-    }
-    return ctx;
+    return &c->digest_key;
 }
 
 apr_status_t ml_crypto_random(unsigned char *out, apr_size_t n)

@@ -111,6 +111,7 @@ static apr_status_t ml_parse_line(ml_keyring_t *kr, const char *s, const char *e
         OPENSSL_cleanse(key->hash_key, sizeof(key->hash_key));
         return APR_EINVAL;
     }
+    ml_hmac_key_init(&key->mac, key->hash_key, sizeof(key->hash_key));
     rv = ml_crypto_aes_key(kr->crypto, block, &key->block_key, p);
     OPENSSL_cleanse(block, sizeof(block));
     if (rv != APR_SUCCESS) {

@@ -8,6 +8,7 @@
 #define ML_KEYRING_H
 
 #include "ml_crypto.h"
+#include "ml_hmac.h"
 
 #define ML_KEY_BYTES    32
 #define ML_KEYRING_MAX  16
@@ -16,6 +17,7 @@
 typedef struct ml_key {
     char id[ML_KEY_ID_MAX + 1];
     unsigned char hash_key[ML_KEY_BYTES];
+    ml_hmac_key_t mac;              /* hash_key's precomputed HMAC states */
     apr_crypto_key_t *block_key;
     /* Unique in the process, so per-thread caches keyed on it never mistake
      * a key loaded after a reload for one freed before it. */

@@ -1,6 +1,7 @@
 #include "ml_scratch.h"
 
-#include <openssl/evp.h>
+#include <openssl/crypto.h>
+#include <unistd.h>
 
 /* A few key rings (one per virtual host) of a few keys each. Past this,
  * slots are reused round-robin: correct, only slower. */
@@ -9,14 +10,21 @@
 typedef struct ml_key_slot {
     apr_uint64_t serial;          /* 0: empty */
     apr_crypto_block_t *ecb;
-    EVP_MAC_CTX *mac;
 } ml_key_slot_t;
+
+/* IVs are drawn from a buffer of OpenSSL randomness refilled a kilobyte at
+ * a time: RAND_bytes costs ~0.5 us a call (its DRBG re-keys AES each time),
+ * 40% of a seal. IVs are public, so holding them ahead is harmless; the
+ * buffer is refilled after a fork so no two processes share it. */
+#define ML_SCRATCH_RANDOM 1024
 
 struct ml_scratch {
     apr_pool_t *pool;
     ml_buf_t bufs[ML_SBUF_COUNT];
     ml_key_slot_t slots[ML_SCRATCH_SLOTS];
-    EVP_MAC_CTX *digest;
+    unsigned char random[ML_SCRATCH_RANDOM];
+    apr_size_t random_used;
+    pid_t random_pid;
     int next_victim;
 };
 
@@ -24,9 +32,7 @@ static void ml_slot_release(ml_key_slot_t *slot)
 {
     if (slot->ecb)
         apr_crypto_block_cleanup(slot->ecb);
-    EVP_MAC_CTX_free(slot->mac);
     slot->ecb = NULL;
-    slot->mac = NULL;
     slot->serial = 0;
 }
 
@@ -39,8 +45,7 @@ static apr_status_t ml_scratch_cleanup(void *data)
         ml_buf_free(&s->bufs[i]);
     for (i = 0; i < ML_SCRATCH_SLOTS; i++)
         ml_slot_release(&s->slots[i]);
-    EVP_MAC_CTX_free(s->digest);
-    s->digest = NULL;
+    OPENSSL_cleanse(s->random, sizeof(s->random));
     return APR_SUCCESS;
 }
 
@@ -49,6 +54,7 @@ apr_status_t ml_scratch_create(ml_scratch_t **out, apr_pool_t *p)
     ml_scratch_t *s = apr_pcalloc(p, sizeof(*s));
     int i;
 
+    s->random_used = ML_SCRATCH_RANDOM;       /* empty: filled on first use */
     /* Block contexts are allocated from a pool; give them one of their own
      * so a reused slot does not grow the caller's pool. */
     if (apr_pool_create(&s->pool, p) != APR_SUCCESS)
@@ -102,30 +108,33 @@ apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k)
     return slot->ecb;
 }
 
-EVP_MAC_CTX *ml_scratch_hmac(ml_scratch_t *s, const ml_crypto_t *c, const ml_key_t *k)
+int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n)
 {
-    ml_key_slot_t *slot = ml_scratch_slot(s, k);
+    pid_t pid = getpid();
 
-    if (!slot->mac)
-        slot->mac = ml_crypto_hmac_new(c, k->hash_key, sizeof(k->hash_key));
-    /* A NULL key re-initialises with the key already set. */
-    else if (!EVP_MAC_init(slot->mac, NULL, 0, NULL))
-        return NULL;
-    return slot->mac;
+    if (n > ML_SCRATCH_RANDOM)
+        return ml_crypto_random(out, n) == APR_SUCCESS;
+    if (s->random_pid != pid || s->random_used + n > ML_SCRATCH_RANDOM) {
+        if (ml_crypto_random(s->random, ML_SCRATCH_RANDOM) != APR_SUCCESS)
+            return 0;
+        s->random_used = 0;
+        s->random_pid = pid;
+    }
+    memcpy(out, s->random + s->random_used, n);
+    OPENSSL_cleanse(s->random + s->random_used, n);
+    s->random_used += n;
+    return 1;
 }
 
 int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
                       unsigned char out[32])
 {
-    static const unsigned char label[] = "mod_magiclink digest v1";
-    size_t n = 0;
+    ml_hmac_t h;
 
-    if (!s->digest)
-        s->digest = ml_crypto_hmac_new(c, label, sizeof(label) - 1);
-    else if (!EVP_MAC_init(s->digest, NULL, 0, NULL))
-        return 0;
-    return s->digest && EVP_MAC_update(s->digest, (const unsigned char *)a, strlen(a))
-           && EVP_MAC_update(s->digest, (const unsigned char *)"|", 1)
-           && EVP_MAC_update(s->digest, (const unsigned char *)b, strlen(b))
-           && EVP_MAC_final(s->digest, out, &n, 32) && n == 32;
+    ml_hmac_begin(&h, ml_crypto_digest_key(c));
+    ml_hmac_update(&h, a, strlen(a));
+    ml_hmac_update(&h, "|", 1);
+    ml_hmac_update(&h, b, strlen(b));
+    ml_hmac_final(&h, out);
+    return 1;
 }

@@ -1,8 +1,8 @@
 /* Per-thread working state for sealing and opening.
  *
- * Holds the recycled buffers and, per key, a ready AES block context and a
- * keyed HMAC context, so a seal or an open costs no context set-up and no
- * heap allocation once warm. One thread uses a scratch at a time; the httpd
+ * Holds the recycled buffers, a ready AES block context per key and a
+ * buffer of random IVs, so a seal or an open costs no context set-up and
+ * no heap allocation once warm (HMAC states live in the keys: ml_hmac.h). One thread uses a scratch at a time; the httpd
  * glue keeps one per worker thread, the CLI and tests one per thread. */
 #ifndef ML_SCRATCH_H
 #define ML_SCRATCH_H
@@ -32,12 +32,15 @@ typedef enum {
 
 ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
 
-/* The cached block and MAC contexts for key k, made on first use. */
+/* The cached AES block context for key k, made on first use. */
 apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
-struct evp_mac_ctx_st *ml_scratch_hmac(ml_scratch_t *s, const ml_crypto_t *c, const ml_key_t *k);
 
-/* SHA-256-strength digest of a || "|" || b, keyed with a fixed public label
- * so it can reuse a cached HMAC context: a hash, not a secret. For cache keys
+/* n random bytes for an IV (public values only: nonces, codes and ids
+ * come from ml_crypto_random directly). 0 on failure. */
+int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n);
+
+/* SHA-256-strength digest of a || "|" || b: HMAC under a fixed public
+ * label, so it reuses precomputed states; a hash, not a secret. For cache keys
  * (no plaintext addresses in shared memory or redis) and code hashes. */
 int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
                       unsigned char out[32]);

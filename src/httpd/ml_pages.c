@@ -55,7 +55,7 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
     a.csrf_token = q->bind_nonce;
     a.return_to = ret;
     a.email = email;
-    (void)error;   /* TODO(sent.tpl): error param */
+    a.error = error;
     return ml_page_send(q, status, ml_render_login, &a);
 }
 
@@ -69,7 +69,7 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char
     a.code_action_url = ml_web_route_url(q, "code");
     a.csrf_token = q->bind_nonce;
     a.pending = pending;
-    (void)error;   /* TODO(sent.tpl): error param */
+    a.error = error;
     return ml_page_send(q, status, ml_render_sent, &a);
 }
 

@@ -1,0 +1,14 @@
+{{! Every failure page: expired, used, another browser, invalid, throttled,
+    unavailable. The handler supplies the words. }}
+{{layout layout}}
+{{params site_name title message retry_url retry_label}}
+{{block title}}{{title}}{{end}}
+{{block body}}
+<h1>{{title}}</h1>
+<div role="alert">
+<p>{{message}}</p>
+</div>
+{{if retry_url}}
+<p><a class="button" href="{{retry_url}}">{{if retry_label}}{{retry_label}}{{else}}Try again{{end}}</a></p>
+{{end}}
+{{end}}

@@ -1,0 +1,68 @@
+// Static text of the "sent" page, as templates/layout.tpl and
+// templates/sent.tpl produce it. Hand-kept in step with them; main.go checks
+// at run time that these renderers give the C renderer's bytes.
+
+package main
+
+const head = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="same-origin">
+`
+
+const titleOpen = `<title>Check your email — `
+
+const styleToHeader = `</title>
+<style>
+:root{color-scheme:light dark;--fg:#1b1f24;--muted:#57606a;--bg:#f6f8fa;--card:#fff;--line:#d0d7de;--accent:#0b5cad;--accent-fg:#fff;--bad-bg:#fff1f0;--bad-fg:#8c1c13}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9da7b3;--bg:#0d1117;--card:#161b22;--line:#30363d;--accent:#4493f8;--accent-fg:#0d1117;--bad-bg:#3a1512;--bad-fg:#ffb4ab}}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{padding:1rem 1.5rem;border-bottom:1px solid var(--line);background:var(--card);font-weight:600}
+main{max-width:28rem;margin:2.5rem auto;padding:2rem;background:var(--card);border:1px solid var(--line);border-radius:8px}
+h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}
+p,form{margin:0 0 1rem}
+label{display:block;font-weight:600;margin:0 0 .25rem}
+input{display:block;width:100%;font:inherit;padding:.6rem .75rem;margin:0 0 1rem;color:inherit;background:var(--bg);border:1px solid var(--line);border-radius:6px}
+button,.button{display:inline-block;font:inherit;font-weight:600;padding:.6rem 1.25rem;color:var(--accent-fg);background:var(--accent);border:0;border-radius:6px;cursor:pointer;text-decoration:none}
+a{color:var(--accent)}
+:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+.alert{padding:.75rem 1rem;margin:0 0 1rem;border-radius:6px;background:var(--bad-bg);color:var(--bad-fg)}
+.muted{color:var(--muted);font-size:.9rem}
+hr{border:0;border-top:1px solid var(--line);margin:1.5rem 0}
+</style>
+</head>
+<body>
+<header>`
+
+const afterHeader = `</header>
+<main>
+<h1>Check your email</h1>
+<p role="status">If `
+
+const afterEmail = ` may sign in, we have sent it a sign-in link. Open the link in this browser.</p>
+<hr>
+<form method="post" action="`
+
+const afterAction = `">
+<input type="hidden" name="csrf_token" value="`
+
+const afterCSRF = `">
+<input type="hidden" name="pending" value="`
+
+const tail = `">
+<label for="code">Opened the email on another device? Enter its code here</label>
+<input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required>
+<button type="submit">Sign in with the code</button>
+</form>
+<p class="muted">Nothing arrived? Check your spam folder, or wait a minute and try again.</p>
+</main>
+</body>
+</html>
+`
+
+const metaOpen = `<meta name="csrf-token" content="`
+const metaClose = `">
+`

@@ -1,0 +1,1 @@
+<p class="{{slot cls}}">x</p>

@@ -1,0 +1,1 @@
+<p>just a page, no slot</p>

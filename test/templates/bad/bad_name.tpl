@@ -1,0 +1,2 @@
+{{params name}}
+<p>{{Name}}</p>

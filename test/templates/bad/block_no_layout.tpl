@@ -1,0 +1,1 @@
+{{block body}}x{{end}}

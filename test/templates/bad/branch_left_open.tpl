@@ -1,0 +1,2 @@
+{{params a}}
+<p>{{if a}}<span title="{{end}}</p>

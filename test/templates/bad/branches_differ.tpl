@@ -1,0 +1,2 @@
+{{params a b}}
+<p>{{if a}}<a href="{{end}}{{b}}">x</a></p>

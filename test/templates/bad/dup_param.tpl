@@ -1,0 +1,1 @@
+{{params a b a}}

@@ -1,0 +1,2 @@
+{{params a}}
+{{if a}}x{{else}}y{{else}}z{{end}}

@@ -1,0 +1,2 @@
+{{params a}}
+<p class="{{a}}

@@ -1,0 +1,2 @@
+{{params a}}
+<button onclick="go('{{a}}')">Go</button>

@@ -1,0 +1,3 @@
+{{params a}}
+<body ONLOAD="{{a}}">
+</body>

@@ -1,0 +1,2 @@
+{{params a v}}
+<b {{if a}}on{{end}}click="{{v}}">x</b>

@@ -1,0 +1,2 @@
+{{params attrs}}
+<input {{attrs}}>

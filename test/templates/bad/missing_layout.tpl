@@ -1,0 +1,2 @@
+{{layout nosuch}}
+{{block body}}x{{end}}

@@ -1,0 +1,2 @@
+{{layout _layout}}
+{{block title}}{{block body}}x{{end}}{{end}}

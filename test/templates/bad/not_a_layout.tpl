@@ -1,0 +1,2 @@
+{{layout _plain}}
+{{block body}}x{{end}}

@@ -1,0 +1,4 @@
+{{params a}}
+{{if a}}
+{{params b}}
+{{end}}

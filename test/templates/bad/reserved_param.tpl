@@ -1,0 +1,1 @@
+{{params site_name return}}

@@ -1,0 +1,4 @@
+{{params a}}
+<script>
+var x = "{{a}}";
+</script>

@@ -1,0 +1,2 @@
+{{params s}}
+<img alt="" srcset="{{s}} 2x">

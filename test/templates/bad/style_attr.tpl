@@ -1,0 +1,2 @@
+{{params c}}
+<p style="color: {{c}}">x</p>

@@ -1,0 +1,2 @@
+{{params color}}
+<style>p { color: {{color}} }</style>

@@ -1,0 +1,2 @@
+{{params name}}
+<p>{{name</p>

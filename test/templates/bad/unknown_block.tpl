@@ -1,0 +1,4 @@
+{{layout _layout}}
+{{block title}}T{{end}}
+{{block body}}B{{end}}
+{{block footer}}F{{end}}

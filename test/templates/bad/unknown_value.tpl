@@ -1,0 +1,2 @@
+{{params site_name email}}
+<p>Hello {{emial}}</p>

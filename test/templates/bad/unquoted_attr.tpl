@@ -1,0 +1,2 @@
+{{params url}}
+<a href={{url}}>link</a>

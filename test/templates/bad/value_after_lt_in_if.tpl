@@ -1,0 +1,2 @@
+{{params a}}
+<p>{{if a}}<{{end}}{{a}}</p>

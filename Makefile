@@ -64,7 +64,7 @@ $(MODULE): $(GLUE_SRC) $(wildcard src/*.h src/httpd/*.h) $(CORE_LIB)
 	    $(addprefix -Wl$(comma),$(SAN_LD)) \
 	    $(notdir $(GLUE_SRC)) $(CURDIR)/$(CORE_LIB) $(DEP_LIBS) >apxs.log 2>&1 \
 	    || { cat apxs.log; exit 1; }
-	cp $(BUILD)/apxs/.libs/mod_magiclink.so $@
+	cp $(BUILD)/apxs/.libs/mod_magiclink.so $@.tmp && mv -f $@.tmp $@   # never rewrite a loaded .so in place
 
 $(CLI): tools/magiclink.c $(CORE_LIB)
 	$(CC) $(CFLAGS_ALL) $< -o $@ $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(SAN_LD)

@@ -9,6 +9,7 @@
 #include "http_request.h"
 #include "mod_auth.h"
 #include "apr_strings.h"
+#include "apr_lib.h"
 
 APLOG_USE_MODULE(magiclink);
 
@@ -21,21 +22,40 @@ static int ml_is_navigation(request_rec *r)
     return r->method_number == M_GET && accept && ap_strcasestr(accept, "text/html");
 }
 
+static void ml_challenge(request_rec *r, const ml_srv_conf_t *sc)
+{
+    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
+                   apr_psprintf(r->pool, "MagicLink realm=\"%s\"",
+                                ap_auth_name(r) ? ap_auth_name(r) : sc->site_name));
+}
+
+/* A 401 from authorization (Require user ... said no) carries the
+ * challenge too, as RFC 7235 asks. */
+static int ml_note_auth_failure(request_rec *r, const char *type)
+{
+    if (strcasecmp(type, ML_AUTH_TYPE))
+        return DECLINED;
+    ml_challenge(r, ap_get_module_config(r->server->module_config, &magiclink_module));
+    return OK;
+}
+
 /* 302 to the login page for browsers, 401 for everything else. */
 static int ml_unauthenticated(ml_req_t *q)
 {
     request_rec *r = q->r;
 
     if (ml_is_navigation(r)) {
-        const char *login = ml_dir_login_url(q->dc);
+        const char *login = ml_dir_login_url(q->dc), *path = r->unparsed_uri, *p;
+        /* The path and query as sent, even for an absolute-form request line
+         * ("GET http://host/x"): what follows the authority. */
+        if (path[0] != '/' && (p = strstr(path, "://")) != NULL)
+            path = strchr(p + 3, '/') ? strchr(p + 3, '/') : "/";
         apr_table_setn(r->headers_out, "Location",
                        apr_pstrcat(r->pool, login, strchr(login, '?') ? "&" : "?", "return=",
-                                   ap_escape_urlencoded(r->pool, r->unparsed_uri), NULL));
+                                   ap_escape_urlencoded(r->pool, path), NULL));
         return HTTP_MOVED_TEMPORARILY;
     }
-    apr_table_setn(r->err_headers_out, "WWW-Authenticate",
-                   apr_psprintf(r->pool, "MagicLink realm=\"%s\"",
-                                ap_auth_name(r) ? ap_auth_name(r) : q->sc->site_name));
+    ml_challenge(q->r, q->sc);
     return HTTP_UNAUTHORIZED;
 }
 
@@ -76,18 +96,73 @@ static void ml_admit(ml_req_t *q, const char *email)
     apr_table_setn(r->subprocess_env, "MAGICLINK_EMAIL", email);
 }
 
-/* MagicLinkPassHeader: in fixups, after every access check, so the header
- * reaches a backend only as we set it, whatever Require lines allowed. */
-static int ml_pass_header(request_rec *r)
+/* MAGICLINK_EMAIL and MagicLinkPassHeader, in fixups, after every access
+ * check, so the header reaches a backend only as we set it, whatever
+ * Require lines allowed. */
+/* Whether header name a is b to a backend that folds case and reads '_' as
+ * '-' (as CGI, WSGI and many frameworks do). */
+static int ml_same_header(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a == '_' ? '-' : apr_tolower(*a), cb = *b == '_' ? '-' : apr_tolower(*b);
+        if (ca != cb)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static int ml_unset_spoofed(void *data, const char *key, const char *value)
+{
+    const char **names = data;
+
+    if (ml_same_header(key, names[0]))
+        names[1] = key;
+    return names[1] == NULL;
+}
+
+static int ml_identity_fixups(request_rec *r)
 {
     ml_dir_conf_t *d = ap_get_module_config(r->per_dir_config, &magiclink_module);
+    int ours = r->user && r->ap_auth_type && !strcasecmp(r->ap_auth_type, ML_AUTH_TYPE);
+    const char *names[2];
 
+    /* httpd skips authn for an internal redirect within one location and
+     * carries only the user over: the environment is set here for both. */
+    if (ours)
+        apr_table_setn(r->subprocess_env, "MAGICLINK_EMAIL", r->user);
     if (!d || !d->pass_header)
         return DECLINED;
-    apr_table_unset(r->headers_in, d->pass_header);
-    if (r->user && r->ap_auth_type && !strcasecmp(r->ap_auth_type, ML_AUTH_TYPE))
+    /* Every spelling a backend might read as ours: X-Remote-Email,
+     * x-remote-email, X_Remote_Email... */
+    do {
+        names[0] = d->pass_header;
+        names[1] = NULL;
+        apr_table_do(ml_unset_spoofed, names, r->headers_in, NULL);
+        if (names[1])
+            apr_table_unset(r->headers_in, names[1]);
+    } while (names[1]);
+    if (ours)
         apr_table_setn(r->headers_in, d->pass_header, r->user);
     return DECLINED;
+}
+
+static int ml_same_limits(const ml_dir_conf_t *a, const ml_dir_conf_t *b)
+{
+    return !strcmp(ml_dir_cookie(a), ml_dir_cookie(b))
+           && ml_dir_session_ttl(a) == ml_dir_session_ttl(b)
+           && ml_dir_session_idle(a) == ml_dir_session_idle(b)
+           && a->outage_admit == b->outage_admit;
+}
+
+static int ml_same_decision(ml_req_t *q, request_rec *earlier)
+{
+    if (!earlier || !earlier->user || !earlier->ap_auth_type
+        || strcasecmp(earlier->ap_auth_type, ML_AUTH_TYPE)
+        || !ml_same_limits(q->dc, ap_get_module_config(earlier->per_dir_config,
+                                                       &magiclink_module)))
+        return 0;
+    ml_admit(q, earlier->user);
+    return 1;
 }
 
 static int ml_check_authn(request_rec *r)
@@ -107,17 +182,10 @@ static int ml_check_authn(request_rec *r)
     /* No client may speak for us: drop any incoming copy first. */
     if (q.dc->pass_header)
         apr_table_unset(r->headers_in, q.dc->pass_header);
-    /* Subrequests and internal redirects: the main request already decided. */
-    if (r->main && r->main->user && r->main->ap_auth_type
-        && !strcasecmp(r->main->ap_auth_type, ML_AUTH_TYPE)) {
-        ml_admit(&q, r->main->user);
+    /* Subrequests and internal redirects: the earlier request already
+     * opened the cookie; its decision holds where the limits are the same. */
+    if (ml_same_decision(&q, r->main) || ml_same_decision(&q, r->prev))
         return OK;
-    }
-    if (r->prev && r->prev->user && r->prev->ap_auth_type
-        && !strcasecmp(r->prev->ap_auth_type, ML_AUTH_TYPE)) {
-        ml_admit(&q, r->prev->user);
-        return OK;
-    }
     cookie = ml_web_cookie(r, ml_dir_cookie(q.dc));
     if (!cookie)
         return ml_unauthenticated(&q);
@@ -178,7 +246,8 @@ static const authz_provider ml_authz_domain_provider = {
 void ml_auth_register_hooks(apr_pool_t *p)
 {
     ap_hook_check_authn(ml_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
-    ap_hook_fixups(ml_pass_header, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_fixups(ml_identity_fixups, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_note_auth_failure(ml_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);
     ap_register_auth_provider(p, AUTHZ_PROVIDER_GROUP, "magiclink-domain",
                               AUTHZ_PROVIDER_VERSION, &ml_authz_domain_provider,
                               AP_AUTH_INTERNAL_PER_CONF);

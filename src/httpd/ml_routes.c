@@ -91,8 +91,15 @@ static int ml_throttled(ml_req_t *q, const char *email, int *failed)
 static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
 {
     ml_session_t sess = { l->email, q->now, q->now };
+    apr_int64_t not_before = 0;
     const char *sealed;
 
+    /* A sign-out revokes sessions issued up to its second: one that begins
+     * in that same second is dated just after it, so it survives. */
+    if (ml_store_get_time(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "v",
+                          l->email, &not_before, q->r->pool) == APR_SUCCESS
+        && not_before >= sess.iat)
+        sess.iat = sess.seen = not_before + 1;
     if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), &sess, q->now, q->r->pool,
                         &sealed) != ML_CODEC_OK)
         return HTTP_INTERNAL_SERVER_ERROR;

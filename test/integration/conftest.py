@@ -121,3 +121,30 @@ def unique_email():
     def make(domain="example.com"):
         return f"user{next(_serial)}.{os.getpid()}@{domain}"
     return make
+
+
+@pytest.fixture(scope="module")
+def echo_backend():
+    """A backend on loopback that answers every request with the headers it got, as JSON
+    (ml_httpd.EchoBackend); its port is known before the httpd config is written."""
+    backend = ml_httpd.EchoBackend()
+    yield backend
+    backend.stop()
+
+
+@pytest.fixture(scope="module")
+def cache_factory():
+    """cache_factory(kind, name) -> a started ml_httpd.CacheServer ("redis" or "memcache"),
+    one per name per module, stopped when the module ends."""
+    stores = {}
+
+    def make(kind, name=None):
+        name = name or kind
+        if name not in stores:
+            stores[name] = ml_httpd.CacheServer(kind, name)
+            stores[name].start()
+        return stores[name]
+    yield make
+    for store in stores.values():
+        store.stop()
+        store.cleanup()

@@ -509,3 +509,224 @@ class Mailbox:
     def take_all(self, to=None):
         """Every unseen message (to `to`), without waiting."""
         return self._take(self._unseen(to))
+
+
+# ---------------------------------------------------------------- a backend to proxy to
+
+class EchoBackend:
+    """A tiny HTTP backend on a free 127.0.0.1 port, in a thread of the test process:
+    every request is answered 200 with JSON {"method", "path", "headers": [[name, value],
+    ...]} (the header lines as received: order, spelling and duplicates kept), and is
+    recorded in `requests` so a test can tell whether httpd let a request through."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        backend = self
+        self.requests = []
+        self._lock = threading.Lock()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def _echo(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                if n:
+                    self.rfile.read(n)
+                seen = {"method": self.command, "path": self.path,
+                        "headers": [[k, v] for k, v in self.headers.items()]}
+                with backend._lock:
+                    backend.requests.append(seen)
+                body = json.dumps(seen).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(body)
+
+            do_GET = do_POST = do_HEAD = do_PUT = do_DELETE = _echo
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.httpd.serve_forever,
+                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread.start()
+
+    def count(self):
+        with self._lock:
+            return len(self.requests)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self._thread.join(5)
+
+
+# ---------------------------------------------------------------- restarts and log reading
+
+def error_log_since(server, offset):
+    """The error log's text from byte `offset` on."""
+    if not server.error_log.exists():
+        return ""
+    with open(server.error_log, "rb") as f:
+        f.seek(offset)
+        return f.read().decode("utf-8", "replace")
+
+
+def wait_for_log(server, pattern, since=0, timeout=START_TIMEOUT):
+    """Waits (bounded) until a line matching `pattern` is in the error log after byte
+    `since`; returns that text."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = error_log_since(server, since)
+        if re.search(pattern, text):
+            return text
+        if time.monotonic() >= deadline:
+            raise HarnessError(f"httpd '{server.name}': no /{pattern}/ in the error log "
+                               f"within {timeout}s:\n{text[-3000:]}")
+        time.sleep(POLL)
+
+
+def log_pids(text, pattern):
+    """[(pid, line)] of the lines matching `pattern` ("[pid N:tid M]" of each)."""
+    out = []
+    for line in text.splitlines():
+        if re.search(pattern, line):
+            m = re.search(r"\[pid (\d+)", line)
+            out.append((int(m.group(1)) if m else None, line))
+    return out
+
+
+def graceful_restart(server):
+    """SIGUSR1 to the parent (what `apache2 -k graceful` sends); waits (bounded) until the
+    new generation says it is resuming normal operations."""
+    since = server.error_log_size()
+    server.proc.send_signal(signal.SIGUSR1)
+    wait_for_log(server, r"AH00493", since)           # "SIGUSR1 received. Doing graceful ..."
+    wait_for_log(server, READY_LINE, since)
+    return server
+
+
+def full_restart(server):
+    """Stops the server (SIGTERM, every child gone) and starts it again, same config."""
+    server.stop()
+    since = server.error_log_size()
+    server.start()
+    wait_for_log(server, READY_LINE, since)
+    return server
+
+
+# ---------------------------------------------------------------- shared stores (clusters)
+
+REDIS_SERVER = os.environ.get("ML_REDIS_SERVER", "/usr/bin/redis-server")
+MEMCACHED = os.environ.get("ML_MEMCACHED", "/usr/bin/memcached")
+STORE_START_TIMEOUT = 10.0
+
+
+class CacheServer:
+    """A real redis-server or memcached on a free 127.0.0.1 port, in the foreground, for
+    `MagicLinkCache redis:127.0.0.1:P` / `memcache:127.0.0.1:P`.  It can be stopped and
+    started again on the same port (an outage); it keeps nothing on disk."""
+
+    MODULES = {"redis": "socache_redis", "memcache": "socache_memcache"}
+
+    def __init__(self, kind, name=None):
+        if kind not in self.MODULES:
+            raise HarnessError(f"no such store kind {kind!r}")
+        self.kind = kind
+        self.name = name or kind
+        self.dir = Path(tempfile.mkdtemp(prefix=f"ml-it-{kind}-"))
+        self.port = free_port()
+        self.proc = None
+        self.starts = 0
+
+    @property
+    def spec(self):
+        """The MagicLinkCache argument (and `magiclink revoke`'s CACHE)."""
+        return f"{self.kind}:127.0.0.1:{self.port}"
+
+    def httpd_conf(self):
+        """Server-level lines that make an httpd use this store."""
+        module = self.MODULES[self.kind]
+        return (f'LoadModule {module}_module "{MODULES_DIR}/mod_{module}.so"\n'
+                f"MagicLinkCache {self.spec}\n")
+
+    def _argv(self):
+        if self.kind == "redis":
+            return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                    "--save", "", "--appendonly", "no", "--daemonize", "no",
+                    "--dir", str(self.dir), "--logfile", ""]
+        argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
+        if os.geteuid() == 0:
+            argv += ["-u", "nobody"]       # memcached refuses to run as root
+        return argv
+
+    def _ask(self, request, timeout=1.0):
+        """Sends one raw request line; returns the first reply line ('' on failure)."""
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as s:
+                s.sendall(request)
+                data = b""
+                while b"\r\n" not in data:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                return data.split(b"\r\n", 1)[0].decode("latin-1")
+        except OSError:
+            return ""
+
+    def alive(self):
+        if self.kind == "redis":
+            return self._ask(b"PING\r\n") == "+PONG"
+        return self._ask(b"version\r\n").startswith("VERSION")
+
+    def start(self):
+        """Starts it (again, on the same port) and waits (bounded) until it answers."""
+        if self.proc is not None and self.proc.poll() is None:
+            return self
+        if not Path(self._argv()[0]).exists():
+            raise HarnessError(f"{self._argv()[0]} is not installed")
+        self.starts += 1
+        log = open(self.dir / f"out.{self.starts}", "wb")
+        self.proc = subprocess.Popen(self._argv(), stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        log.close()
+        deadline = time.monotonic() + STORE_START_TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise HarnessError(f"{self.kind} on port {self.port} exited with "
+                                   f"{self.proc.returncode}:\n{self.output()}")
+            if self.alive():
+                return self
+            time.sleep(POLL)
+        self.stop()
+        raise HarnessError(f"{self.kind} did not answer on port {self.port} within "
+                           f"{STORE_START_TIMEOUT}s:\n{self.output()}")
+
+    def stop(self):
+        """SIGTERM, then wait (bounded; SIGKILL if it hangs) until the port is closed."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+        deadline = time.monotonic() + 5
+        while port_accepts(self.port) and time.monotonic() < deadline:
+            time.sleep(POLL)
+
+    def output(self):
+        return "\n".join(p.read_text(errors="replace")[-2000:]
+                         for p in sorted(self.dir.glob("out.*")))
+
+    def cleanup(self):
+        if not KEEP:
+            shutil.rmtree(self.dir, ignore_errors=True)

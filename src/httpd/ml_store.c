@@ -17,8 +17,13 @@ struct ml_store {
     ap_socache_instance_t *instance;
     apr_global_mutex_t *mutex;       /* NULL when the provider needs none */
     const char *name;
+    int remote;                      /* redis, memcache: over the network */
     volatile apr_uint32_t down;      /* 1 while this process sees the store failing */
+    volatile apr_uint32_t last_ok;   /* Unix second of the last real success */
 };
+
+/* A probe entry: written to tell a real miss from a store that is down. */
+static const unsigned char ml_probe_id[] = "h-magiclink-probe";
 
 static ml_store_t *ml_the_store;
 
@@ -74,6 +79,7 @@ apr_status_t ml_store_post_config(apr_pool_t *pconf, apr_pool_t *ptemp, server_r
                      name, err);
         return APR_EGENERAL;
     }
+    st->remote = !(st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE);
     if (st->provider->flags & AP_SOCACHE_FLAG_NOTMPSAFE) {
         rv = ap_global_mutex_create(&st->mutex, NULL, ML_MUTEX_TYPE, NULL, s, pconf, 0);
         if (rv != APR_SUCCESS)
@@ -112,6 +118,8 @@ ml_store_t *ml_store_get(void)
  * process, however many requests fail in between. */
 static apr_status_t ml_store_note(ml_store_t *st, server_rec *s, apr_status_t rv)
 {
+    if (rv == APR_SUCCESS)
+        apr_atomic_set32(&st->last_ok, (apr_uint32_t)apr_time_sec(apr_time_now()));
     if (rv != APR_SUCCESS) {
         if (apr_atomic_cas32(&st->down, 1, 0) == 0)
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, APLOGNO(10514)
@@ -123,6 +131,25 @@ static apr_status_t ml_store_note(ml_store_t *st, server_rec *s, apr_status_t rv
                      "MagicLinkCache %s works again", st->name);
     }
     return rv;
+}
+
+/* Whether a "not found" can be believed. apr-util's redis and memcache
+ * clients answer "not found" without asking while they hold a server for
+ * dead (retrying every few seconds), so on those a miss counts only when
+ * the store answered for real within the last second; otherwise a probe
+ * write decides, costing at most about one round trip a second. APR_SUCCESS
+ * for a real miss, else the failure. */
+static apr_status_t ml_store_miss(ml_store_t *st, server_rec *s, apr_pool_t *p)
+{
+    apr_uint32_t now = (apr_uint32_t)apr_time_sec(apr_time_now());
+    apr_status_t rv;
+
+    if (!st->remote
+        || (!apr_atomic_read32(&st->down) && now - apr_atomic_read32(&st->last_ok) <= 1))
+        return APR_SUCCESS;
+    rv = st->provider->store(st->instance, s, ml_probe_id, sizeof(ml_probe_id) - 1,
+                             apr_time_from_sec(now + 60), (unsigned char *)"1", 1, p);
+    return ml_store_note(st, s, rv);
 }
 
 static apr_status_t ml_lock(ml_store_t *st)
@@ -172,7 +199,7 @@ apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     if (rv == APR_SUCCESS)
         *first = 1;
     else if (APR_STATUS_IS_NOTFOUND(rv))
-        rv = APR_SUCCESS;
+        return ml_store_miss(st, s, p);
     return ml_store_note(st, s, rv);
 }
 
@@ -251,7 +278,7 @@ apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
     ml_unlock(st);
     if (APR_STATUS_IS_NOTFOUND(rv))
-        return ml_store_note(st, s, APR_SUCCESS);    /* absent: never signed out */
+        return ml_store_miss(st, s, p);               /* absent: never signed out */
     if (rv != APR_SUCCESS)
         return ml_store_note(st, s, rv);
     val[vlen] = '\0';

@@ -163,9 +163,10 @@ static void ml_unlock(ml_store_t *st)
         apr_global_mutex_unlock(st->mutex);
 }
 
-apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                            const ml_crypto_t *c, const char *kind, const char *key,
-                            apr_time_t expiry, apr_pool_t *p)
+/* Writes one entry under the mutex (when the provider needs one). */
+static apr_status_t ml_store_put(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                                 const ml_crypto_t *c, const char *kind, const char *key,
+                                 apr_time_t expiry, const char *data, apr_pool_t *p)
 {
     unsigned char id[ML_CACHEKEY_LEN];
     apr_status_t rv;
@@ -174,10 +175,17 @@ apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
         return rv;
-    rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)"1", 1,
-                             p);
+    rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)data,
+                             (unsigned int)strlen(data), p);
     ml_unlock(st);
     return ml_store_note(st, s, rv);
+}
+
+apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const char *kind, const char *key,
+                            apr_time_t expiry, apr_pool_t *p)
+{
+    return ml_store_put(st, s, sc, c, kind, key, expiry, "1", p);
 }
 
 apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
@@ -248,18 +256,7 @@ apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                                const ml_crypto_t *c, const char *kind, const char *key,
                                apr_int64_t value, apr_time_t expiry, apr_pool_t *p)
 {
-    unsigned char id[ML_CACHEKEY_LEN];
-    char *text = apr_off_t_toa(p, value);
-    apr_status_t rv;
-
-    if (!ml_cachekey(sc, c, kind, key, id))
-        return APR_EGENERAL;
-    if ((rv = ml_lock(st)) != APR_SUCCESS)
-        return rv;
-    rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)text,
-                             (unsigned int)strlen(text), p);
-    ml_unlock(st);
-    return ml_store_note(st, s, rv);
+    return ml_store_put(st, s, sc, c, kind, key, expiry, apr_off_t_toa(p, value), p);
 }
 
 apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,

@@ -23,21 +23,25 @@ const char *ml_nonce(apr_pool_t *p)
     return ml_random_b64(p, ML_NONCE_LEN / 4 * 3);
 }
 
-/* A uniformly random decimal code: rejection sampling avoids modulo bias. */
-static int ml_code(char out[ML_CODE_DIGITS + 1])
+/* A uniformly random decimal code from the 4 random bytes at r (drawn by the
+ * caller with the link id's, in one call): rejection sampling avoids modulo
+ * bias, and a rejected draw (1 in 4,400,000) draws again. */
+static int ml_code(const unsigned char r[4], char out[ML_CODE_DIGITS + 1])
 {
     const apr_uint32_t range = 1000000, limit = 4294000000u;   /* multiple of range */
     apr_uint32_t v;
 
-    do {
+    memcpy(&v, r, sizeof(v));
+    while (v >= limit) {
         if (ml_crypto_random((unsigned char *)&v, sizeof(v)) != APR_SUCCESS)
             return 0;
-    } while (v >= limit);
+    }
     apr_snprintf(out, ML_CODE_DIGITS + 1, "%06u", (unsigned)(v % range));
     return 1;
 }
 
 #define ML_CODE_HASH_LEN 44     /* base64 of a 32-byte digest */
+#define ML_LINK_ID_BYTES 18     /* 24 base64url characters, no padding */
 
 static int ml_code_hash(ml_scratch_t *s, const ml_keyring_t *kr, const char *id,
                         const char *code, char out[ML_CODE_HASH_LEN + 1])
@@ -60,18 +64,25 @@ static void ml_link_claims(const ml_link_t *l, ml_claims_t *c, apr_pool_t *p)
     ml_claims_set(c, "exp", apr_off_t_toa(p, l->exp));
 }
 
+/* Copies a sealed value out of the scratch into p. */
+static ml_codec_err_t ml_keep(ml_codec_err_t e, const char *v, apr_size_t n, apr_pool_t *p,
+                              const char **out)
+{
+    if (e == ML_CODEC_OK)
+        *out = apr_pstrmemdup(p, v, n);
+    return e;
+}
+
 static ml_codec_err_t ml_seal_to_pool(ml_scratch_t *s, const ml_keyring_t *kr,
                                       const char *name, const ml_claims_t *c, apr_int64_t now,
                                       apr_pool_t *p, const char **out)
 {
     ml_seal_opts_t o = { .now = now };
-    const char *v;
-    apr_size_t n;
+    const char *v = NULL;
+    apr_size_t n = 0;
     ml_codec_err_t e = ml_seal(s, kr, name, c, &o, &v, &n);
 
-    if (e == ML_CODEC_OK)
-        *out = apr_pstrmemdup(p, v, n);
-    return e;
+    return ml_keep(e, v, n, p, out);
 }
 
 ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_t now,
@@ -81,21 +92,51 @@ ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_
     ml_link_t *l = &out->link;
     ml_claims_t c;
     ml_codec_err_t e;
+    ml_seal_opts_t o = { .now = now };
+    ml_buf_t *plain = ml_scratch_buf(s, ML_SBUF_PLAIN), idb;
+    unsigned char r[ML_LINK_ID_BYTES + 4];
+    const char *v = NULL;
+    apr_size_t n = 0;
+    apr_status_t rv;
+    char *id;
 
     l->email = email;
     l->nonce = nonce;
     l->ret = ret;
     l->exp = now + ttl;
-    l->id = ml_random_b64(p, 18);
-    if (!l->id || !ml_code(out->code))
+    /* The id's and the code's random bytes in one draw: each call into the
+     * DRBG costs its locks and fork check. */
+    if (ml_crypto_random(r, sizeof(r)) != APR_SUCCESS)
         return ML_CODEC_INTERNAL;
+    id = apr_palloc(p, ml_b64_encoded_len(ML_LINK_ID_BYTES) + 1);
+    idb = (ml_buf_t){ id, 0, ml_b64_encoded_len(ML_LINK_ID_BYTES) + 1 };
+    if (ml_b64_encode(&idb, r, ML_LINK_ID_BYTES) != APR_SUCCESS
+        || !ml_code(r + ML_LINK_ID_BYTES, out->code)) {
+        OPENSSL_cleanse(r, sizeof(r));
+        return ML_CODEC_INTERNAL;
+    }
+    OPENSSL_cleanse(r, sizeof(r));
+    l->id = id;
     l->code_hash = apr_palloc(p, ML_CODE_HASH_LEN + 1);
     if (!ml_code_hash(s, kr, l->id, out->code, (char *)l->code_hash))
         return ML_CODEC_INTERNAL;
     ml_link_claims(l, &c, p);
-    e = ml_seal_to_pool(s, kr, ML_NAME_LINK, &c, now, p, &out->token);
-    if (e == ML_CODEC_OK)
-        e = ml_seal_to_pool(s, kr, ML_NAME_PENDING, &c, now, p, &out->pending);
+    /* Both tokens carry the same claims: serialized once (as ml_seal would,
+     * into the scratch's plaintext buffer, which ml_seal_raw leaves alone),
+     * sealed under each name, then wiped. */
+    ml_buf_reset(plain);
+    rv = ml_claims_to_json(&c, plain);
+    if (rv != APR_SUCCESS) {
+        ml_buf_wipe(plain);
+        return rv == APR_EINVAL ? ML_CODEC_ENCODING : ML_CODEC_INTERNAL;
+    }
+    e = ml_seal_raw(s, kr, ML_NAME_LINK, plain->data, plain->len, &o, &v, &n);
+    e = ml_keep(e, v, n, p, &out->token);
+    if (e == ML_CODEC_OK) {
+        e = ml_seal_raw(s, kr, ML_NAME_PENDING, plain->data, plain->len, &o, &v, &n);
+        e = ml_keep(e, v, n, p, &out->pending);
+    }
+    ml_buf_wipe(plain);
     return e;
 }
 

@@ -8,7 +8,7 @@ PKGS="build-essential clang libclang-rt-14-dev pkg-config
 apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev libjansson-dev libcurl4-openssl-dev
 libcmocka-dev golang-go golang-github-gorilla-securecookie-dev
 python3 python3-pytest python3-requests python3-aiosmtpd openssl
-redis-server memcached wrk apache2-utils valgrind gnuplot-nox
+redis-server memcached wrk apache2-utils valgrind gnuplot-nox linux-perf
 chromium"
 
 missing=""

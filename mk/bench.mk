@@ -1,0 +1,75 @@
+# End-to-end benchmarks (issue 8): one httpd with mod_magiclink and a trivial
+# handler of ours (the ceiling for any Apache handler) beside the Go peer
+# (test/bench/goseed, baseline and optimized), driven by wrk and ab on
+# 127.0.0.1; the handler core in-process (C and Go); heap and RSS. Figures,
+# not a test (not in CHECKS); only meaningful on a quiet machine.
+#
+#   make bench                      everything (bench-codec, then bench-http)
+#   make bench-http                 this fragment's part: build/bench/results.{md,json}, reqs.png
+#   make bench-http BENCH_SECONDS=2 BENCH_ROUNDS=3   shorter
+#   make bench-http BENCH_MPMS=event,worker          skip the MPM selection
+#   make bench-core                 the in-process core alone (C and Go)
+#   make bench-profile              perf (or callgrind) of POST generate in httpd
+#
+# Needs root or a user that may run apache2 on a high port; writes scratch
+# files (maildir, runtime) under $(BENCH_TMP) (tmpfs) and removes them.
+
+ifeq ($(.DEFAULT_GOAL),)
+.DEFAULT_GOAL := all
+endif
+
+BENCH_DIR          := $(BUILD)/bench
+BENCH_TRIVIAL      := $(BENCH_DIR)/mod_ml_trivial.so
+BENCH_CORE         := $(BENCH_DIR)/bench_core
+BENCH_GOSEED       := $(BENCH_DIR)/goseed
+BENCH_SECONDS      ?= 4
+BENCH_ROUNDS       ?= 3
+BENCH_MPMS         ?= auto
+BENCH_MEM_REQUESTS ?= 200000
+BENCH_TMP          ?= /dev/shm
+BENCH_ARGS         ?=
+BENCH_GOENV         = GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+                      GOCACHE=$(abspath $(BUILD))/go-cache
+
+# The heap-counting shim: test/bench/malloc_count.c, built by bench-codec.mk
+# when that fragment is there; otherwise here.
+ifndef MALLOC_COUNT_SO
+MALLOC_COUNT_SO := $(BENCH_DIR)/malloc_count.so
+$(MALLOC_COUNT_SO): test/bench/malloc_count.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -shared $< -o $@
+endif
+
+$(BENCH_TRIVIAL): test/bench/mod_ml_trivial.c
+	@mkdir -p $(BENCH_DIR)/apxs-trivial
+	cp $< $(BENCH_DIR)/apxs-trivial/
+	cd $(BENCH_DIR)/apxs-trivial && $(APXS) -c -o mod_ml_trivial.la \
+	    $(addprefix -Wc$(comma),-O2 $(WARN) -std=gnu11) mod_ml_trivial.c >apxs.log 2>&1 \
+	    || { cat apxs.log; exit 1; }
+	cp $(BENCH_DIR)/apxs-trivial/.libs/mod_ml_trivial.so $@
+
+$(BENCH_CORE): test/bench/core/bench_core.c $(wildcard src/*.h) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -rdynamic $< -o $@ $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) -ldl $(SAN_LD)
+
+$(BENCH_GOSEED): $(wildcard test/bench/goseed/*.go)
+	@mkdir -p $(@D)
+	cd test/bench/goseed && $(BENCH_GOENV) go build -o $(abspath $@) .
+
+BENCH_DEPS = $(MODULE) $(CLI) $(BENCH_TRIVIAL) $(BENCH_CORE) $(BENCH_GOSEED) $(MALLOC_COUNT_SO)
+BENCH_RUN  = $(BENCH_GOENV) /usr/bin/python3 test/bench/run.py --build $(BUILD) \
+             --seconds $(BENCH_SECONDS) --rounds $(BENCH_ROUNDS) --mpms $(BENCH_MPMS) \
+             --mem-requests $(BENCH_MEM_REQUESTS) --tmp $(BENCH_TMP) \
+             --malloc-count $(abspath $(MALLOC_COUNT_SO)) $(BENCH_ARGS)
+
+.PHONY: bench bench-http bench-core bench-profile
+bench: bench-http
+
+bench-http: $(BENCH_DEPS)
+	$(BENCH_RUN)
+
+bench-core: $(BENCH_DEPS)
+	$(BENCH_RUN) --only core
+
+bench-profile: $(BENCH_DEPS)
+	$(BENCH_RUN) --only profile

@@ -1,0 +1,1337 @@
+#!/usr/bin/python3
+"""End-to-end benchmarks of mod_magiclink (`make bench-http`; issue 8).
+
+One httpd per MPM under test, each serving, in the same server:
+  /magic/...            mod_magiclink (SetHandler magiclink)
+  /trivial/<endpoint>   mod_ml_trivial (test/bench/mod_ml_trivial.c): a fixed page of the
+                        size of our page for that endpoint; POSTs read and discard the body
+  /private/page.html    AuthType MagicLink, a static page
+  /public/page.html     the same page, no auth
+beside the Go peer (test/bench/goseed) in both modes, on 127.0.0.1. wrk (-t2 -c50,
+keep-alive, BENCH_SECONDS per run) drives every peer of an endpoint in turn, round after
+round (A B C D A B C D ...: ratios are taken within one run, pair by pair), and ab -k
+once per endpoint. Also: the handler core in-process (bench_core in C, `go test -bench`
+in Go), callgrind instruction counts, heap calls per request inside httpd (httpd -X with
+the malloc_count shim), RSS of the children over BENCH_MEM_REQUESTS POST generates, and
+a perf profile of POST generate.
+
+Writes build/bench/results.md, results.json, reqs.png (and .svg), profile_*.txt.
+Everything is bounded: every external command has a time-out.
+"""
+import argparse
+import email
+import email.policy
+import http.client
+import json
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+sys.dont_write_bytecode = True   # report.py is imported later: no __pycache__ in the tree
+
+REPO = Path(__file__).resolve().parents[2]
+BENCH_SRC = REPO / "test" / "bench"
+APACHE2 = "/usr/sbin/apache2"
+MODULES_DIR = Path("/usr/lib/apache2/modules")
+RUN_USER = "www-data"
+SITE = "mod_magiclink bench"
+EMAIL = "bench@example.com"
+FORM = "application/x-www-form-urlencoded"
+THREADS, CONNS = 2, 50
+
+# MPM settings: capacity for 50 keep-alive connections from the start, so no
+# child is forked or reaped during a run (the same for every MPM's figures).
+MPM_CONF = {
+    "event": """StartServers 4
+ServerLimit 16
+ThreadsPerChild 25
+MinSpareThreads 25
+MaxSpareThreads 150
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0""",
+    "worker": """StartServers 4
+ServerLimit 16
+ThreadsPerChild 25
+MinSpareThreads 25
+MaxSpareThreads 150
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0""",
+    "prefork": """StartServers 100
+MinSpareServers 10
+MaxSpareServers 150
+ServerLimit 150
+MaxRequestWorkers 150
+MaxConnectionsPerChild 0""",
+}
+
+ENDPOINTS = ["login", "generate", "verify_get", "verify_post", "protected"]
+ENDPOINT_LABEL = {
+    "login": "GET login",
+    "generate": "POST generate",
+    "verify_get": "GET verify",
+    "verify_post": "POST verify",
+    "protected": "protected page",
+}
+# Peers, in the order they are run within a round.
+PEERS = ["ours", "ceiling", "go-optimized", "go-baseline"]
+PEER_LABEL = {
+    "ours": "mod_magiclink",
+    "ceiling": "ceiling",
+    "go-optimized": "Go optimized",
+    "go-baseline": "Go baseline",
+}
+# Diagnostic peers of some endpoints (not in the ratios of DESIGN's targets).
+EXTRA_PEERS = {"generate": ["ours-nomail"]}
+CEILING_LABEL = {
+    "login": "trivial handler",
+    "generate": "trivial handler (POST)",
+    "verify_get": "trivial handler",
+    "verify_post": "trivial handler (POST)",
+    "protected": "same page, no auth",
+}
+
+
+def log(*a):
+    print("[bench %s]" % time.strftime("%H:%M:%S"), *a, file=sys.stderr, flush=True)
+
+
+class BenchError(Exception):
+    pass
+
+
+def run(cmd, timeout, env=None, check=True, **kw):
+    """subprocess.run with a time-out and captured text output."""
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, **kw)
+    except subprocess.TimeoutExpired as e:
+        raise BenchError(f"timed out after {timeout}s: {' '.join(map(str, cmd))}") from e
+    if check and p.returncode != 0:
+        raise BenchError(f"{' '.join(map(str, cmd))}: exit {p.returncode}\n"
+                         f"{p.stdout[-2000:]}\n{p.stderr[-2000:]}")
+    return p
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise BenchError(f"{what} exited with {proc.returncode} at start")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise BenchError(f"{what} did not accept on port {port} within {timeout}s")
+
+
+def loadavg():
+    return os.getloadavg()[0]
+
+
+def wait_quiet(limit, max_wait):
+    """Waits (bounded) for the 1-minute load average to drop under limit."""
+    t0 = time.monotonic()
+    while loadavg() >= limit and time.monotonic() - t0 < max_wait:
+        log(f"load {loadavg():.2f} >= {limit}: waiting (at most {max_wait - (time.monotonic() - t0):.0f}s more)")
+        time.sleep(10)
+    return loadavg(), time.monotonic() - t0
+
+
+# ------------------------------------------------------------------ /proc
+
+def children(pid):
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        if int(st[st.rindex(")") + 2:].split()[1]) == pid:
+            out.append(int(d))
+    return out
+
+
+def proc_kb(pid, field):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rollup_kb(pid):
+    """Pss and private (Private_Clean + Private_Dirty: USS) from smaps_rollup."""
+    out = {"pss": 0, "uss": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    out["pss"] = int(line.split()[1])
+                elif line.startswith(("Private_Clean:", "Private_Dirty:")):
+                    out["uss"] += int(line.split()[1])
+    except OSError:
+        pass
+    return out
+
+
+def mem_of(pids):
+    roll = [rollup_kb(p) for p in pids]
+    return {"rss_kb": sum(proc_kb(p, "VmRSS") for p in pids),
+            "pss_kb": sum(r["pss"] for r in roll), "uss_kb": sum(r["uss"] for r in roll),
+            "procs": len(pids)}
+
+
+# ------------------------------------------------------------------ HTTP client
+
+def http_request(port, method, path, body=None, headers=None, timeout=10):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        h = dict(headers or {})
+        if body is not None:
+            body = body.encode() if isinstance(body, str) else body
+        c.request(method, path, body=body, headers=h)
+        r = c.getresponse()
+        data = r.read()
+        return r.status, r.getheaders(), data
+    finally:
+        c.close()
+
+
+
+def set_cookie(headers, name):
+    for k, v in headers:
+        if k.lower() == "set-cookie" and v.startswith(name + "="):
+            return v.split(";", 1)[0]
+    return None
+
+
+def csrf_of(page):
+    m = re.search(rb'<meta name="csrf-token" content="([^"]+)"', page)
+    if not m:
+        raise BenchError("no csrf-token meta in the login page")
+    return m.group(1).decode()
+
+
+# ------------------------------------------------------------------ servers
+
+class Httpd:
+    """One httpd (one MPM) with mod_magiclink and mod_ml_trivial."""
+
+    def __init__(self, mpm, root, args, sizes, key, htdocs, store=None, name=None):
+        self.mpm, self.args, self.sizes, self.key, self.htdocs = mpm, args, sizes, key, htdocs
+        self.store = store          # None: the default MagicLinkCache (shmcb, 512 KB)
+        self.dir = root / (name or f"httpd-{mpm}")
+        self.maildir = self.dir / "mail"
+        self.port = free_port()
+        self.proc = None
+        for d in ("run", "logs", "mail/new", "mail/cur", "mail/tmp"):
+            (self.dir / d).mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            pw = pwd.getpwnam(RUN_USER)
+            for d in (self.maildir, *(self.maildir / s for s in ("new", "cur", "tmp"))):
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+        self.conf = self.dir / "httpd.conf"
+        self.write_conf()
+
+    def write_conf(self, single=False):
+        d = self.dir
+        user = [f"User {RUN_USER}", f"Group {RUN_USER}"] if os.geteuid() == 0 else []
+        mods = ["authn_core", "authz_core", "authz_user", "authz_host", "socache_shmcb", "mime"]
+        trivial = []
+        for ep in ENDPOINTS:
+            if ep == "protected":
+                continue
+            trivial += [f"<Location /trivial/{ep}>", "    SetHandler ml-trivial",
+                        f"    MLTrivialSize {self.sizes.get(ep, 4096)}", "</Location>"]
+        lines = [
+            f'ServerRoot "{d}"', "ServerName 127.0.0.1", f"Listen 127.0.0.1:{self.port}",
+            f'PidFile "{d}/run/httpd.pid"', f'DefaultRuntimeDir "{d}/run"',
+            f"Mutex file:{d}/run default", f'ErrorLog "{d}/logs/error_log"', "LogLevel warn",
+            *user,
+            f'LoadModule mpm_{self.mpm}_module "{MODULES_DIR}/mod_mpm_{self.mpm}.so"',
+            *[f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"' for m in mods],
+            f'LoadModule magiclink_module "{self.args.bin["module"]}"',
+            f'LoadModule ml_trivial_module "{self.args.bin["trivial"]}"',
+            MPM_CONF[self.mpm],
+            "KeepAlive On", "MaxKeepAliveRequests 0", "KeepAliveTimeout 15", "Timeout 30",
+            "TypesConfig /etc/mime.types", f'DocumentRoot "{self.htdocs}"',
+            "<Directory />", "    AllowOverride None", "    Require all denied", "</Directory>",
+            f'<Directory "{self.htdocs}">', "    Require all granted", "</Directory>",
+            f'MagicLinkKeyFile "{self.key}"', f"MagicLinkBaseURL http://127.0.0.1:{self.port}",
+            f"MagicLinkMailer maildir:{self.maildir}",
+            'MagicLinkMailFrom "Bench <login@bench.example>"', f'MagicLinkSiteName "{SITE}"',
+            "MagicLinkCookieSecure Off",
+            # The default cache (shmcb) unless asked: see Bench.run_matrix on POST verify.
+            *([f'LoadModule socache_redis_module "{MODULES_DIR}/mod_socache_redis.so"',
+               f"MagicLinkCache {self.store}"] if self.store else []),
+            "MagicLinkRateLimit email 300000000 3600", "MagicLinkRateLimit ip 300000000 3600",
+            "<Location /magic>", "    SetHandler magiclink", "    MagicLinkAllow *", "</Location>",
+            # Diagnostic: the same handler where no address may sign in, so generate
+            # does all its work (page, mail composed) but delivers nothing.
+            "<Location /nomail>", "    SetHandler magiclink",
+            "    MagicLinkAllow @nomail.invalid", "</Location>",
+            "<Location /private>", "    AuthType MagicLink", "    AuthName bench",
+            "    Require valid-user", "</Location>",
+            *trivial,
+        ]
+        self.conf.write_text("\n".join(lines) + "\n")
+
+    def start(self, env=None, single=False):
+        cmd = [APACHE2, "-f", str(self.conf), "-DFOREGROUND"] + (["-X"] if single else [])
+        self.stderr = open(self.dir / "logs" / "stderr", "w")
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.stderr,
+                                     stderr=self.stderr, start_new_session=True,
+                                     env=env or {"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C"})
+        wait_port(self.port, self.proc, 30, f"httpd ({self.mpm})")
+        if not single:   # the children are there once the port accepts, but let them settle
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and not children(self.proc.pid):
+                time.sleep(0.1)
+        return self
+
+    def stop(self):
+        if not self.proc:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=10)
+        self.stderr.close()
+        rc, self.proc = self.proc.returncode, None
+        return rc
+
+    def pids(self):
+        return children(self.proc.pid) if self.proc else []
+
+    def mem(self):
+        return mem_of(self.pids())
+
+    def clear_mail(self):
+        n = 0
+        for sub in ("new", "tmp"):
+            with os.scandir(self.maildir / sub) as it:
+                for e in it:
+                    try:
+                        os.unlink(e.path)
+                        n += 1
+                    except OSError:
+                        pass
+        return n
+
+    def error_log_tail(self):
+        p = self.dir / "logs" / "error_log"
+        return p.read_text(errors="replace")[-3000:] if p.exists() else ""
+
+    # -- the sign-in flow, as a browser does it
+    def login(self):
+        st, hd, body = http_request(self.port, "GET", "/magic/login")
+        bind = set_cookie(hd, "magiclink_bind")
+        if st != 200 or not bind:
+            raise BenchError(f"GET /magic/login: {st}\n{self.error_log_tail()}")
+        return bind, csrf_of(body)
+
+    def gen_body(self, nonce):
+        return f"email={urllib.parse.quote(EMAIL)}&csrf_token={nonce}"
+
+    def mailed_link(self, bind, nonce):
+        """POST generate, then the link's path from the mail it delivered."""
+        before = set(os.listdir(self.maildir / "new"))
+        st, _, _ = http_request(self.port, "POST", "/magic/generate", self.gen_body(nonce),
+                                {"Content-Type": FORM, "Cookie": bind})
+        if st != 200:
+            raise BenchError(f"POST /magic/generate: {st}\n{self.error_log_tail()}")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            new = set(os.listdir(self.maildir / "new")) - before
+            if new:
+                f = self.maildir / "new" / sorted(new)[0]
+                with open(f, "rb") as fh:
+                    m = email.message_from_binary_file(fh, policy=email.policy.default)
+                text = m.get_body(("plain",)).get_content()
+                link = re.search(r"https?://\S+/verify/\S+", text).group(0)
+                return urllib.parse.urlsplit(link).path
+            time.sleep(0.02)
+        raise BenchError("no mail arrived for POST /magic/generate")
+
+    def harvest_links(self, path):
+        """The verify paths' tokens of every mail in new/, one a line, into path; the mail
+        is removed. Fast path: unfold quoted-printable and search; checked against the
+        email module on the first mail."""
+        pat = re.compile(rb"/verify/([A-Za-z0-9_\-]+(?:=3D)*)")
+        n, checked = 0, False
+        with open(path, "w") as out, os.scandir(self.maildir / "new") as it:
+            for e in it:
+                with open(e.path, "rb") as fh:
+                    data = fh.read()
+                os.unlink(e.path)
+                m = pat.search(data.replace(b"=\r\n", b""))
+                if not m:
+                    raise BenchError(f"no link in mail {e.name}")
+                tok = m.group(1).replace(b"=3D", b"=").decode()
+                if not checked:
+                    msg = email.message_from_bytes(data, policy=email.policy.default)
+                    text = msg.get_body(("plain",)).get_content()
+                    want = re.search(r"/verify/(\S+)", text).group(1)
+                    if want != tok:
+                        raise BenchError(f"link extraction: {tok!r} != {want!r}")
+                    checked = True
+                out.write(tok + "\n")
+                n += 1
+        return n
+
+    def issue_links(self, bind, nonce, n, path, tmp):
+        """n real links (POST generate, ab -k -c50), their tokens into path."""
+        self.clear_mail()
+        spec = {"method": "POST", "body": self.gen_body(nonce), "ctype": FORM, "cookie": bind}
+        t0 = time.monotonic()
+        done, bad, rps = ab_count(self.port, "/magic/generate", spec, n, CONNS, tmp, 600)
+        log(f"    issued {done} links in {time.monotonic() - t0:.1f}s ({rps:.0f}/s)")
+        if bad or done != n:
+            raise BenchError(f"issuing {n} links: {done} done, {bad} bad answers")
+        # The page goes out before the mail is delivered: wait for the last ones.
+        deadline, last, still = time.monotonic() + 20, -1, 0
+        while time.monotonic() < deadline:
+            with os.scandir(self.maildir / "new") as it:
+                count = sum(1 for _ in it)
+            if count >= n:
+                break
+            still = still + 1 if count == last else 0
+            if still >= 10:         # a second without a new mail: that is all of them
+                break
+            last = count
+            time.sleep(0.1)
+        t0 = time.monotonic()
+        got = self.harvest_links(path)
+        log(f"    harvested {got} links in {time.monotonic() - t0:.1f}s")
+        # ab's count can be a few off from what reached the handler with -k.
+        if got < n * 0.999:
+            raise BenchError(f"issuing {n} links: {got} mails")
+        return rps
+
+    def sign_in(self, bind, nonce):
+        """A real sign-in: generate, the link from the mail, POST verify: the session."""
+        path = self.mailed_link(bind, nonce)
+        st, hd, _ = http_request(self.port, "POST", path, f"csrf_token={nonce}",
+                                 {"Content-Type": FORM, "Cookie": bind})
+        sess = set_cookie(hd, "magiclink_session")
+        if st != 303 or not sess:
+            raise BenchError(f"POST verify: {st}\n{self.error_log_tail()}")
+        return sess
+
+
+class Redis:
+    """A private redis-server (no persistence) for the POST verify server's store."""
+
+    def __init__(self, root):
+        self.port = free_port()
+        self.dir = root / "redis"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+
+    @property
+    def spec(self):
+        return f"redis:127.0.0.1:{self.port}"
+
+    def start(self):
+        self.log = open(self.dir / "out", "w")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.dir), "--logfile", ""],
+            stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log, start_new_session=True)
+        wait_port(self.port, self.proc, 15, "redis-server")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+    def mem(self):
+        return mem_of([self.proc.pid]) if self.proc else {}
+
+
+class GoSeed:
+    def __init__(self, mode, root, args, key, htdocs, pages):
+        self.mode, self.args, self.key, self.htdocs, self.pages = mode, args, key, htdocs, pages
+        self.port = free_port()
+        self.bin = args.bin["goseed"]
+        self.dir = root / f"go-{mode}"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.proc = None
+
+    def base_args(self):
+        return [str(self.bin), "-mode", self.mode, "-keys", str(self.key), "-pages",
+                str(self.pages), "-static", str(self.htdocs), "-site", SITE]
+
+    def start(self):
+        self.log = open(self.dir / "stderr", "w")
+        self.proc = subprocess.Popen(self.base_args() + ["-addr", f"127.0.0.1:{self.port}"],
+                                     stdin=subprocess.DEVNULL, stdout=self.log, stderr=self.log,
+                                     start_new_session=True)
+        wait_port(self.port, self.proc, 30, f"goseed ({self.mode})")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+        if self.proc:
+            self.log.close()
+        self.proc = None
+
+    def mem(self):
+        return mem_of([self.proc.pid]) if self.proc else {}
+
+    def login(self):
+        st, hd, body = http_request(self.port, "GET", "/magic/login")
+        bind = set_cookie(hd, "magiclink_bind")
+        if st != 200 or not bind:
+            raise BenchError(f"goseed {self.mode}: GET /magic/login: {st}")
+        return bind, csrf_of(body)
+
+    def mint(self, n, nonce, path):
+        with open(path, "w") as out:
+            p = subprocess.run(self.base_args() + ["-mint", str(n), "-nonce", nonce],
+                               stdout=out, stderr=subprocess.PIPE, text=True, timeout=600)
+        if p.returncode != 0:
+            raise BenchError(f"goseed -mint: {p.stderr}")
+
+    def sign_in(self, bind, nonce, tmp):
+        self.mint(1, nonce, tmp)
+        token = Path(tmp).read_text().strip()
+        st, hd, _ = http_request(self.port, "POST", "/magic/verify/" + token,
+                                 f"csrf_token={nonce}", {"Content-Type": FORM, "Cookie": bind})
+        sess = set_cookie(hd, "magiclink_session")
+        if st != 303 or not sess:
+            raise BenchError(f"goseed {self.mode}: POST verify: {st}")
+        return sess
+
+
+def mint_ours(args, key, n, nonce, path):
+    with open(path, "w") as out:
+        p = subprocess.run([str(args.bin["core"]), "--mint", str(n), nonce,
+                            str(key), EMAIL], stdout=out, stderr=subprocess.PIPE, text=True,
+                           timeout=600)
+    if p.returncode != 0:
+        raise BenchError(f"bench_core --mint: {p.stderr}")
+
+
+# ------------------------------------------------------------------ load generators
+
+def parse_dur_ms(s):
+    m = re.match(r"([\d.]+)(us|ms|s|m)$", s)
+    if not m:
+        return None
+    v, u = float(m.group(1)), m.group(2)
+    return v / 1000 if u == "us" else v if u == "ms" else v * 1000 if u == "s" else v * 60000
+
+
+def wrk(port, path, spec, seconds, threads=THREADS, conns=CONNS):
+    """One wrk run; spec: method, body, ctype, cookie, tokens (file) or None."""
+    env = dict(os.environ)
+    env.update({"ML_METHOD": spec.get("method", "GET"), "ML_BODY": spec.get("body") or "",
+                "ML_CTYPE": spec.get("ctype") or "", "ML_COOKIE": spec.get("cookie") or "",
+                "ML_THREADS": str(threads)})
+    script = BENCH_SRC / "request.lua"
+    if spec.get("tokens"):
+        script = BENCH_SRC / "tokens.lua"
+        env.update({"ML_TOKENS": str(spec["tokens"]), "ML_PREFIX": path})
+    cmd = ["wrk", f"-t{threads}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+           "-s", str(script), f"http://127.0.0.1:{port}{path}"]
+    p = run(cmd, timeout=seconds + 60, env=env)
+    out = p.stdout
+    res = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+           "requests": int(re.search(r"(\d+) requests in", out).group(1))}
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M)
+        res[f"p{pct}_ms"] = parse_dur_ms(m.group(1)) if m else None
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    res["bad_status"] = int(m.group(1)) if m else 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    res["socket_errors"] = sum(map(int, m.groups())) if m else 0
+    return res
+
+
+def ab(port, path, spec, seconds, tmp):
+    cmd = ["ab", "-k", "-q", f"-c{CONNS}", f"-t{seconds}", "-n", "100000000", "-r"]
+    if spec.get("method") == "POST":
+        bf = Path(tmp) / "ab-body"
+        bf.write_text(spec.get("body") or "")
+        cmd += ["-p", str(bf), "-T", spec.get("ctype") or FORM]
+    if spec.get("cookie"):
+        cmd += ["-H", f"Cookie: {spec['cookie']}"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    out = run(cmd, timeout=seconds + 90).stdout
+    res = {"rps": float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1)),
+           "requests": int(re.search(r"Complete requests:\s+(\d+)", out).group(1))}
+    for pct in ("50", "99"):
+        m = re.search(rf"^\s+{pct}%\s+(\d+)", out, re.M)
+        res[f"p{pct}_ms"] = float(m.group(1)) if m else None
+    m = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    res["bad_status"] = int(m.group(1)) if m else 0
+    m = re.search(r"Failed requests:\s+(\d+)", out)
+    res["failed"] = int(m.group(1)) if m else 0
+    return res
+
+
+def ab_count(port, path, spec, n, conns, tmp, timeout):
+    """ab with a fixed request count (memory and heap runs)."""
+    cmd = ["ab", "-k", "-q", f"-c{conns}", "-n", str(n), "-r"]
+    if spec.get("method") == "POST":
+        bf = Path(tmp) / "ab-body"
+        bf.write_text(spec.get("body") or "")
+        cmd += ["-p", str(bf), "-T", spec.get("ctype") or FORM]
+    if spec.get("cookie"):
+        cmd += ["-H", f"Cookie: {spec['cookie']}"]
+    cmd.append(f"http://127.0.0.1:{port}{path}")
+    out = run(cmd, timeout=timeout).stdout
+    done = int(re.search(r"Complete requests:\s+(\d+)", out).group(1))
+    m = re.search(r"Non-2xx responses:\s+(\d+)", out)
+    bad = int(m.group(1)) if m else 0
+    rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
+    return done, bad, rps
+
+
+# ------------------------------------------------------------------ the bench
+
+def median(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.build = args.build
+        self.out = args.build / "bench"
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.root = Path(tempfile.mkdtemp(prefix="mlbench-", dir=args.tmp))
+        self.root.chmod(0o755)
+        self.servers = []
+        self.results = {"meta": {}, "mpm_selection": {}, "matrix": {}, "ab": {},
+                        "memory": {}, "core": {}, "go": {}, "callgrind": {}, "heap_httpd": {},
+                        "profile": {}, "pages": {}}
+
+    # -- setup
+    def setup(self):
+        r = self.root
+        # Copies of what runs: a `make` elsewhere rewrites build/*.so in place, which
+        # would crash an httpd that has the file mapped.
+        src = {"module": self.build / "mod_magiclink.so",
+               "trivial": self.build / "bench" / "mod_ml_trivial.so",
+               "core": self.build / "bench" / "bench_core",
+               "goseed": self.build / "bench" / "goseed",
+               "cli": self.build / "magiclink",
+               "malloc_count": self.args.malloc_count}
+        (r / "bin").mkdir()
+        self.args.bin = {}
+        for k, p in src.items():
+            if not Path(p).exists():
+                raise BenchError(f"{p} is not built (make bench builds it)")
+            self.args.bin[k] = r / "bin" / Path(p).name
+            shutil.copy2(p, self.args.bin[k])
+        self.key = r / "keys"
+        key_line = run([str(self.args.bin["cli"]), "keygen", "bench"], 30).stdout
+        self.key.write_text(key_line)
+        self.key.chmod(0o600)
+        self.pages = r / "pages"
+        self.pages.mkdir()
+        run([str(self.args.bin["core"]), "--render", str(self.pages)], 30)
+        self.htdocs = r / "htdocs"
+        for d in ("private", "public"):
+            (self.htdocs / d).mkdir(parents=True)
+        self.htdocs.chmod(0o755)
+        self.tokens = r / "tokens"
+        self.tokens.mkdir()
+
+    def start(self, srv):
+        self.servers.append(srv)
+        return srv.start()
+
+    def stop(self, srv):
+        srv.stop()
+        if srv in self.servers:
+            self.servers.remove(srv)
+
+    def cleanup(self):
+        for s in list(self.servers):
+            try:
+                s.stop()
+            except Exception as e:      # keep stopping the others
+                log("stop failed:", e)
+        self.servers = []
+        if not self.args.keep:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- page sizes: our pages, which the trivial handler's pages match
+    def probe(self):
+        log("probing page sizes (event MPM)")
+        srv = self.start(Httpd("event", self.root / "probe", self.args, {}, self.key,
+                               self.htdocs))
+        try:
+            bind, nonce = srv.login()
+            sizes = {}
+            _, _, body = http_request(srv.port, "GET", "/magic/login", None, {"Cookie": bind})
+            sizes["login"] = len(body)
+            st, _, body = http_request(srv.port, "POST", "/magic/generate", srv.gen_body(nonce),
+                                       {"Content-Type": FORM, "Cookie": bind})
+            sizes["generate"] = len(body)
+            static_page = body
+            path = srv.mailed_link(bind, nonce)
+            _, _, body = http_request(srv.port, "GET", path, None, {"Cookie": bind})
+            sizes["verify_get"] = len(body)
+            st, _, body = http_request(srv.port, "POST", path, f"csrf_token={nonce}",
+                                       {"Content-Type": FORM, "Cookie": bind})
+            sizes["verify_post"] = len(body)
+        finally:
+            self.stop(srv)
+        # The static page: the size of the generate page (its own text).
+        for d in ("private", "public"):
+            p = self.htdocs / d / "page.html"
+            p.write_bytes(static_page)
+            p.chmod(0o644)
+        sizes["protected"] = len(static_page)
+        self.sizes = sizes
+        self.results["pages"] = sizes
+        log("page sizes:", sizes)
+
+    # -- the requests of each endpoint for each peer
+    def specs(self, srv, vp, goes, state):
+        """(server port, path, spec) for each peer of each endpoint."""
+        ob, on = state["ours"]
+        vb, vn = state["ours_vp"]
+        ours_tok = state["ours_verify_path"]
+        sp = {}
+        gen = {"method": "POST", "ctype": FORM}
+        sp["login"] = {
+            "ours": (srv.port, "/magic/login", {"cookie": ob}),
+            "ceiling": (srv.port, "/trivial/login", {"cookie": ob}),
+        }
+        sp["generate"] = {
+            "ours": (srv.port, "/magic/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
+            "ours-nomail": (srv.port, "/nomail/generate",
+                            dict(gen, body=srv.gen_body(on), cookie=ob)),
+            "ceiling": (srv.port, "/trivial/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
+        }
+        sp["verify_get"] = {
+            "ours": (srv.port, ours_tok, {"cookie": ob}),
+            "ceiling": (srv.port, "/trivial/verify_get", {"cookie": ob}),
+        }
+        sp["verify_post"] = {     # on the server with room in its cache for the links
+            "ours": (vp.port, "/magic/verify/", dict(gen, body=f"csrf_token={vn}", cookie=vb,
+                                                    tokens="ours")),
+            "ceiling": (vp.port, "/trivial/verify_post/", dict(gen, body=f"csrf_token={vn}",
+                                                              cookie=vb, tokens="trivial")),
+        }
+        sp["protected"] = {
+            "ours": (srv.port, "/private/page.html", {"cookie": "session:ours",
+                                                      "accept": "text/html"}),
+            "ceiling": (srv.port, "/public/page.html", {"cookie": ob}),
+        }
+        for g in goes:
+            peer = "go-" + g.mode
+            gb, gn = state[peer]
+            sp["login"][peer] = (g.port, "/magic/login", {"cookie": gb})
+            sp["generate"][peer] = (g.port, "/magic/generate",
+                                    dict(gen, body=srv.gen_body(gn), cookie=gb))
+            sp["verify_get"][peer] = (g.port, state[peer + "_verify_path"], {"cookie": gb})
+            sp["verify_post"][peer] = (g.port, "/magic/verify/",
+                                       dict(gen, body=f"csrf_token={gn}", cookie=gb, tokens=peer))
+            sp["protected"][peer] = (g.port, "/private/page.html", {"cookie": "session:" + peer})
+        return sp
+
+    def peer_state(self, srv, vp, goes):
+        state = {}
+        bind, nonce = srv.login()
+        state["ours"] = (bind, nonce)
+        state["ours_vp"] = vp.login() if vp else (bind, nonce)
+        state["ours_verify_path"] = srv.mailed_link(bind, nonce)
+        srv.clear_mail()
+        for g in goes:
+            peer = "go-" + g.mode
+            gb, gn = g.login()
+            state[peer] = (gb, gn)
+            tf = self.tokens / f"{peer}-one"
+            g.mint(1, gn, tf)
+            state[peer + "_verify_path"] = "/magic/verify/" + tf.read_text().strip()
+        return state
+
+    def fresh_sessions(self, srv, goes, state):
+        """Real sign-ins: the session cookie is re-sealed when older than a minute, so a
+        fresh one for every round keeps every request on the same (no-renewal) path."""
+        ob, on = state["ours"]
+        state["session:ours"] = srv.sign_in(ob, on)
+        srv.clear_mail()
+        for g in goes:
+            peer = "go-" + g.mode
+            gb, gn = state[peer]
+            state["session:" + peer] = g.sign_in(gb, gn, self.tokens / f"{peer}-session")
+
+    def prepare_tokens(self, vp, goes, state, peer, n):
+        path = self.tokens / f"{peer}.txt"
+        if peer == "ours":
+            # Real links: the server records each link it issues, and only those open.
+            rps = vp.issue_links(*state["ours_vp"], n, path, self.root)
+            state.setdefault("issue_rps", []).append(rps)
+        elif peer == "trivial":
+            mint_ours(self.args, self.key, n, state["ours_vp"][1], path)
+        else:
+            g = next(g for g in goes if "go-" + g.mode == peer)
+            g.mint(n, state[peer][1], path)
+        return path
+
+    def resolve(self, spec, state, vp, goes, peer, est_rps):
+        s = dict(spec)
+        if s.get("cookie", "").startswith("session:"):
+            s["cookie"] = state[s["cookie"]]
+        s.pop("accept", None)
+        if s.get("tokens"):
+            # Each token works once: enough for the run (from the GET verify rate), with
+            # margin for the threads' imbalance. The trivial handler consumes nothing.
+            n = 20000 if peer == "ceiling" else int(est_rps * self.args.seconds * 1.35) + 5000
+            s["tokens"] = self.prepare_tokens(vp, goes, state, s["tokens"], n)
+            s["tokens_minted"] = n
+        return s
+
+    def check_spec(self, port, path, spec, endpoint, peer):
+        """One request by hand: the status each endpoint must answer."""
+        want = {"verify_post": 303}.get(endpoint, 200)
+        if peer == "ceiling":
+            want = 200
+        p = path
+        if spec.get("tokens"):
+            p = path + Path(spec["tokens"]).read_text().split("\n", 1)[0]
+        h = {}
+        if spec.get("cookie"):
+            h["Cookie"] = spec["cookie"]
+        if spec.get("ctype"):
+            h["Content-Type"] = spec["ctype"]
+        st, hd, body = http_request(port, spec.get("method", "GET"), p, spec.get("body"), h)
+        if st != want:
+            raise BenchError(f"{endpoint} {peer}: {spec.get('method', 'GET')} {p} answered {st}, "
+                             f"not {want}: {body[:300]!r}")
+        return len(body)
+
+    def run_matrix(self, mpm, srv, vp, goes, endpoints=ENDPOINTS):
+        log(f"matrix under {mpm}: {len(endpoints)} endpoints x {len(PEERS)} peers x "
+            f"{self.args.rounds} rounds x {self.args.seconds}s")
+        state = self.peer_state(srv, vp, goes)
+        specs = self.specs(srv, vp, goes, state)
+        self.fresh_sessions(srv, goes, state)
+        res = {}
+        # Warm every peer once (threads, pools, Go's heap).
+        for peer in PEERS:
+            port, path, spec = specs["login"][peer]
+            wrk(port, path, self.resolve(spec, state, vp, goes, peer, 0), 1)
+        srv.clear_mail()
+        for ep in endpoints:
+            peers = PEERS + EXTRA_PEERS.get(ep, [])
+            runs = {p: [] for p in peers}
+            sizes = {}
+            for rnd in range(self.args.rounds):
+                if ep == "protected":
+                    self.fresh_sessions(srv, goes, state)
+                for peer in peers:
+                    port, path, spec = specs[ep][peer]
+                    est = 0
+                    if ep == "verify_post":
+                        # Tokens for the run: from this peer's last POST verify, else from
+                        # its GET verify and generate rates (a POST verify seals a session).
+                        if runs[peer]:
+                            est = max(r["rps"] for r in runs[peer])
+                        else:
+                            get = res.get("verify_get", {}).get(peer, {}).get("rps") or 20000
+                            gen = res.get("generate", {}).get(peer, {}).get("rps") or 20000
+                            est = min(get, 1.1 * gen)
+                    s = self.resolve(spec, state, vp, goes, peer, est)
+                    if rnd == 0:
+                        sizes[peer] = self.check_spec(port, path, s, ep, peer)
+                        if s.get("tokens"):   # the check used the first token up
+                            lines = Path(s["tokens"]).read_text().split("\n", 1)[1]
+                            Path(s["tokens"]).write_text(lines)
+                    r = wrk(port, path, s, self.args.seconds)
+                    r["round"] = rnd
+                    if s.get("tokens"):
+                        r["tokens_minted"] = s["tokens_minted"]
+                        if peer != "ceiling" and r["requests"] > s["tokens_minted"] // 2 * 2:
+                            r["note"] = "token list ran out: tokens reused (410s)"
+                    if peer.startswith("go"):
+                        r.update(next(g for g in goes if "go-" + g.mode == peer).mem())
+                    else:
+                        r.update((vp if ep == "verify_post" else srv).mem())
+                    runs[peer].append(r)
+                    log(f"  {mpm} {ep:12s} {peer:13s} round {rnd + 1}: {r['rps']:9.0f} req/s"
+                        f"  p50 {r['p50_ms']}ms p99 {r['p99_ms']}ms"
+                        + (f"  BAD {r['bad_status']}" if r["bad_status"] else "")
+                        + (f"  sockerr {r['socket_errors']}" if r["socket_errors"] else ""))
+                    if ep in ("generate",) or (ep == "protected" and peer == "ours"):
+                        srv.clear_mail()
+            res[ep] = self.summarize(runs, sizes)
+            if ep == "verify_post":
+                res[ep]["issue_rps"] = state.pop("issue_rps", [])
+                res[ep]["store"] = vp.store
+        return res
+
+    def summarize(self, runs, sizes):
+        out = {}
+        for peer, rs in runs.items():
+            out[peer] = {
+                "runs": rs,
+                "rps": median([r["rps"] for r in rs]),
+                "rps_min": min(r["rps"] for r in rs), "rps_max": max(r["rps"] for r in rs),
+                "p50_ms": median([r["p50_ms"] for r in rs]),
+                "p99_ms": median([r["p99_ms"] for r in rs]),
+                "rss_kb": median([r.get("rss_kb") for r in rs]),
+                "pss_kb": median([r.get("pss_kb") for r in rs]),
+                "procs": rs[-1].get("procs"),
+                "bad_status": sum(r["bad_status"] for r in rs),
+                "socket_errors": sum(r["socket_errors"] for r in rs),
+                "body_bytes": sizes.get(peer),
+            }
+        # Ratios pair by pair (same round), then the median.
+        for other in [p for p in runs if p != "ours"]:
+            pairs = [a["rps"] / b["rps"] for a, b in zip(runs["ours"], runs[other]) if b["rps"]]
+            out.setdefault("ratios", {})[other] = median(pairs)
+        return out
+
+    # -- which MPM is fastest here
+    def select_mpm(self):
+        mpms = ["event", "worker", "prefork"]
+        secs = min(self.args.seconds, 2)
+        log(f"MPM selection: POST generate and the trivial POST on {mpms}, "
+            f"{self.args.rounds} rounds x {secs}s")
+        srvs = {m: self.start(Httpd(m, self.root / "select", self.args, self.sizes, self.key,
+                                    self.htdocs)) for m in mpms}
+        try:
+            state = {}
+            for m, s in srvs.items():
+                bind, nonce = s.login()
+                state[m] = {"cookie": bind, "body": s.gen_body(nonce), "method": "POST",
+                            "ctype": FORM}
+                wrk(s.port, "/magic/generate", state[m], 1)
+                s.clear_mail()
+            runs = {m: {"ours": [], "ceiling": []} for m in mpms}
+            for rnd in range(self.args.rounds):
+                for m, s in srvs.items():
+                    for peer, path in (("ours", "/magic/generate"), ("ceiling", "/trivial/generate")):
+                        r = wrk(s.port, path, state[m], secs)
+                        r.update(s.mem())
+                        runs[m][peer].append(r)
+                        log(f"  {m:8s} {peer:8s} round {rnd + 1}: {r['rps']:9.0f} req/s"
+                            + (f"  BAD {r['bad_status']}" if r["bad_status"] else ""))
+                    s.clear_mail()
+        finally:
+            for s in srvs.values():
+                self.stop(s)
+        sel = {m: {p: {"rps": median([r["rps"] for r in rs]),
+                       "p99_ms": median([r["p99_ms"] for r in rs]),
+                       "rss_kb": median([r["rss_kb"] for r in rs]),
+                       "procs": rs[-1]["procs"], "runs": rs}
+                   for p, rs in runs[m].items()} for m in mpms}
+        best = max(mpms, key=lambda m: sel[m]["ours"]["rps"])
+        self.results["mpm_selection"] = {"seconds": secs, "by_mpm": sel, "best": best,
+                                         "criterion": "median req/s of POST generate (ours)"}
+        log(f"fastest MPM here for POST generate: {best}")
+        return best
+
+    # -- one ab -k run per endpoint (ours)
+    def run_ab(self, mpm, srv, goes):
+        state = self.peer_state(srv, None, goes)
+        self.fresh_sessions(srv, goes, state)
+        specs = self.specs(srv, srv, goes, state)
+        out = {}
+        for ep in ENDPOINTS:
+            if ep == "verify_post":
+                continue   # single-use tokens: ab sends one request over and over
+            port, path, spec = specs[ep]["ours"]
+            s = self.resolve(spec, state, None, goes, "ours", 0)
+            r = ab(port, path, s, min(self.args.seconds, 3), self.root)
+            r.update(srv.mem())
+            out[ep] = r
+            log(f"  ab {mpm} {ep:12s}: {r['rps']:9.0f} req/s p50 {r['p50_ms']}ms "
+                f"p99 {r['p99_ms']}ms" + (f" BAD {r['bad_status']}" if r["bad_status"] else ""))
+            srv.clear_mail()
+        return out
+
+    # -- RSS of the children over many POST generates
+    def run_memory(self, mpm, path="/magic/generate", label="memory"):
+        total = self.args.mem_requests
+        chunks = 4
+        per = max(1, total // chunks)
+        log(f"{label} under {mpm}: RSS before and after {per * chunks} POSTs to {path}")
+        srv = self.start(Httpd(mpm, self.root / label, self.args, self.sizes, self.key,
+                               self.htdocs))
+        try:
+            bind, nonce = srv.login()
+            spec = {"method": "POST", "body": srv.gen_body(nonce), "ctype": FORM, "cookie": bind}
+            pids0 = sorted(srv.pids())
+            warm = min(20000, per)
+            ab_count(srv.port, path, spec, warm, CONNS, self.root, 600)
+            srv.clear_mail()
+            time.sleep(0.5)
+            points = [{"requests": 0, **srv.mem()}]
+            done_total, bad_total = 0, 0
+            for i in range(chunks):
+                done, bad, rps = ab_count(srv.port, path, spec, per, CONNS, self.root, 900)
+                done_total += done
+                bad_total += bad
+                srv.clear_mail()
+                time.sleep(0.5)
+                points.append({"requests": done_total, "rps": rps, **srv.mem()})
+                log(f"  after {done_total:7d}: RSS {points[-1]['rss_kb'] / 1024:.1f} MiB "
+                    f"(PSS {points[-1]['pss_kb'] / 1024:.1f} MiB) in {points[-1]['procs']} children")
+            pids1 = sorted(srv.pids())
+        finally:
+            self.stop(srv)
+        grow = points[-1]["rss_kb"] - points[0]["rss_kb"]
+        grow_late = points[-1]["rss_kb"] - points[1]["rss_kb"]
+        # Flat: after the warm-up and the first quarter (every thread's buffers grown, the
+        # shared cache's pages touched), less than 1 MiB more over the last three quarters
+        # in all the children together (a leak of one 32-byte block per request would be
+        # 4.6 MiB), with the same child processes throughout.
+        limit = 1024
+        flat = grow_late <= limit and pids0 == pids1
+        return {"mpm": mpm, "path": path, "warmup_requests": warm, "points": points,
+                "growth_kb": grow, "growth_after_first_chunk_kb": grow_late,
+                "same_children": pids0 == pids1, "bad_status": bad_total, "flat": flat,
+                "limit_kb": limit}
+
+    # -- the core in-process: C and Go, callgrind
+    def run_core(self):
+        log("core in-process: bench_core (C, malloc_count preloaded)")
+        env = dict(os.environ, LD_PRELOAD=str(self.args.bin["malloc_count"]))
+        p = run([str(self.args.bin["core"]), str(self.key)], 300, env=env)
+        core = {}
+        for line in p.stdout.splitlines():
+            if line.startswith("{"):
+                d = json.loads(line)
+                core[d["case"]] = d
+        self.results["core"] = core
+        log("core in-process: go test -bench (goseed)")
+        env = dict(os.environ, ML_PAGES_DIR=str(self.pages), ML_KEYFILE=str(self.key),
+                   GO111MODULE="off", GOFLAGS="",
+                   GOPATH=os.environ.get("GOPATH") or "/usr/share/gocode",
+                   GOCACHE=os.environ.get("GOCACHE") or str(self.build / "go-cache"))
+        p = run(["go", "test", "-count", str(self.args.go_count), "-run", "TestPagesMatchC|TestFlow",
+                 "-bench", ".", "-benchmem", "-benchtime", self.args.go_benchtime, "."],
+                600, env=env, cwd=str(BENCH_SRC / "goseed"))
+        (self.out / "go-bench.txt").write_text(p.stdout)
+        go = {}
+        for m in re.finditer(r"^Benchmark(\w+)/(\w+)-\d+\s+\d+\s+([\d.]+) ns/op\s+(\d+) B/op\s+"
+                             r"(\d+) allocs/op", p.stdout, re.M):
+            d = go.setdefault(m.group(1), {}).setdefault(m.group(2), {"ns": [], "B": [], "allocs": []})
+            d["ns"].append(float(m.group(3)))
+            d["B"].append(int(m.group(4)))
+            d["allocs"].append(int(m.group(5)))
+        gv = run(["go", "version"], 30).stdout.strip()
+        self.results["go"] = {"version": gv, "bench": {
+            name: {mode: {"ns_per_op": median(v["ns"]), "bytes_per_op": median(v["B"]),
+                          "allocs_per_op": median(v["allocs"]), "samples": len(v["ns"])}
+                   for mode, v in modes.items()} for name, modes in go.items()}}
+        if shutil.which("valgrind"):
+            log("core in-process: callgrind")
+            n = self.args.callgrind_ops
+            cg = self.root / "cg"
+            cg.mkdir(exist_ok=True)
+            run(["valgrind", "--tool=callgrind", "--collect-atstart=no",
+                 f"--callgrind-out-file={cg}/callgrind.out.%p",
+                 str(self.args.bin["core"]), "--callgrind", str(n), str(self.key)],
+                900)
+            irs = {}
+            for f in sorted(cg.glob("callgrind.out.*")):
+                text = f.read_text(errors="replace")
+                m = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
+                t = re.search(r"^(?:summary|totals): (\d+)", text, re.M)
+                if m and t:
+                    irs[m.group(1)] = int(t.group(1)) / n
+                    if m.group(1) in ("generate", "verify", "session", "mail"):
+                        ann = run(["callgrind_annotate", "--inclusive=no", str(f)], 120,
+                                  check=False).stdout
+                        (self.out / f"callgrind_{m.group(1)}.txt").write_text(ann)
+            self.results["callgrind"] = {"ops": n, "ir_per_op": irs}
+
+    # -- heap calls per request inside httpd (-X, malloc_count shim)
+    def run_heap_httpd(self, mpm):
+        log(f"heap per request inside httpd -X ({mpm}, malloc_count shim)")
+        n1, n2 = self.args.heap_requests
+        out = {}
+        env = {"PATH": "/usr/sbin:/usr/bin:/bin", "LANG": "C",
+               "LD_PRELOAD": str(self.args.bin["malloc_count"]), "ML_MALLOC_COUNT_REPORT": "1"}
+        for ep, peer in (("generate", "ours"), ("generate", "ceiling"), ("verify_get", "ours"),
+                         ("protected", "ours"), ("protected", "ceiling"), ("login", "ours")):
+            counts = []
+            for n in (n1, n2):
+                srv = Httpd(mpm, self.root / "heap", self.args, self.sizes, self.key, self.htdocs)
+                self.servers.append(srv)
+                srv.start(env=env, single=True)
+                try:
+                    bind, nonce = srv.login()
+                    path, spec = {
+                        ("generate", "ours"): ("/magic/generate", {"method": "POST",
+                                               "body": srv.gen_body(nonce), "ctype": FORM,
+                                               "cookie": bind}),
+                        ("generate", "ceiling"): ("/trivial/generate", {"method": "POST",
+                                                  "body": srv.gen_body(nonce), "ctype": FORM,
+                                                  "cookie": bind}),
+                        ("login", "ours"): ("/magic/login", {"cookie": bind}),
+                    }.get((ep, peer), (None, None))
+                    if ep == "verify_get":
+                        path, spec = srv.mailed_link(bind, nonce), {"cookie": bind}
+                    elif ep == "protected":
+                        sess = srv.sign_in(bind, nonce)
+                        path = "/private/page.html" if peer == "ours" else "/public/page.html"
+                        spec = {"cookie": sess}
+                    done, bad, _ = ab_count(srv.port, path, spec, n, 8, self.root, 300)
+                    if bad:
+                        raise BenchError(f"heap run {ep} {peer}: {bad} bad answers")
+                finally:
+                    self.stop(srv)
+                # httpd points its stderr at the error log once configured.
+                text = ((srv.dir / "logs" / "stderr").read_text(errors="replace")
+                        + (srv.dir / "logs" / "error_log").read_text(errors="replace"))
+                m = re.findall(r"malloc_count: (\d+) allocations, (\d+) bytes, (\d+) frees", text)
+                if not m:
+                    raise BenchError(f"no malloc_count report from httpd -X:\n{text[-2000:]}")
+                counts.append(tuple(map(int, m[-1])))
+                srv.clear_mail()
+            d = n2 - n1
+            out[f"{ep}/{peer}"] = {
+                "calls_per_req": (counts[1][0] - counts[0][0]) / d,
+                "bytes_per_req": (counts[1][1] - counts[0][1]) / d,
+                "frees_per_req": (counts[1][2] - counts[0][2]) / d, "n": [n1, n2]}
+            log(f"  {ep}/{peer}: {out[f'{ep}/{peer}']['calls_per_req']:.2f} heap calls, "
+                f"{out[f'{ep}/{peer}']['bytes_per_req']:.0f} B per request")
+        return out
+
+    # -- perf profile of our hot endpoints under load
+    def run_profile(self, mpm):
+        if not shutil.which("perf"):
+            log("no perf: skipping the profile (apt-get install linux-perf)")
+            return {}
+        out = {}
+        srv = self.start(Httpd(mpm, self.root / "profile", self.args, self.sizes, self.key,
+                               self.htdocs))
+        try:
+            bind, nonce = srv.login()
+            vpath = srv.mailed_link(bind, nonce)
+            sess = srv.sign_in(bind, nonce)
+            for ep, path, spec in (
+                    ("generate", "/magic/generate", {"method": "POST", "body": srv.gen_body(nonce),
+                                                     "ctype": FORM, "cookie": bind}),
+                    ("verify_get", vpath, {"cookie": bind}),
+                    ("protected", "/private/page.html", {"cookie": sess})):
+                secs = max(3, self.args.seconds)
+                data = self.root / f"perf-{ep}.data"
+                env = dict(os.environ, ML_METHOD=spec.get("method", "GET"),
+                           ML_BODY=spec.get("body") or "", ML_CTYPE=spec.get("ctype") or "",
+                           ML_COOKIE=spec.get("cookie") or "", ML_THREADS=str(THREADS))
+                load = subprocess.Popen(
+                    ["wrk", f"-t{THREADS}", f"-c{CONNS}", f"-d{secs + 2}s", "-s",
+                     str(BENCH_SRC / "request.lua"), f"http://127.0.0.1:{srv.port}{path}"],
+                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                try:
+                    time.sleep(1)
+                    pids = ",".join(map(str, srv.pids()))
+                    # DWARF unwinding: the module and httpd are built without frame
+                    # pointers, and the inclusive cost of our functions is the point.
+                    run(["perf", "record", "-F", "499", "--call-graph", "dwarf,16384", "-o",
+                         str(data), "-p", pids, "--", "sleep", str(secs)], secs + 120,
+                        check=False)
+                finally:
+                    load.wait(timeout=secs + 30)
+                srv.clear_mail()
+                rep = run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
+                           "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.3"], 600,
+                          check=False).stdout
+                (self.out / f"profile_{ep}.txt").write_text(rep)
+                dsos = run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
+                            "--sort", "dso", "-g", "none"], 600, check=False).stdout
+                (self.out / f"profile_{ep}_dso.txt").write_text(dsos)
+                inc = run(["perf", "report", "-i", str(data), "--children", "--stdio",
+                           "--sort", "sym", "-g", "none", "--percent-limit", "0.5"], 600,
+                          check=False).stdout
+                (self.out / f"profile_{ep}_inclusive.txt").write_text(inc)
+                top = []
+                for line in rep.splitlines():
+                    m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.+)$", line)
+                    if m:
+                        top.append({"pct": float(m.group(1)), "dso": m.group(2),
+                                    "sym": m.group(3).strip()})
+                # One DSO instance per child process: the same symbol can be listed once
+                # per child; the sample sets are disjoint, so sum them.
+                merged = {}
+                for t in top:
+                    k = (t["dso"], t["sym"])
+                    merged[k] = merged.get(k, 0) + t["pct"]
+                top = sorted(({"dso": k[0], "sym": k[1], "pct": round(v, 2)}
+                              for k, v in merged.items()), key=lambda x: -x["pct"])
+                incl = {}
+                for line in inc.splitlines():
+                    m = re.match(r"\s+([\d.]+)%\s+([\d.]+)%\s+\[.\]\s+(.+)$", line)
+                    if m:
+                        sym = m.group(3).strip()
+                        incl[sym] = incl.get(sym, 0) + float(m.group(1))
+                ours = sorted(((k, round(v, 1)) for k, v in incl.items()
+                               if k.startswith(("ml_", "ap_", "apr_", "socache_", "shmcb_"))),
+                              key=lambda x: -x[1])
+                dso = []
+                for line in dsos.splitlines():
+                    m = re.match(r"\s+([\d.]+)%\s+(\S+)\s*$", line)
+                    if m:
+                        dso.append({"pct": float(m.group(1)), "dso": m.group(2)})
+                out[ep] = {"top": top[:25], "dso": dso[:12],
+                           "inclusive": [{"sym": k, "pct": v} for k, v in ours[:40]]}
+                log(f"  profile {ep}: " + ", ".join(f"{t['sym']} {t['pct']}%" for t in top[:5]))
+        finally:
+            self.stop(srv)
+        return out
+
+    # -- the whole thing
+    def main(self):
+        a = self.args
+        t0 = time.monotonic()
+        load0, waited = wait_quiet(a.max_load, a.max_wait)
+        meta = self.results["meta"]
+        meta.update({
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": os.uname().nodename,
+            "kernel": os.uname().release, "cpus": os.cpu_count(),
+            "load_at_start": round(load0, 2), "waited_for_quiet_s": round(waited),
+            "seconds": a.seconds, "rounds": a.rounds, "threads": THREADS, "connections": CONNS,
+            "httpd": run([APACHE2, "-v"], 30).stdout.split("\n")[0],
+            "wrk": run(["wrk", "--version"], 30, check=False).stdout.split("\n")[0],
+            "command": a.command})
+        self.setup()
+        if a.only == "core":
+            self.run_core()
+            return
+        self.probe()
+        if a.only == "profile":
+            self.results["profile"] = {"mpm": "event", "endpoints": self.run_profile("event")}
+            return
+        if a.mpms == "auto":
+            best = self.select_mpm()
+            mpms = ["event"] + ([best] if best != "event" else [])
+        else:
+            mpms = a.mpms.split(",")
+            best = mpms[-1]
+            self.results["mpm_selection"] = {"best": best, "criterion": "given (--mpms)"}
+        self.results["best_mpm"] = best
+        goes = [self.start(GoSeed(m, self.root, a, self.key, self.htdocs, self.pages))
+                for m in ("optimized", "baseline")]
+        # POST verify needs a store that keeps every link a run issues: shmcb puts every
+        # link id in one subcache (the key's first byte is its kind), which holds a few
+        # hundred to a few thousand, so that server uses redis (see results.md).
+        redis = self.start(Redis(self.root))
+        for mpm in mpms:
+            meta.setdefault("load_before", {})[mpm] = round(loadavg(), 2)
+            srv = self.start(Httpd(mpm, self.root, a, self.sizes, self.key, self.htdocs))
+            vp = self.start(Httpd(mpm, self.root, a, self.sizes, self.key, self.htdocs,
+                                  store=redis.spec, name=f"httpd-{mpm}-verify"))
+            try:
+                self.results["matrix"][mpm] = self.run_matrix(mpm, srv, vp, goes)
+                self.stop(vp)
+                self.results["ab"][mpm] = self.run_ab(mpm, srv, goes)
+            finally:
+                self.stop(srv)
+                self.stop(vp)
+            self.write()            # partial results survive a later failure
+        for g in goes:
+            self.stop(g)
+        self.stop(redis)
+        self.results["memory"] = self.run_memory("event")
+        # Control: httpd alone (the trivial POST handler), same requests.
+        self.results["memory"]["control"] = self.run_memory("event", "/trivial/generate",
+                                                            "memory-control")
+        self.results["heap_httpd"] = {"mpm": "event", "per_request": self.run_heap_httpd("event")}
+        self.run_core()
+        if not a.no_profile:
+            self.results["profile"] = {"mpm": best, "endpoints": self.run_profile(best)}
+        meta["elapsed_s"] = round(time.monotonic() - t0)
+
+    # ------------------------------------------------------------------ report
+    def write(self):
+        from report import write_report   # test/bench/report.py
+        # --only runs write beside the full run's report, not over it.
+        name = f"results-{self.args.only}" if self.args.only else "results"
+        write_report(self.results, self.out, name)
+        return self.out / f"{name}.md"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", type=Path, default=REPO / "build")
+    ap.add_argument("--seconds", type=int, default=4)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--mpms", default="auto", help="auto, or e.g. event,worker")
+    ap.add_argument("--mem-requests", type=int, default=200000)
+    ap.add_argument("--heap-requests", type=lambda s: tuple(map(int, s.split(","))),
+                    default=(2000, 12000))
+    ap.add_argument("--tmp", default="/dev/shm")
+    ap.add_argument("--malloc-count", type=Path, required=True)
+    ap.add_argument("--callgrind-ops", type=int, default=2000)
+    ap.add_argument("--go-count", type=int, default=3)
+    ap.add_argument("--go-benchtime", default="0.5s")
+    ap.add_argument("--max-load", type=float, default=0.5)
+    ap.add_argument("--max-wait", type=int, default=180)
+    ap.add_argument("--only", choices=["core", "profile"])
+    ap.add_argument("--no-profile", action="store_true")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
+    ap.add_argument("--command", default="make bench-http")
+    a = ap.parse_args()
+    a.build = a.build.resolve()
+    sys.path.insert(0, str(BENCH_SRC))
+    b = Bench(a)
+    rc = 0
+    try:
+        b.main()
+    except BenchError as e:
+        log("FAILED:", e)
+        b.results["error"] = str(e)[:2000]
+        rc = 1
+    except KeyboardInterrupt:
+        rc = 130
+    finally:
+        b.cleanup()
+    log(f"wrote {b.write()}")
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

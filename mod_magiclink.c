@@ -7,6 +7,7 @@
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
+#include "http_request.h"
 #include "ap_provider.h"
 
 #include "ml_auth.h"
@@ -77,6 +78,8 @@ static void ml_register_hooks(apr_pool_t *p)
     ap_hook_check_config(ml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ml_post_config, after_socache, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ml_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(ml_translate, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_map_to_storage(ml_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(ml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ml_auth_register_hooks(p);
 }

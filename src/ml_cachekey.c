@@ -9,8 +9,10 @@ int ml_cachekey(ml_scratch_t *sc, const ml_crypto_t *c, const char *kind, const 
 
     if (!ml_scratch_digest(sc, c, kind, value, d))
         return 0;
-    out[0] = (unsigned char)kind[0];
-    memcpy(out + 1, d, ML_CACHEKEY_LEN - 1);
+    /* Digest first: shmcb picks an entry's subcache by the id's first byte,
+     * so a kind byte there would crowd every link id into one subcache. */
+    memcpy(out, d, ML_CACHEKEY_LEN - 1);
+    out[ML_CACHEKEY_LEN - 1] = (unsigned char)kind[0];
     return 1;
 }
 

@@ -1,7 +1,7 @@
 /* Keys of the shared store (MagicLinkCache), derived the same way by the
- * module and by the admin CLI: a kind byte ('u' link ids, 'e'/'i'/'d' rate
- * counters, 't' code tries, 'v' sign-out times) and the first 16 bytes of a
- * digest of kind and value, so no address is stored in the clear.
+ * module and by the admin CLI: the first 16 bytes of a digest of kind and
+ * value (so no address is stored in the clear), then the kind byte ('u' link
+ * ids, 'e'/'i'/'d' rate counters, 't' code tries, 'v' sign-out times).
  *
  * On redis and memcache, httpd's socache providers store an id under
  * "magiclink:" + lower-case hex(id); ml_cachekey_remote gives that name. */

@@ -8,6 +8,7 @@
 #include "ml_return.h"
 #include "ml_store.h"
 
+#include "http_core.h"
 #include "http_log.h"
 #include "http_protocol.h"
 #include "http_request.h"
@@ -61,30 +62,29 @@ static int ml_post_prologue(ml_req_t *q, int *done)
     return OK;
 }
 
-/* Checks each configured rate limit; 1 when one is exceeded. */
-static int ml_throttled(ml_req_t *q, const char *email, int *failed)
+/* Counts the request against each rate limit and, unless one is exceeded,
+ * records the link as usable: one trip to the store. 1 when admitted; else
+ * 0, with the refusal page answered and *status set. */
+static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *status)
 {
-    ml_store_t *st = ml_store_get();
-    struct { const char *kind, *key; ml_rate_t rate; } limits[3];
     const char *at = strrchr(email, '@');
-    apr_status_t rv;
-    int i, over = 0, any = 0;
+    const ml_counter_t limits[] = {
+        { "i", q->r->useragent_ip, q->sc->rate_ip.limit, q->sc->rate_ip.window },
+        { "e", email, q->sc->rate_email.limit, q->sc->rate_email.window },
+        { "d", at ? at + 1 : "", q->sc->rate_domain.limit, q->sc->rate_domain.window },
+    };
+    const ml_entry_t link = { "u", l->id, apr_time_from_sec(l->exp + 60) };
+    int over = 0;
+    apr_status_t rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
+                                     limits, 3, &link, &over, q->r->pool);
 
-    limits[0].kind = "i", limits[0].key = q->r->useragent_ip, limits[0].rate = q->sc->rate_ip;
-    limits[1].kind = "e", limits[1].key = email, limits[1].rate = q->sc->rate_email;
-    limits[2].kind = "d", limits[2].key = at ? at + 1 : "", limits[2].rate = q->sc->rate_domain;
-    *failed = 0;
-    for (i = 0; i < 3; i++) {
-        rv = ml_store_count(st, q->r->server, q->scratch, q->kr->crypto, limits[i].kind,
-                            limits[i].key, limits[i].rate.limit, limits[i].rate.window, &over,
-                            q->r->pool);
-        if (rv != APR_SUCCESS) {
-            *failed = 1;
-            return 0;
-        }
-        any |= over;
-    }
-    return any;
+    if (rv != APR_SUCCESS)
+        *status = ml_unavailable(q, rv, "counting and recording the new link");
+    else if (over)
+        *status = ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many requests",
+                                "Too many sign-in links were asked for. Please wait a while "
+                                "and try again.", NULL, "Back to sign-in");
+    return rv == APR_SUCCESS && !over;
 }
 
 /* Starts the session: sets the cookie and answers 303 to the return path. */
@@ -157,32 +157,21 @@ static int ml_route_login(ml_req_t *q)
     return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
 }
 
-/* Seals the link, records it as usable and composes its mail into the
- * scratch's buffers: the same work for every address, allowed or not.
- * 1 on success, 0 on an internal failure, -1 when the store failed. */
-static int ml_issue(ml_req_t *q, const char *email, const char *display, const char *ret,
-                    const char **pending)
+/* Composes the link's mail into the scratch's mail buffer: the same work
+ * for every address, allowed or not. 1 on success. */
+static int ml_compose(ml_req_t *q, const char *email, const char *display,
+                      const ml_issued_t *is)
 {
     ml_buf_t *text = ml_scratch_buf(q->scratch, ML_SBUF_TEXT);
     ml_buf_t *html = ml_scratch_buf(q->scratch, ML_SBUF_HTML);
     ml_mail_msg_t m = { 0 };
     const char *link, *err = NULL;
-    ml_issued_t is;
-    apr_status_t rv;
 
-    if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
-                      ret, q->r->pool, &is) != ML_CODEC_OK)
-        return 0;
-    *pending = is.pending;
-    rv = ml_store_issue(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "u",
-                        is.link.id, apr_time_from_sec(is.link.exp + 60), q->r->pool);
-    if (rv != APR_SUCCESS)
-        return -1;
     /* The origin is configuration, never this request's Host header. */
     link = apr_pstrcat(q->r->pool, q->sc->origin,
-                       ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is.token, NULL)),
+                       ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is->token, NULL)),
                        NULL);
-    if (!ml_page_email(q, display, link, is.code, text, html)) {
+    if (!ml_page_email(q, display, link, is->code, text, html)) {
         err = "a mail template failed";
     }
     else {
@@ -225,8 +214,9 @@ static void ml_deliver(ml_req_t *q, const char *email)
  * slow relay delays no one's page. A delivery failure is logged. */
 static int ml_route_generate(ml_req_t *q)
 {
-    const char *raw, *email, *display, *why = NULL, *ret, *pending = NULL;
-    int done, rc, failed, allowed;
+    const char *raw, *email, *display, *why = NULL, *ret;
+    int done, rc, allowed;
+    ml_issued_t is;
 
     rc = ml_post_prologue(q, &done);
     if (done)
@@ -237,22 +227,18 @@ static int ml_route_generate(ml_req_t *q)
                     != APR_SUCCESS)
         return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL,
                              "Please enter a valid email address, like name@example.com.");
-    if (ml_throttled(q, email, &failed))
-        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many requests",
-                             "Too many sign-in links were asked for. Please wait a while and "
-                             "try again.", NULL, "Back to sign-in");
-    if (failed)
-        return ml_unavailable(q, APR_EGENERAL, "the rate-limit cache");
-    rc = ml_issue(q, email, display, ret, &pending);
-    if (rc < 0)
-        return ml_unavailable(q, APR_EGENERAL, "recording the new link");
-    if (rc == 0)
+    if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
+                      ret, q->r->pool, &is) != ML_CODEC_OK)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (!ml_admit(q, email, &is.link, &rc))
+        return rc;
+    if (!ml_compose(q, email, display, &is))
         return HTTP_INTERNAL_SERVER_ERROR;
     allowed = ml_policy_allows(q->dc->allow, email);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
                   "link requested (%s)", allowed ? "mailing it" : "address not allowed");
     q->flush_page = 1;
-    rc = ml_page_sent(q, display, pending, NULL, HTTP_OK);
+    rc = ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
     if (rc == OK && allowed)
         ml_deliver(q, email);
     ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
@@ -293,6 +279,7 @@ static int ml_route_code(ml_req_t *q)
 {
     const char *pending, *code;
     ml_link_t l;
+    ml_counter_t tries;
     ml_codec_err_t e;
     apr_status_t rv;
     int done, rc, over = 0;
@@ -311,8 +298,9 @@ static int ml_route_code(ml_req_t *q)
         return ml_link_failed(q, e);
     if (!ml_web_equal(l.nonce, q->bind_nonce))
         return ml_csrf_failed(q);
-    rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "t", l.id,
-                        ML_CODE_TRIES, ml_dir_link_ttl(q->dc) + 60, &over, q->r->pool);
+    tries = (ml_counter_t){ "t", l.id, ML_CODE_TRIES, ml_dir_link_ttl(q->dc) + 60 };
+    rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, &tries, 1, NULL,
+                        &over, q->r->pool);
     if (rv != APR_SUCCESS)
         return ml_unavailable(q, rv, "counting code tries");
     if (over)
@@ -392,13 +380,43 @@ static const char *ml_route_split(ml_req_t *q)
     return NULL;
 }
 
+/* ---- skipping the filesystem ---- */
+
+/* The handler's pages are not files, so the <Directory> walk and its stat
+ * calls (a tenth of a request's time) are skipped for them, as mod_proxy
+ * skips them for proxied URLs; <Location> and <If> sections still apply.
+ * Only translate_name still sees the <Location> walk (map_to_storage runs
+ * on the server defaults), so the decision is noted there. */
+static const char ml_virtual;
+
+int ml_translate(request_rec *r)
+{
+    core_dir_config *d = ap_get_core_module_config(r->per_dir_config);
+    const char *err = NULL, *h;
+
+    if (!d->expr_handler)
+        return DECLINED;
+    h = ap_expr_str_exec(r, d->expr_handler, &err);
+    if (!err && h && !strcmp(h, ML_HANDLER))
+        ap_set_module_config(r->request_config, &magiclink_module, (void *)&ml_virtual);
+    return DECLINED;
+}
+
+int ml_map_to_storage(request_rec *r)
+{
+    return ap_get_module_config(r->request_config, &magiclink_module) == &ml_virtual ? OK
+                                                                                    : DECLINED;
+}
+
+/* ---- the handler ---- */
+
 int ml_handler(request_rec *r)
 {
     int m = r->method_number, get = (m == M_GET);
     const char *sub;
     ml_req_t q;
 
-    if (!r->handler || strcmp(r->handler, "magiclink"))
+    if (!r->handler || strcmp(r->handler, ML_HANDLER))
         return DECLINED;
     if (!ml_web_init(&q, r)) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10536)

@@ -4,6 +4,11 @@
 
 #include "httpd.h"
 
+#define ML_HANDLER "magiclink"
+
 int ml_handler(request_rec *r);
+/* translate_name and map_to_storage: no <Directory> walk for the handler. */
+int ml_translate(request_rec *r);
+int ml_map_to_storage(request_rec *r);
 
 #endif

@@ -181,13 +181,6 @@ static apr_status_t ml_store_put(ml_store_t *st, server_rec *s, ml_scratch_t *sc
     return ml_store_note(st, s, rv);
 }
 
-apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                            const ml_crypto_t *c, const char *kind, const char *key,
-                            apr_time_t expiry, apr_pool_t *p)
-{
-    return ml_store_put(st, s, sc, c, kind, key, expiry, "1", p);
-}
-
 apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                               const ml_crypto_t *c, const char *kind, const char *key,
                               int *first, apr_pool_t *p)
@@ -211,31 +204,22 @@ apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     return ml_store_note(st, s, rv);
 }
 
-/* Counter value: "count window_end". */
-apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                            const ml_crypto_t *c, const char *kind, const char *key,
-                            int limit, int window, int *over, apr_pool_t *p)
+/* Adds one to the counter stored under id (value "count window_end"), the
+ * caller holding the lock; *over is 1 when it now exceeds c->limit. */
+static apr_status_t ml_count_one(ml_store_t *st, server_rec *s, const unsigned char *id,
+                                 const ml_counter_t *c, apr_int64_t now, int *over,
+                                 apr_pool_t *p)
 {
-    unsigned char id[ML_CACHEKEY_LEN], val[48];
+    unsigned char val[48];
     unsigned int vlen = sizeof(val) - 1;
-    apr_int64_t now = apr_time_sec(apr_time_now()), count = 0, end = now + window;
+    apr_int64_t count = 0, end = now + c->window, c0, e0;
+    char text[48];
     apr_status_t rv;
-    char *text;
 
-    *over = 0;
-    if (limit <= 0)
-        return APR_SUCCESS;
-    if (!ml_cachekey(sc, c, kind, key, id))
-        return APR_EGENERAL;
-    if ((rv = ml_lock(st)) != APR_SUCCESS)
+    rv = st->provider->retrieve(st->instance, s, id, ML_CACHEKEY_LEN, val, &vlen, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv))
         return rv;
-    rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
-    if (rv != APR_SUCCESS && !APR_STATUS_IS_NOTFOUND(rv)) {
-        ml_unlock(st);
-        return ml_store_note(st, s, rv);
-    }
     if (rv == APR_SUCCESS) {
-        apr_int64_t c0, e0;
         val[vlen] = '\0';
         if (sscanf((char *)val, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, &c0, &e0) == 2
             && e0 > now) {
@@ -244,11 +228,43 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
         }
     }
     count++;
-    text = apr_psprintf(p, "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, count, end);
-    rv = st->provider->store(st->instance, s, id, sizeof(id), apr_time_from_sec(end),
-                             (unsigned char *)text, (unsigned int)strlen(text), p);
+    apr_snprintf(text, sizeof(text), "%" APR_INT64_T_FMT " %" APR_INT64_T_FMT, count, end);
+    *over |= count > c->limit;
+    return st->provider->store(st->instance, s, id, ML_CACHEKEY_LEN, apr_time_from_sec(end),
+                               (unsigned char *)text, (unsigned int)strlen(text), p);
+}
+
+apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const ml_counter_t *cs, int n,
+                            const ml_entry_t *issue, int *over, apr_pool_t *p)
+{
+    unsigned char ids[ML_STORE_MAX_COUNTERS + 1][ML_CACHEKEY_LEN];
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    apr_status_t rv = APR_SUCCESS;
+    int i, k = 0, active[ML_STORE_MAX_COUNTERS];
+
+    *over = 0;
+    if (n > ML_STORE_MAX_COUNTERS)
+        return APR_EINVAL;
+    /* Digests outside the lock: it guards only the store. */
+    for (i = 0; i < n; i++)
+        if (cs[i].limit > 0) {
+            if (!ml_cachekey(sc, c, cs[i].kind, cs[i].key, ids[k]))
+                return APR_EGENERAL;
+            active[k++] = i;
+        }
+    if (issue && !ml_cachekey(sc, c, issue->kind, issue->key, ids[ML_STORE_MAX_COUNTERS]))
+        return APR_EGENERAL;
+    if (!k && !issue)
+        return APR_SUCCESS;
+    if ((rv = ml_lock(st)) != APR_SUCCESS)
+        return rv;
+    for (i = 0; i < k && rv == APR_SUCCESS; i++)
+        rv = ml_count_one(st, s, ids[i], &cs[active[i]], now, over, p);
+    if (rv == APR_SUCCESS && issue && !*over)
+        rv = st->provider->store(st->instance, s, ids[ML_STORE_MAX_COUNTERS], ML_CACHEKEY_LEN,
+                                 issue->expiry, (unsigned char *)"1", 1, p);
     ml_unlock(st);
-    *over = count > limit;
     return ml_store_note(st, s, rv);
 }
 

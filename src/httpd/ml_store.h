@@ -29,25 +29,37 @@ void ml_store_child_init(apr_pool_t *p, server_rec *s);
 
 ml_store_t *ml_store_get(void);
 
-/* Single use, by remove-as-consume: issue records key (a link id) as
- * usable until expiry; consume removes it, and *first is 1 only for the one
- * caller whose remove found it. socache has no compare-and-set, but every
- * provider's remove reports whether the entry was there, so this holds
- * across servers sharing redis or memcache; and since a lost entry reads
- * as "used", an evicted entry or a restarted shmcb can never let a link be
- * used twice (it fails closed: the link reads as used). */
-apr_status_t ml_store_issue(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                            const ml_crypto_t *c, const char *kind, const char *key,
-                            apr_time_t expiry, apr_pool_t *p);
+/* A counter in a fixed window: limit <= 0 turns it off. */
+typedef struct {
+    const char *kind, *key;
+    int limit, window;
+} ml_counter_t;
+
+/* An entry recorded as present until expiry. */
+typedef struct {
+    const char *kind, *key;
+    apr_time_t expiry;
+} ml_entry_t;
+
+#define ML_STORE_MAX_COUNTERS 4
+
+/* Adds one to each of the n counters; *over is 1 when any now exceeds its
+ * limit. Unless one does, records issue (when not NULL). All of it under
+ * one hold of the lock: a sign-in request takes it once.
+ *
+ * Single use, by remove-as-consume: issue records a link id as usable;
+ * consume removes it, and *first is 1 only for the one caller whose remove
+ * found it. socache has no compare-and-set, but every provider's remove
+ * reports whether the entry was there, so this holds across servers
+ * sharing redis or memcache; and since a lost entry reads as "used", an
+ * evicted entry or a restarted shmcb can never let a link be used twice
+ * (it fails closed: the link reads as used). */
+apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
+                            const ml_crypto_t *c, const ml_counter_t *cs, int n,
+                            const ml_entry_t *issue, int *over, apr_pool_t *p);
 apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                               const ml_crypto_t *c, const char *kind, const char *key,
                               int *first, apr_pool_t *p);
-
-/* Adds one to the counter for key in a fixed window; *over is 1 when the
- * count now exceeds limit. */
-apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
-                            const ml_crypto_t *c, const char *kind, const char *key,
-                            int limit, int window, int *over, apr_pool_t *p);
 
 /* A Unix time stored under key (sign-out "not before"); 0 when absent. */
 apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,

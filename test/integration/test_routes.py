@@ -2,7 +2,8 @@
 import pytest
 
 import ml_contract as C
-from ml_client import expect, set_cookies
+import ml_httpd
+from ml_client import Browser, expect, set_cookies
 
 
 def test_login_page_has_the_same_csrf_token_in_meta_and_form(browser):
@@ -63,3 +64,21 @@ def test_wrong_method_is_405_with_allow(browser, method, path, allowed):
     allow = [m.strip().upper() for m in r.headers.get("Allow", "").split(",")]
     assert allowed in allow and method not in allow, f"Allow: {r.headers.get('Allow')!r}"
 
+
+
+def test_directory_sections_skip_the_handler_and_location_sections_do_not(httpd_factory,
+                                                                        expect_errors):
+    """The handler's URLs are not files, so there is no <Directory> walk for them (as
+    for proxied URLs): a <Directory> over the path they would map to does not apply,
+    while one over real files does, and <Location> sections apply to both."""
+    conf = ml_httpd.Config(
+        files={"htdocs/magic/index.html": "a file", "htdocs/shut/index.html": "shut"},
+        server_conf='<Directory "{dir}/htdocs/magic">\n    Require all denied\n</Directory>\n'
+                    '<Directory "{dir}/htdocs/shut">\n    Require all denied\n</Directory>\n'
+                    '<Location /magic/code>\n    Require ip 192.0.2.1\n</Location>')
+    server = httpd_factory("dirs", conf)
+    expect_errors(r"AH01630: client denied by server configuration: .*/(shut/index\.html|magic/code)")
+    browser = Browser(server)
+    expect(browser.get("/shut/index.html"), 403)
+    expect(browser.get(C.LOGIN), C.OK)
+    expect(browser.post(C.CODE, data={C.CSRF_FIELD: browser.login().csrf}), 403)

@@ -10,7 +10,7 @@ import pytest
 
 import ml_contract as C
 import ml_httpd
-from ml_client import expect, location_path, set_cookies
+from ml_client import Browser, expect, location_path, set_cookies
 
 RACERS = 50
 
@@ -155,6 +155,27 @@ def test_link_sealed_longer_ago_than_the_ttl_is_410(browser, server, link):
     now = int(time.time())
     old = reseal(server, link.token, at=now - C.LINK_TTL_DEFAULT - 100, exp=str(now + 100))
     expect(post_token(browser, old), C.LINK_EXPIRED, C.TEXT_EXPIRED)
+
+
+# ---------------------------------------------------------------- the store keeps links
+
+NEWER_LINKS = 1500      # ten times what one shmcb subcache holds
+
+
+def test_a_link_outlives_many_newer_ones(httpd_factory):
+    """shmcb files an entry under its key's first byte: keys must spread over every
+    subcache, or a few hundred later requests push a pending link out (and it reads as
+    used). Only the first address is allowed, so the others mail nothing."""
+    first = "first@bulk.example.org"
+    server = httpd_factory("bulk", ml_httpd.Config(allow=(first,)))
+    browser = Browser(server)
+    browser.request_link(first)
+    csrf = browser.login().csrf
+    for i in range(NEWER_LINKS):
+        expect(browser.generate({C.CSRF_FIELD: csrf, "email": f"u{i}@bulk.example.org"}),
+               C.OK, C.TEXT_CHECK_EMAIL)
+    mail = server.mailbox.take(first)
+    expect(browser.confirm(mail.token), C.SIGNED_IN)
 
 
 # ---------------------------------------------------------------- single use under a race

@@ -5,7 +5,7 @@
 # the maildir var/mail and also printed here as they arrive.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-var="$top/var"
+var="${ML_VAR:-$top/var}"
 port="${PORT:-8080}"
 module="${ML_MODULE:-$top/build/mod_magiclink.so}"
 mods=/usr/lib/apache2/modules
@@ -27,7 +27,7 @@ HTML
 cat > "$var/htdocs/private/index.html" <<'HTML'
 <!doctype html><meta charset="utf-8"><title>Private</title>
 <h1>Private page</h1><p>You are signed in: mod_magiclink let you through.</p>
-<form method="post" action="/magic/logout"><p>(Sign out from <a href="/magic/login">the sign-in page</a>.)</p></form>
+<p>To sign out, open <a href="/magic/login">the sign-in page</a>: it has the button.</p>
 HTML
 
 cat > "$var/httpd.conf" <<CONF

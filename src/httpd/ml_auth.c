@@ -165,11 +165,34 @@ static int ml_same_decision(ml_req_t *q, request_rec *earlier)
     return 1;
 }
 
+int ml_auth_session(ml_req_t *q, ml_session_t *sess)
+{
+    const char *cookie = ml_web_cookie(q->r, ml_dir_cookie(q->dc));
+    ml_codec_err_t e;
+
+    if (!cookie)
+        return 0;
+    e = ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), cookie, q->now,
+                        ml_dir_session_ttl(q->dc), ml_dir_session_idle(q->dc), q->r->pool, sess);
+    if (e != ML_CODEC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, APLOGNO(10542) "session refused: %s",
+                      ml_codec_strerror(e));
+        return 0;
+    }
+    switch (ml_revoked(q, sess)) {
+    case 0:
+        return 1;
+    case 1:
+        return 0;
+    default:
+        return -1;
+    }
+}
+
 static int ml_check_authn(request_rec *r)
 {
-    const char *type = ap_auth_type(r), *cookie;
+    const char *type = ap_auth_type(r);
     ml_session_t sess;
-    ml_codec_err_t e;
     ml_req_t q;
 
     if (!type || strcasecmp(type, ML_AUTH_TYPE))
@@ -186,20 +209,10 @@ static int ml_check_authn(request_rec *r)
      * opened the cookie; its decision holds where the limits are the same. */
     if (ml_same_decision(&q, r->main) || ml_same_decision(&q, r->prev))
         return OK;
-    cookie = ml_web_cookie(r, ml_dir_cookie(q.dc));
-    if (!cookie)
-        return ml_unauthenticated(&q);
-    e = ml_session_open(q.scratch, q.kr, ml_dir_cookie(q.dc), cookie, q.now,
-                        ml_dir_session_ttl(q.dc), ml_dir_session_idle(q.dc), r->pool, &sess);
-    if (e != ML_CODEC_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, APLOGNO(10542) "session refused: %s",
-                      ml_codec_strerror(e));
-        return ml_unauthenticated(&q);
-    }
-    switch (ml_revoked(&q, &sess)) {
-    case 0:
-        break;
+    switch (ml_auth_session(&q, &sess)) {
     case 1:
+        break;
+    case 0:
         return ml_unauthenticated(&q);
     default:
         apr_table_setn(r->err_headers_out, "Retry-After", "60");

@@ -56,6 +56,8 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
     a.return_to = ret;
     a.email = email;
     a.error = error;
+    a.signed_in_as = q->signed_in_as;
+    a.logout_url = ml_web_route_url(q, "logout");
     return ml_page_send(q, status, ml_render_login, &a);
 }
 

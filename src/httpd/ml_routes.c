@@ -1,6 +1,7 @@
 /* The content handler (SetHandler magiclink): the sign-in routes of
  * DESIGN section 3, relative to the handler's <Location>. */
 #include "ml_routes.h"
+#include "ml_auth.h"
 #include "ml_mailer.h"
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
@@ -145,6 +146,7 @@ static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 static int ml_route_login(ml_req_t *q)
 {
     const char *ret = NULL;
+    ml_session_t sess;
 
     if (q->r->args) {
         apr_table_t *args;
@@ -154,6 +156,9 @@ static int ml_route_login(ml_req_t *q)
     ml_web_binding(q, 1);
     if (!q->bind_nonce)
         return HTTP_INTERNAL_SERVER_ERROR;
+    /* A signed-in visitor gets the sign-out button here. */
+    if (ml_auth_session(q, &sess) == 1)
+        q->signed_in_as = sess.email;
     return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
 }
 

@@ -17,6 +17,7 @@ typedef struct ml_req {
     apr_table_t *form;          /* POST fields, after ml_web_read_form */
     const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
     const char *base;           /* the handler's path, from the route's URI */
+    const char *signed_in_as;   /* the login page's visitor's address, if signed in */
     int flush_page;             /* write the page out before the handler goes on */
 } ml_req_t;
 

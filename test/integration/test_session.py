@@ -133,6 +133,31 @@ def test_logout_clears_the_cookie_and_revokes_the_session(browser, new_browser, 
     expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)            # ...until logout
 
 
+def test_login_page_offers_sign_out_only_to_a_live_session(browser, new_browser,
+                                                           unique_email):
+    """The sign-out button (a POST with the page's CSRF token) is on the login page of a
+    signed-in browser, and gone once that session ends, here or in another browser."""
+    addr = unique_email()
+    assert not any(f.action.endswith("logout") for f in new_browser().login().forms)
+    browser.sign_in(addr)
+    copy = with_cookie(new_browser(), browser.cookie(C.SESSION_COOKIE))
+    expect(copy, C.OK, C.TEXT_SECRET_PAGE)
+    page = browser.login()
+    assert addr in page.response.text
+    form = page.form_with(C.CSRF_FIELD)
+    assert form.method == "POST" and page.action_url(form).endswith(C.LOGOUT), form
+    assert form.fields[C.CSRF_FIELD] == page.csrf
+    other = new_browser()
+    other.s.cookies.set(C.SESSION_COOKIE, browser.cookie(C.SESSION_COOKIE))
+    assert addr in other.login().response.text            # the same session elsewhere
+    expect(browser.submit(page, form), C.LOGGED_OUT)
+    expect(browser.private(), C.LOGIN_REDIRECT)
+    page = browser.login()
+    assert addr not in page.response.text
+    assert not any(f.action.endswith("logout") for f in page.forms)
+    assert addr not in other.login().response.text        # signed out everywhere
+
+
 def test_logout_without_csrf_is_403_and_keeps_the_session(browser, new_browser,
                                                           unique_email):
     browser.sign_in(unique_email())

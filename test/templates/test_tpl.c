@@ -146,7 +146,8 @@ static apr_status_t g_login(ml_sink_t *o)
 {
     ml_tpl_login_args_t a = { .site_name = SITE, .action_url = "/magic/generate",
         .csrf_token = TOKEN, .return_to = "/app/?a=1&b=2", .email = "ada@example.com",
-        .error = "That doesn't look like an email address." };
+        .error = "That doesn't look like an email address.",
+        .signed_in_as = "<b>bob</b>@example.com", .logout_url = "/magic/logout" };
     return ml_tpl_login(o, &a);
 }
 

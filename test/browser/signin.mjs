@@ -1,0 +1,278 @@
+// The sign-in flow in a real browser: Debian's Chromium, headless, driven by
+// playwright-core, against the demo of `make run` (tools/demo.sh) started on a
+// free loopback port with the built module. Every page met on the way is saved
+// to build/screenshots/NN-name.png. Links and codes are read where a newcomer
+// reads them: the lines the demo prints when a mail lands in its maildir.
+//
+//   node test/browser/signin.mjs        (ML_MODULE: the module to load)
+//
+// Prints one line per step and, last, "N passed, 0 failed"; exits 1 on a failure.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const SHOTS = path.join(REPO, 'build', 'screenshots');
+const STEP_MS = 15000;          // the most any one step may take
+const START_MS = 20000;         // httpd up and listening
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
+  '--no-first-run', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync'];
+
+let passed = 0, failed = 0, shot = 0;
+
+function check(cond, what) {
+  if (!cond) throw new Error(what);
+}
+
+async function step(name, fn) {
+  try {
+    await fn();
+    passed++;
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    failed++;
+    console.log(`FAIL ${name}: ${e.message.split('\n')[0]}`);
+    throw e;
+  }
+}
+
+async function screenshot(page, name) {
+  shot++;
+  const file = path.join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  check(fs.statSync(file).size > 2000, `screenshot ${file} is empty`);
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function until(what, ms, probe) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function accepts(port) {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
+
+// The demo: httpd in the foreground, its own process group so that one kill
+// stops httpd, its children and the mail watcher.
+class Demo {
+  constructor(port) {
+    this.port = port;
+    this.base = `http://127.0.0.1:${port}`;
+    this.var = fs.mkdtempSync(path.join(os.tmpdir(), 'ml-browser-'));
+    fs.chmodSync(this.var, 0o755);
+  }
+
+  // httpd opens /dev/stdout and /dev/stderr by name, which fails on a socket
+  // (what Node's pipes are): the demo writes to files, read as they grow.
+  get out() { return fs.readFileSync(this.outFile, 'utf8'); }
+  get err() { return fs.readFileSync(this.errFile, 'utf8'); }
+
+  async start() {
+    this.outFile = path.join(this.var, 'demo.out');
+    this.errFile = path.join(this.var, 'demo.err');
+    this.proc = spawn(path.join(REPO, 'tools', 'demo.sh'), [], {
+      env: { ...process.env, PORT: String(this.port), ML_VAR: this.var, ML_LOGLEVEL: 'info' },
+      detached: true,
+      stdio: ['ignore', fs.openSync(this.outFile, 'a'), fs.openSync(this.errFile, 'a')],
+    });
+    await until('the demo to listen', START_MS, async () => {
+      check(this.proc.exitCode === null, `the demo exited:\n${this.err}`);
+      return accepts(this.port);
+    });
+  }
+
+  // The link and code the demo printed for the newest mail to `to`.
+  mailFor(to) {
+    return until(`a mail to ${to}`, STEP_MS, () => {
+      const re = />>> mail for (\S+)\n>>> link: (\S+)\n>>> code: (\d{6})/g;
+      let m, last = null;
+      while ((m = re.exec(this.out)) !== null)
+        if (m[1] === to) last = { link: m[2], code: m[3] };
+      return last;
+    });
+  }
+
+  async stop() {
+    if (!this.proc || this.proc.exitCode !== null) return;
+    const gone = new Promise((r) => this.proc.on('exit', r));
+    try { process.kill(-this.proc.pid, 'SIGTERM'); } catch { /* already gone */ }
+    const t = setTimeout(() => { try { process.kill(-this.proc.pid, 'SIGKILL'); } catch { } }, 10000);
+    await gone;
+    clearTimeout(t);
+  }
+
+  // Error-log lines at error level or worse, and sanitizer reports.
+  problems() {
+    return this.err.split('\n').filter((l) =>
+      /\[(?:[\w]+:)?(error|crit|alert|emerg)\]|AddressSanitizer|runtime error:/.test(l));
+  }
+}
+
+async function expectPage(page, { status, url, text, title }, resp) {
+  if (status !== undefined) check(resp && resp.status() === status,
+    `expected status ${status}, got ${resp && resp.status()} at ${page.url()}`);
+  if (url) check(url.test(page.url()), `expected a URL like ${url}, got ${page.url()}`);
+  if (title) check(title.test(await page.title()), `expected title ${title}, got "${await page.title()}"`);
+  if (text) {
+    const body = await page.locator('body').innerText();
+    check(text.test(body), `expected ${text} on ${page.url()}, got:\n${body.slice(0, 400)}`);
+  }
+}
+
+async function requestLink(page, demo, email) {
+  let resp = await page.goto(`${demo.base}/private/`);
+  await expectPage(page, { status: 200, url: /\/magic\/login\?return=%2Fprivate%2F$/i, title: /Sign in/ }, resp);
+  await page.fill('#email', email);
+  [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Email me a sign-in link")')]);
+  await expectPage(page, { status: 200, url: /\/magic\/generate$/, text: /Check your email/ }, resp);
+  check((await page.locator('body').innerText()).includes(email), 'the page does not name the address');
+  return demo.mailFor(email);
+}
+
+async function run(demo, browser) {
+  const ctx = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  ctx.setDefaultTimeout(STEP_MS);
+  const page = await ctx.newPage();
+  let mail, resp;
+
+  await step('the protected page sends a stranger to the sign-in form', async () => {
+    resp = await page.goto(`${demo.base}/private/`);
+    await expectPage(page, { status: 200, url: /\/magic\/login\?return=%2Fprivate%2F$/i, title: /Sign in/ }, resp);
+    check(await page.locator('meta[name="csrf-token"]').count() === 1, 'no csrf-token meta');
+    const bind = (await ctx.cookies()).find((c) => c.name === 'magiclink_bind');
+    check(bind && bind.httpOnly && bind.sameSite === 'Lax', `binding cookie: ${JSON.stringify(bind)}`);
+    await screenshot(page, 'login');
+  });
+
+  await step('asking for a link shows "check your email" and mails a link', async () => {
+    mail = await requestLink(page, demo, 'ada@example.com');
+    check(mail.link.startsWith(`${demo.base}/magic/verify/`), `link ${mail.link} not from the configured origin`);
+    await screenshot(page, 'check-email');
+  });
+
+  await step('the link opens a confirmation page that signs in nobody by itself', async () => {
+    resp = await page.goto(mail.link);
+    await expectPage(page, { status: 200, text: /ada@example\.com/ }, resp);
+    check(!(await ctx.cookies()).some((c) => c.name === 'magiclink_session'), 'GET set a session');
+    await screenshot(page, 'confirm');
+  });
+
+  await step('confirming lands on the protected page with an HttpOnly session', async () => {
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign in")')]);
+    await expectPage(page, { status: 200, url: /\/private\/$/, text: /Private page/ }, resp);
+    const s = (await ctx.cookies()).find((c) => c.name === 'magiclink_session');
+    check(s && s.httpOnly && s.sameSite === 'Lax' && s.path === '/', `session cookie: ${JSON.stringify(s)}`);
+    await screenshot(page, 'private');
+  });
+
+  await step('the link works once', async () => {
+    const again = await ctx.newPage();
+    resp = await again.goto(mail.link);
+    [resp] = await Promise.all([again.waitForNavigation(), again.click('button:has-text("Sign in")')]);
+    await expectPage(again, { status: 410, text: /already been used/ }, resp);
+    await screenshot(again, 'link-used');
+    await again.close();
+  });
+
+  await step('the sign-in page of a signed-in browser offers sign-out, which ends the session (303 to sign-in)', async () => {
+    resp = await page.goto(`${demo.base}/magic/login`);
+    await expectPage(page, { status: 200, text: /signed in as ada@example\.com/ }, resp);
+    await screenshot(page, 'login-signed-in');
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign out")')]);
+    await expectPage(page, { status: 200, url: /\/magic\/login$/, title: /Sign in/ }, resp);
+    check(!/signed in as/.test(await page.locator('body').innerText()), 'still "signed in as"');
+    check(!(await ctx.cookies()).some((c) => c.name === 'magiclink_session' && c.value), 'session cookie kept');
+    await screenshot(page, 'signed-out');
+    resp = await page.goto(`${demo.base}/private/`);
+    await expectPage(page, { status: 200, url: /\/magic\/login\?return=/ }, resp);
+  });
+
+  await step('the link opened in another browser points to the code', async () => {
+    mail = await requestLink(page, demo, 'bob@example.com');
+    const other = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    other.setDefaultTimeout(STEP_MS);
+    const p2 = await other.newPage();
+    resp = await p2.goto(mail.link);
+    [resp] = await Promise.all([p2.waitForNavigation(), p2.click('button:has-text("Sign in")')]);
+    await expectPage(p2, { status: 403, text: /another browser[\s\S]*code/i }, resp);
+    check(!(await other.cookies()).some((c) => c.name === 'magiclink_session'), 'the other browser got a session');
+    await screenshot(p2, 'other-browser');
+    await other.close();
+  });
+
+  await step('a wrong code in the waiting tab is refused', async () => {
+    const wrong = mail.code === '000000' ? '111111' : '000000';
+    await page.fill('#code', wrong);
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign in with the code")')]);
+    await expectPage(page, { status: 403, text: /code is not right/ }, resp);
+    await screenshot(page, 'wrong-code');
+  });
+
+  await step('the right code signs in and returns to the protected page', async () => {
+    await page.fill('#code', mail.code);
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign in with the code")')]);
+    await expectPage(page, { status: 200, url: /\/private\/$/, text: /Private page/ }, resp);
+    await screenshot(page, 'private-by-code');
+  });
+
+  await step('an unknown route under the handler is 404', async () => {
+    resp = await page.goto(`${demo.base}/magic/nothing-here`);
+    await expectPage(page, { status: 404 }, resp);
+    await screenshot(page, 'not-found');
+  });
+  await ctx.close();
+}
+
+async function main() {
+  fs.mkdirSync(SHOTS, { recursive: true });
+  for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.unlinkSync(path.join(SHOTS, f));
+  const demo = new Demo(await freePort());
+  let browser;
+  try {
+    await demo.start();
+    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS,
+      timeout: START_MS });
+    await run(demo, browser);
+  } catch (e) {
+    if (!failed) { failed++; console.log(`FAIL ${e.message.split('\n')[0]}`); }
+    console.log(e.stack);
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    await demo.stop();
+  }
+  const problems = demo.problems();
+  for (const p of problems) console.log(`FAIL error log: ${p}`);
+  failed += problems.length;
+  if (!failed) fs.rmSync(demo.var, { recursive: true, force: true });
+  else console.log(`demo files kept in ${demo.var}`);
+  console.log(`screenshots in ${path.relative(REPO, SHOTS)}/: ${fs.readdirSync(SHOTS).filter((f) => f.endsWith('.png')).length}`);
+  console.log(`${passed} passed, ${failed} failed`);
+  process.exit(failed ? 1 : 0);
+}
+
+main();

@@ -26,7 +26,7 @@ FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -Isrc -I$(BUILD)/gen $(APR_CPPFLAGS) $
 # The codec's own sources, not all of src/: the fuzzers need no more, and an
 # unrelated module being edited elsewhere in the tree cannot break them. The
 # archive only pulls in what the targets use; the linker names anything new.
-FUZZ_CORE_SRC := $(addprefix src/ml_,b64.c buf.c claims.c codec.c crypto.c ctr.c hmac.c keyring.c scratch.c)
+FUZZ_CORE_SRC := $(addprefix src/ml_,b64.c buf.c claims.c codec.c crypto.c ctr.c hmac.c keyring.c random.c scratch.c)
 FUZZ_CORE_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_CORE_SRC))
 FUZZ_CORE_LIB := $(FUZZ_DIR)/libmagiclink-fuzz.a
 

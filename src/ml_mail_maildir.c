@@ -4,12 +4,13 @@
  * the tmp/ name, fsync new/. Any failure is reported and leaves nothing
  * behind in tmp/. */
 #include "ml_mail_transport.h"
+#include "ml_random.h"
 
 #include <apr_atomic.h>
 #include <apr_strings.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/rand.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -97,21 +98,22 @@ static apr_status_t ml_maildir_create(void **impl, const char *arg, const ml_mai
     return APR_SUCCESS;
 }
 
-/* time.M<usec>P<pid>T<tid>Q<seq>R<random>.host: unique across processes
- * (pid), threads (tid), calls (seq) and restarts within a microsecond on
- * other hosts sharing the directory (host, random). */
+/* time.M<usec>P<pid>Q<seq>R<random>.host: unique across processes (pid),
+ * calls from any thread (seq), hosts sharing the directory (host) and a
+ * pid reused within the same microsecond (random). The pid is cached per
+ * fork, so naming a message makes no system call. */
 static apr_status_t ml_unique_name(const ml_maildir_t *md, char *name, apr_size_t cap)
 {
     unsigned char r[8];
     apr_time_t now = apr_time_now();
     int n;
 
-    if (RAND_bytes(r, sizeof(r)) != 1)
+    if (!ml_random_public(r, sizeof(r)))
         return APR_EGENERAL;
-    n = apr_snprintf(name, cap, "%" APR_INT64_T_FMT ".M%06dP%ldT%ldQ%uR%02x%02x%02x%02x%02x%02x%02x%02x.%s",
-                     (apr_int64_t)apr_time_sec(now), (int)apr_time_usec(now), (long)getpid(),
-                     (long)gettid(), apr_atomic_inc32(&ml_maildir_seq), r[0], r[1], r[2], r[3],
-                     r[4], r[5], r[6], r[7], md->host);
+    n = apr_snprintf(name, cap, "%" APR_INT64_T_FMT ".M%06dP%ldQ%uR%02x%02x%02x%02x%02x%02x%02x%02x.%s",
+                     (apr_int64_t)apr_time_sec(now), (int)apr_time_usec(now),
+                     (long)ml_random_pid(), apr_atomic_inc32(&ml_maildir_seq), r[0], r[1], r[2],
+                     r[3], r[4], r[5], r[6], r[7], md->host);
     return n > 0 && (apr_size_t)n < cap - 1 ? APR_SUCCESS : APR_ENAMETOOLONG;
 }
 

@@ -1,8 +1,8 @@
 #include "ml_mail_msg.h"
 #include "ml_mail_enc.h"
 #include "ml_mail_utf8.h"
+#include "ml_random.h"
 
-#include <openssl/rand.h>
 
 #define ML_MSGID_BYTES 16
 #define ML_BOUNDARY_BYTES 12
@@ -111,7 +111,7 @@ apr_status_t ml_mail_compose(ml_buf_t *out, const ml_mail_msg_t *m, const char *
         *err = e;
         return APR_EINVAL;
     }
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+    if (!ml_random_public(rnd, sizeof(rnd))) {
         *err = "no random bytes for the Message-ID";
         return APR_EGENERAL;
     }

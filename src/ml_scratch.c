@@ -1,7 +1,6 @@
 #include "ml_scratch.h"
+#include "ml_random.h"
 
-#include <openssl/crypto.h>
-#include <unistd.h>
 
 /* A few key rings (one per virtual host) of a few keys each. Past this,
  * slots are reused round-robin: correct, only slower. */
@@ -12,19 +11,10 @@ typedef struct ml_key_slot {
     apr_crypto_block_t *ecb;
 } ml_key_slot_t;
 
-/* IVs are drawn from a buffer of OpenSSL randomness refilled a kilobyte at
- * a time: RAND_bytes costs ~0.5 us a call (its DRBG re-keys AES each time),
- * 40% of a seal. IVs are public, so holding them ahead is harmless; the
- * buffer is refilled after a fork so no two processes share it. */
-#define ML_SCRATCH_RANDOM 1024
-
 struct ml_scratch {
     apr_pool_t *pool;
     ml_buf_t bufs[ML_SBUF_COUNT];
     ml_key_slot_t slots[ML_SCRATCH_SLOTS];
-    unsigned char random[ML_SCRATCH_RANDOM];
-    apr_size_t random_used;
-    pid_t random_pid;
     int next_victim;
 };
 
@@ -45,7 +35,6 @@ static apr_status_t ml_scratch_cleanup(void *data)
         ml_buf_free(&s->bufs[i]);
     for (i = 0; i < ML_SCRATCH_SLOTS; i++)
         ml_slot_release(&s->slots[i]);
-    OPENSSL_cleanse(s->random, sizeof(s->random));
     return APR_SUCCESS;
 }
 
@@ -54,7 +43,6 @@ apr_status_t ml_scratch_create(ml_scratch_t **out, apr_pool_t *p)
     ml_scratch_t *s = apr_pcalloc(p, sizeof(*s));
     int i;
 
-    s->random_used = ML_SCRATCH_RANDOM;       /* empty: filled on first use */
     /* Block contexts are allocated from a pool; give them one of their own
      * so a reused slot does not grow the caller's pool. */
     if (apr_pool_create(&s->pool, p) != APR_SUCCESS)
@@ -108,22 +96,11 @@ apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k)
     return slot->ecb;
 }
 
+/* RAND_bytes costs ~0.5 us a call (its DRBG re-keys AES each time), 40% of
+ * a seal: IVs come from the per-thread buffer of public randomness. */
 int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n)
 {
-    pid_t pid = getpid();
-
-    if (n > ML_SCRATCH_RANDOM)
-        return ml_crypto_random(out, n) == APR_SUCCESS;
-    if (s->random_pid != pid || s->random_used + n > ML_SCRATCH_RANDOM) {
-        if (ml_crypto_random(s->random, ML_SCRATCH_RANDOM) != APR_SUCCESS)
-            return 0;
-        s->random_used = 0;
-        s->random_pid = pid;
-    }
-    memcpy(out, s->random + s->random_used, n);
-    OPENSSL_cleanse(s->random + s->random_used, n);
-    s->random_used += n;
-    return 1;
+    return ml_random_public(out, n);
 }
 
 int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,

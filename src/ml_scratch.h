@@ -1,9 +1,10 @@
 /* Per-thread working state for sealing and opening.
  *
- * Holds the recycled buffers, a ready AES block context per key and a
- * buffer of random IVs, so a seal or an open costs no context set-up and
- * no heap allocation once warm (HMAC states live in the keys: ml_hmac.h). One thread uses a scratch at a time; the httpd
- * glue keeps one per worker thread, the CLI and tests one per thread. */
+ * Holds the recycled buffers and a ready AES block context per key, so a
+ * seal or an open costs no context set-up and no heap allocation once warm
+ * (HMAC states live in the keys: ml_hmac.h; IVs come from ml_random.h).
+ * One thread uses a scratch at a time; the httpd glue keeps one per worker
+ * thread, the CLI and tests one per thread. */
 #ifndef ML_SCRATCH_H
 #define ML_SCRATCH_H
 
@@ -35,8 +36,8 @@ ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
 /* The cached AES block context for key k, made on first use. */
 apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
 
-/* n random bytes for an IV (public values only: nonces, codes and ids
- * come from ml_crypto_random directly). 0 on failure. */
+/* n random bytes for an IV (ml_random_public: public values only; nonces,
+ * codes and ids come from ml_crypto_random directly). 0 on failure. */
 int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n);
 
 /* SHA-256-strength digest of a || "|" || b: HMAC under a fixed public

@@ -822,9 +822,11 @@ class Bench:
             s["cookie"] = state[s["cookie"]]
         s.pop("accept", None)
         if s.get("tokens"):
-            # Each token works once: enough for the run (from the GET verify rate), with
-            # margin for the threads' imbalance. The trivial handler consumes nothing.
-            n = 20000 if peer == "ceiling" else int(est_rps * self.args.seconds * 1.35) + 5000
+            # Each token works once, and each wrk thread sends its own share of the list:
+            # enough for one thread to make the whole run alone (wrk's threads share the
+            # CPUs with the server and can be far apart), so none wraps round to a used
+            # token. The trivial handler consumes nothing.
+            n = 20000 if peer == "ceiling" else int(est_rps * self.args.seconds * THREADS * 1.1) + 5000
             s["tokens"] = self.prepare_tokens(vp, goes, state, s["tokens"], n)
             s["tokens_minted"] = n
         return s
@@ -1254,9 +1256,9 @@ class Bench:
         self.results["best_mpm"] = best
         goes = [self.start(GoSeed(m, self.root, a, self.key, self.htdocs, self.pages))
                 for m in ("optimized", "baseline")]
-        # POST verify needs a store that keeps every link a run issues: shmcb puts every
-        # link id in one subcache (the key's first byte is its kind), which holds a few
-        # hundred to a few thousand, so that server uses redis (see results.md).
+        # POST verify needs a store that keeps every link a run issues (100,000 and
+        # more): the default shmcb of 512 KB holds a few thousand, so that server
+        # uses redis (see results.md).
         redis = self.start(Redis(self.root))
         for mpm in mpms:
             meta.setdefault("load_before", {})[mpm] = round(loadavg(), 2)

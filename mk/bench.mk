@@ -10,6 +10,7 @@
 #   make bench-http BENCH_MPMS=event,worker          skip the MPM selection
 #   make bench-core                 the in-process core alone (C and Go)
 #   make bench-profile              perf (or callgrind) of POST generate in httpd
+#   make bench-syscalls             strace -c: system calls per request in httpd -X
 #
 # Needs root or a user that may run apache2 on a high port; writes scratch
 # files (maildir, runtime) under $(BENCH_TMP) (tmpfs) and removes them.
@@ -62,7 +63,7 @@ BENCH_RUN  = $(BENCH_GOENV) /usr/bin/python3 test/bench/run.py --build $(BUILD) 
              --mem-requests $(BENCH_MEM_REQUESTS) --tmp $(BENCH_TMP) \
              --malloc-count $(abspath $(MALLOC_COUNT_SO)) $(BENCH_ARGS)
 
-.PHONY: bench bench-http bench-core bench-profile
+.PHONY: bench bench-http bench-core bench-profile bench-syscalls
 bench: bench-http
 
 bench-http: $(BENCH_DEPS)
@@ -73,3 +74,6 @@ bench-core: $(BENCH_DEPS)
 
 bench-profile: $(BENCH_DEPS)
 	$(BENCH_RUN) --only profile
+
+bench-syscalls: $(BENCH_DEPS)
+	$(BENCH_RUN) --only syscalls

@@ -332,6 +332,19 @@ def write_report(r, out, name="results"):
                      f"{f2(d['frees_per_req'])} |")
         L.append("")
 
+    sc = r.get("syscalls", {}).get("per_request", {})
+    if sc:
+        L += ["## System calls per request inside httpd", "",
+              f"httpd -X ({r['syscalls'].get('mpm')} MPM, one process) under `strace -c -f`, "
+              "requests one after another on a keep-alive connection after a warm-up; every "
+              "system call of the process over the request count (calls made less than once "
+              "in two requests are left out of the detail).", "",
+              "| endpoint / handler | calls / req | the calls (per request) |", "|---|---:|---|"]
+        for k, d in sc.items():
+            detail = ", ".join(f"{name} {f2(v)}" for name, v in d["calls"].items() if v >= 0.5)
+            L.append(f"| {k} | {f2(d['total'])} | {detail} |")
+        L.append("")
+
     mem = r.get("memory", {})
     if mem.get("points"):
         L += [f"## Memory: RSS of the httpd children over {f0(mem['points'][-1]['requests'])} "

@@ -646,7 +646,7 @@ class Bench:
         self.servers = []
         self.results = {"meta": {}, "mpm_selection": {}, "matrix": {}, "ab": {},
                         "memory": {}, "core": {}, "go": {}, "callgrind": {}, "heap_httpd": {},
-                        "profile": {}, "pages": {}}
+                        "profile": {}, "syscalls": {}, "pages": {}}
 
     # -- setup
     def setup(self):
@@ -1088,6 +1088,75 @@ class Bench:
                         (self.out / f"callgrind_{m.group(1)}.txt").write_text(ann)
             self.results["callgrind"] = {"ops": n, "ir_per_op": irs}
 
+    # -- system calls per request inside httpd (-X, strace -c)
+    def run_syscalls(self, mpm, n=2000):
+        """strace -c -f on a one-process httpd while n keep-alive requests of each
+        endpoint arrive one after another: the kernel work each request costs, which
+        perf shows dominating on machines where a system call is dear."""
+        if not shutil.which("strace"):
+            log("no strace: skipping the system-call count (apt-get install strace)")
+            return {}
+        log(f"system calls per request inside httpd -X ({mpm}, strace -c, {n} requests each)")
+        out = {}
+        srv = Httpd(mpm, self.root / "syscalls", self.args, self.sizes, self.key, self.htdocs)
+        self.servers.append(srv)
+        srv.start(single=True)
+        try:
+            bind, nonce = srv.login()
+            sess = srv.sign_in(bind, nonce)
+            gen = srv.gen_body(nonce)
+            for key, method, path, body, hd in (
+                    ("generate/ours", "POST", "/magic/generate", gen, {"Cookie": bind}),
+                    ("generate/ours, no mail", "POST", "/nomail/generate", gen,
+                     {"Cookie": bind}),
+                    ("generate/ceiling", "POST", "/trivial/generate", gen, {}),
+                    ("verify_get/ours", "GET", srv.mailed_link(bind, nonce), None,
+                     {"Cookie": bind}),
+                    ("protected/ours", "GET", "/private/page.html", None, {"Cookie": sess}),
+                    ("protected/ceiling", "GET", "/public/page.html", None, {})):
+                if body:
+                    hd = dict(hd, **{"Content-Type": FORM})
+                out[key] = self.strace_requests(srv, method, path, body, hd, n)
+                srv.clear_mail()
+                log(f"  {key}: {out[key]['total']:.2f} system calls per request")
+        finally:
+            self.stop(srv)
+        return out
+
+    def strace_requests(self, srv, method, path, body, hd, n):
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+
+        def send(count):
+            for _ in range(count):
+                conn.request(method, path, body=body, headers=hd)
+                resp = conn.getresponse()
+                resp.read()
+                if resp.status not in (200, 303):
+                    raise BenchError(f"strace run {method} {path}: {resp.status}")
+        try:
+            send(200)                       # warm: lazy set-up is not per request
+            report = self.root / "strace.txt"
+            st = subprocess.Popen(["strace", "-c", "-f", "-q", "-o", str(report),
+                                   "-p", str(srv.proc.pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1.5)                 # strace attaches to every thread
+            send(n)
+            time.sleep(0.5)
+            st.send_signal(signal.SIGINT)
+            st.wait(timeout=30)
+        finally:
+            conn.close()
+        calls, total = {}, 0
+        for line in report.read_text().splitlines():
+            f = line.split()
+            if len(f) >= 5 and f[3].isdigit():
+                if f[-1] == "total":
+                    total = int(f[3])
+                else:
+                    calls[f[-1]] = int(f[3]) / n
+        return {"total": total / n, "n": n,
+                "calls": dict(sorted(calls.items(), key=lambda kv: -kv[1]))}
+
     # -- heap calls per request inside httpd (-X, malloc_count shim)
     def run_heap_httpd(self, mpm):
         log(f"heap per request inside httpd -X ({mpm}, malloc_count shim)")
@@ -1246,6 +1315,9 @@ class Bench:
         if a.only == "profile":
             self.results["profile"] = {"mpm": "event", "endpoints": self.run_profile("event")}
             return
+        if a.only == "syscalls":
+            self.results["syscalls"] = {"mpm": "event", "per_request": self.run_syscalls("event")}
+            return
         if a.mpms == "auto":
             best = self.select_mpm()
             mpms = ["event"] + ([best] if best != "event" else [])
@@ -1281,6 +1353,7 @@ class Bench:
         self.results["memory"]["control"] = self.run_memory("event", "/trivial/generate",
                                                             "memory-control")
         self.results["heap_httpd"] = {"mpm": "event", "per_request": self.run_heap_httpd("event")}
+        self.results["syscalls"] = {"mpm": "event", "per_request": self.run_syscalls("event")}
         self.run_core()
         if not a.no_profile:
             self.results["profile"] = {"mpm": best, "endpoints": self.run_profile(best)}
@@ -1312,7 +1385,7 @@ def main():
     ap.add_argument("--go-benchtime", default="0.5s")
     ap.add_argument("--max-load", type=float, default=0.5)
     ap.add_argument("--max-wait", type=int, default=180)
-    ap.add_argument("--only", choices=["core", "profile"])
+    ap.add_argument("--only", choices=["core", "profile", "syscalls"])
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--command", default="make bench-http")

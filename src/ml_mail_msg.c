@@ -3,7 +3,6 @@
 #include "ml_mail_utf8.h"
 #include "ml_random.h"
 
-
 #define ML_MSGID_BYTES 16
 #define ML_BOUNDARY_BYTES 12
 

@@ -11,9 +11,9 @@
 
 typedef struct ml_random_tls {
     unsigned char bytes[ML_RANDOM_BUFFER];
-    apr_size_t used;             /* ML_RANDOM_BUFFER: empty */
-    apr_uint32_t generation;     /* of the fork the bytes were drawn in */
-    int filled;
+    apr_size_t used;         /* bytes already handed out (and wiped) */
+    apr_uint32_t generation; /* of the fork the bytes were drawn in */
+    int filled;              /* 0 in a new thread: nothing drawn yet */
     pid_t pid;
     apr_uint32_t pid_generation;
     int pid_known;

@@ -60,7 +60,7 @@ static void test_fork_child_does_not_repeat_parent(void **st)
     pid_t child_pid_seen = 0, pid;
     int fds[2], status;
 
-    assert_true(ml_random_public(&first, 1));   /* the buffer is filled */
+    assert_true(ml_random_public(&first, 1)); /* the buffer is filled */
     assert_int_equal(ml_random_pid(), getpid());
     assert_int_equal(pipe(fds), 0);
     pid = fork();
@@ -76,8 +76,7 @@ static void test_fork_child_does_not_repeat_parent(void **st)
     close(fds[1]);
     assert_true(ml_random_public(parent, sizeof(parent)));
     assert_int_equal(read(fds[0], child, sizeof(child)), sizeof(child));
-    assert_int_equal(read(fds[0], &child_pid_seen, sizeof(child_pid_seen)),
-                     sizeof(child_pid_seen));
+    assert_int_equal(read(fds[0], &child_pid_seen, sizeof(child_pid_seen)), sizeof(child_pid_seen));
     close(fds[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);

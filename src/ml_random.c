@@ -12,11 +12,9 @@
 typedef struct ml_random_tls {
     unsigned char bytes[ML_RANDOM_BUFFER];
     apr_size_t used;         /* bytes already handed out (and wiped) */
-    apr_uint32_t generation; /* of the fork the bytes were drawn in */
-    int filled;              /* 0 in a new thread: nothing drawn yet */
+    apr_uint32_t generation; /* the fork the bytes were drawn in; 0: none yet */
     pid_t pid;
-    apr_uint32_t pid_generation;
-    int pid_known;
+    apr_uint32_t pid_generation; /* the fork pid was asked in; 0: not yet */
 } ml_random_tls_t;
 
 static _Thread_local ml_random_tls_t ml_tls;
@@ -37,9 +35,9 @@ static void ml_random_register(void)
 apr_uint32_t ml_random_fork_generation(void)
 {
     /* Registered before any cached state exists, so a fork after the first
-     * use is always counted. */
+     * use is always counted. Never 0, which marks a new thread's empty state. */
     pthread_once(&ml_atfork_once, ml_random_register);
-    return apr_atomic_read32(&ml_fork_count);
+    return apr_atomic_read32(&ml_fork_count) + 1;
 }
 
 int ml_random_public(unsigned char *out, apr_size_t n)
@@ -49,12 +47,11 @@ int ml_random_public(unsigned char *out, apr_size_t n)
 
     if (n > ML_RANDOM_BUFFER)
         return 0;
-    if (!t->filled || t->generation != gen || t->used + n > ML_RANDOM_BUFFER) {
+    if (t->generation != gen || t->used + n > ML_RANDOM_BUFFER) {
         if (RAND_bytes(t->bytes, ML_RANDOM_BUFFER) != 1)
             return 0;
         t->used = 0;
         t->generation = gen;
-        t->filled = 1;
     }
     memcpy(out, t->bytes + t->used, n);
     /* Bytes handed out are not kept: a later memory disclosure cannot
@@ -69,10 +66,9 @@ pid_t ml_random_pid(void)
     ml_random_tls_t *t = &ml_tls;
     apr_uint32_t gen = ml_random_fork_generation();
 
-    if (!t->pid_known || t->pid_generation != gen) {
+    if (t->pid_generation != gen) {
         t->pid = getpid();
         t->pid_generation = gen;
-        t->pid_known = 1;
     }
     return t->pid;
 }

@@ -1,6 +1,4 @@
 #include "ml_scratch.h"
-#include "ml_random.h"
-
 
 /* A few key rings (one per virtual host) of a few keys each. Past this,
  * slots are reused round-robin: correct, only slower. */
@@ -94,13 +92,6 @@ apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k)
                != APR_SUCCESS)
         slot->ecb = NULL;
     return slot->ecb;
-}
-
-/* RAND_bytes costs ~0.5 us a call (its DRBG re-keys AES each time), 40% of
- * a seal: IVs come from the per-thread buffer of public randomness. */
-int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n)
-{
-    return ml_random_public(out, n);
 }
 
 int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,

@@ -36,10 +36,6 @@ ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
 /* The cached AES block context for key k, made on first use. */
 apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
 
-/* n random bytes for an IV (ml_random_public: public values only; nonces,
- * codes and ids come from ml_crypto_random directly). 0 on failure. */
-int ml_scratch_iv(ml_scratch_t *s, unsigned char *out, apr_size_t n);
-
 /* SHA-256-strength digest of a || "|" || b: HMAC under a fixed public
  * label, so it reuses precomputed states; a hash, not a secret. For cache keys
  * (no plaintext addresses in shared memory or redis) and code hashes. */

@@ -18,7 +18,7 @@ SAN      ?=
 APR_CPPFLAGS = $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
 HTTPD_INC    = -I$(shell $(APXS) -q INCLUDEDIR)
 APR_LIBS     = $(shell apu-1-config --link-ld --libs) $(shell apr-1-config --link-ld --libs)
-DEP_LIBS     = -ljansson -lcrypto -lcurl
+DEP_LIBS     = -ljansson -lcrypto -lcurl -llmdb -lhiredis -lpthread
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wno-unused-parameter

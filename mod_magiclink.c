@@ -13,7 +13,7 @@
 #include "ml_auth.h"
 #include "ml_conf.h"
 #include "ml_routes.h"
-#include "ml_store.h"
+#include "ml_state.h"
 
 /* Made in check_config from pconf, so it lives exactly one configuration
  * cycle, like the key rings that use it. */

@@ -1,5 +1,5 @@
 #include "ml_auth.h"
-#include "ml_store.h"
+#include "ml_state.h"
 #include "ml_web.h"
 
 #include "ap_provider.h"

@@ -1,7 +1,7 @@
 /* Directive handlers, merging, and the start-up checks. */
 #include "ml_conf.h"
 #include "ml_mailer.h"
-#include "ml_store.h"
+#include "ml_state.h"
 
 #include "http_log.h"
 #include "unixd.h"

@@ -7,7 +7,7 @@
 #include "ml_mail_msg.h"
 #include "ml_pages.h"
 #include "ml_return.h"
-#include "ml_store.h"
+#include "ml_state.h"
 
 #include "http_core.h"
 #include "http_log.h"

@@ -10,8 +10,8 @@
  * same value), since socache offers no atomic increment.
  * Every failure of the provider is reported to the caller (fail closed);
  * the log gets one line when failures start and one when they stop. */
-#ifndef ML_STORE_H
-#define ML_STORE_H
+#ifndef ML_STATE_H
+#define ML_STATE_H
 
 #include "httpd.h"
 #include "ml_scratch.h"

@@ -1,4 +1,4 @@
-#include "ml_store.h"
+#include "ml_state.h"
 #include "ml_cachekey.h"
 
 #include "ap_socache.h"

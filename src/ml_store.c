@@ -1,0 +1,233 @@
+#include "ml_store.h"
+
+#include <apr_strings.h>
+#include <stdio.h>
+#include <string.h>
+
+#define ML_STORE_DEFAULT_MAP   (64 * 1024 * 1024)
+#define ML_STORE_DEFAULT_TMO   1000
+
+const char *ml_store_strerror(ml_store_rc_t rc)
+{
+    switch (rc) {
+    case ML_STORE_OK:
+        return "ok";
+    case ML_STORE_NOTFOUND:
+        return "not found";
+    case ML_STORE_OVER:
+        return "limit reached";
+    case ML_STORE_FULL:
+        return "store full";
+    default:
+        return "store unavailable";
+    }
+}
+
+/* "64M", "1G", "65536": bytes, at least 1 MiB. */
+static int ml_parse_size(const char *v, apr_int64_t *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(v, &end, 10);
+
+    if (end == v || n <= 0)
+        return 0;
+    if (*end == 'K' || *end == 'k')
+        n <<= 10, end++;
+    else if (*end == 'M' || *end == 'm')
+        n <<= 20, end++;
+    else if (*end == 'G' || *end == 'g')
+        n <<= 30, end++;
+    *out = n;
+    return *end == '\0' && n >= (1 << 20) && n <= ((apr_int64_t)1 << 40);
+}
+
+static int ml_parse_int(const char *v, int lo, int hi, int *out)
+{
+    char *end;
+    apr_int64_t n = apr_strtoi64(v, &end, 10);
+
+    if (end == v || *end || n < lo || n > hi)
+        return 0;
+    *out = (int)n;
+    return 1;
+}
+
+static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
+                                    apr_size_t errlen)
+{
+    const char *eq = strchr(opt, '=');
+    const char *v = eq ? eq + 1 : "";
+    apr_size_t n = eq ? (apr_size_t)(eq - opt) : strlen(opt);
+    int lmdb = st->ops == &ml_store_lmdb_ops, ok = 0;
+
+#define ML_IS(name) (n == sizeof(name) - 1 && !strncmp(opt, name, n))
+    if (lmdb && ML_IS("size"))
+        ok = ml_parse_size(v, &st->opts.map_size);
+    else if (!lmdb && ML_IS("timeout"))
+        ok = ml_parse_int(v, 10, 60000, &st->opts.timeout_ms);
+    else if (!lmdb && ML_IS("db"))
+        ok = ml_parse_int(v, 0, 1 << 20, &st->opts.db);
+    else if (!lmdb && ML_IS("user"))
+        ok = *v && !strpbrk(v, " \t\r\n") && (st->opts.user = apr_pstrdup(st->pool, v));
+    else if (!lmdb && ML_IS("password"))
+        ok = *v && !strpbrk(v, "\r\n") && (st->opts.password = apr_pstrdup(st->pool, v));
+    else {
+        apr_snprintf(err, errlen, "unknown option \"%.*s\" for %s (%s)", (int)n, opt,
+                     st->ops->scheme, lmdb ? "size=64M" : "timeout=MS, user=, password=, db=N");
+        return APR_EINVAL;
+    }
+#undef ML_IS
+    if (!ok) {
+        /* Never echo a password back into a log. */
+        apr_snprintf(err, errlen, "bad value for option \"%.*s\"", (int)n, opt);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* "HOST:PORT" for redis; [v6]:port too. */
+static apr_status_t ml_parse_hostport(ml_store_t *st, const char *rest, char *err,
+                                      apr_size_t errlen)
+{
+    const char *colon = strrchr(rest, ':');
+    const char *host_end = colon;
+
+    if (!colon || colon == rest || !ml_parse_int(colon + 1, 1, 65535, &st->port)) {
+        apr_snprintf(err, errlen, "redis needs HOST:PORT, e.g. redis:127.0.0.1:6379");
+        return APR_EINVAL;
+    }
+    if (rest[0] == '[' && host_end[-1] == ']')
+        st->where = apr_pstrmemdup(st->pool, rest + 1, (apr_size_t)(host_end - rest - 2));
+    else
+        st->where = apr_pstrmemdup(st->pool, rest, (apr_size_t)(host_end - rest));
+    return APR_SUCCESS;
+}
+
+apr_status_t ml_store_parse(ml_store_t **out, const char *spec, const char *const *opts,
+                            int nopts, apr_pool_t *p, char *err, apr_size_t errlen)
+{
+    ml_store_t *st = apr_pcalloc(p, sizeof(*st));
+    const char *colon = strchr(spec, ':');
+    const char *rest = colon ? colon + 1 : "";
+    apr_size_t n = colon ? (apr_size_t)(colon - spec) : strlen(spec);
+    apr_status_t rv;
+    int i;
+
+    st->pool = p;
+    st->spec = apr_pstrdup(p, spec);
+    st->opts.map_size = ML_STORE_DEFAULT_MAP;
+    st->opts.timeout_ms = ML_STORE_DEFAULT_TMO;
+    if (n == 4 && !strncmp(spec, "lmdb", 4)) {
+        st->ops = &ml_store_lmdb_ops;
+        if (rest[0] != '/') {
+            apr_snprintf(err, errlen, "lmdb needs an absolute directory, e.g. "
+                                      "lmdb:/var/lib/apache2/magiclink");
+            return APR_EINVAL;
+        }
+        st->where = apr_pstrdup(p, rest);
+    }
+    else if (n == 5 && !strncmp(spec, "redis", 5)) {
+        st->ops = &ml_store_redis_ops;
+        if ((rv = ml_parse_hostport(st, rest, err, errlen)) != APR_SUCCESS)
+            return rv;
+    }
+    else {
+        apr_snprintf(err, errlen, "unknown store \"%.*s\": lmdb:DIR or redis:HOST:PORT (an "
+                                  "evicting cache cannot hold sign-outs)", (int)n, spec);
+        return APR_EINVAL;
+    }
+    for (i = 0; i < nopts; i++)
+        if ((rv = ml_store_option(st, opts[i], err, errlen)) != APR_SUCCESS)
+            return rv;
+    *out = st;
+    return APR_SUCCESS;
+}
+
+apr_status_t ml_store_open(ml_store_t *st, char *err, apr_size_t errlen)
+{
+    return st->ops->open(st, err, errlen);
+}
+
+void ml_store_close(ml_store_t *st)
+{
+    if (st && st->impl)
+        st->ops->close(st);
+}
+
+ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
+                             const ml_store_key_t *id, const char *rec, apr_size_t len,
+                             apr_int64_t now, apr_int64_t exp)
+{
+    if (n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX)
+        return ML_STORE_DOWN;
+    return st->ops->issue(st, lims, n, id, rec, len, now, exp);
+}
+
+ml_store_rc_t ml_store_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
+                           apr_pool_t *p, ml_store_link_t *out)
+{
+    return st->ops->get(st, id, now, p, out);
+}
+
+ml_store_rc_t ml_store_take(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
+                            apr_pool_t *p, ml_store_link_t *out)
+{
+    return st->ops->take(st, id, now, p, out);
+}
+
+ml_store_rc_t ml_store_try_code(ml_store_t *st, const ml_store_key_t *id, int max,
+                                apr_int64_t now, apr_pool_t *p, ml_store_link_t *out)
+{
+    return st->ops->try_code(st, id, max, now, p, out);
+}
+
+ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const char *old,
+                               apr_size_t oldlen, const char *rec, apr_size_t len,
+                               apr_int64_t now)
+{
+    if (len > ML_STORE_REC_MAX)
+        return ML_STORE_DOWN;
+    return st->ops->replace(st, id, old, oldlen, rec, len, now);
+}
+
+ml_store_rc_t ml_store_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t value,
+                                apr_int64_t exp, apr_int64_t now)
+{
+    return st->ops->set_time(st, k, value, exp, now);
+}
+
+ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
+                                apr_int64_t *value)
+{
+    *value = 0;
+    return st->ops->get_time(st, k, now, value);
+}
+
+ml_store_rc_t ml_store_ping(ml_store_t *st)
+{
+    return st->ops->ping(st);
+}
+
+void ml_store_key(const ml_hmac_key_t *secret, const char *kind, const char *value,
+                  apr_size_t vlen, ml_store_key_t *out)
+{
+    ml_hmac_t h;
+
+    ml_hmac_begin(&h, secret);
+    ml_hmac_update(&h, kind, strlen(kind));
+    ml_hmac_update(&h, "|", 1);
+    ml_hmac_update(&h, value, vlen);
+    ml_hmac_final(&h, out->b);
+}
+
+void ml_store_key_hex(const ml_store_key_t *k, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    int i;
+
+    for (i = 0; i < ML_STORE_KEY_LEN; i++) {
+        *out++ = hex[k->b[i] >> 4];
+        *out++ = hex[k->b[i] & 15];
+    }
+    *out = '\0';
+}

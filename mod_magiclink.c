@@ -21,7 +21,7 @@ static ml_crypto_t *ml_crypto;
 
 static int ml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
 {
-    ml_store_pre_config(pconf);
+    ml_state_pre_config();
     ml_conf_reset_counts();
     ml_crypto = NULL;
     return OK;
@@ -61,22 +61,19 @@ static int ml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
     if (!ml_crypto)
         return OK;
-    return ml_store_post_config(pconf, ptemp, main_s, c->cache_spec) == APR_SUCCESS ? OK
-                                                                                    : !OK;
+    return ml_state_post_config(pconf, main_s, c->store) == APR_SUCCESS ? OK : !OK;
 }
 
 static void ml_child_init(apr_pool_t *p, server_rec *s)
 {
-    ml_store_child_init(p, s);
+    ml_state_child_init(p, s);
 }
 
 static void ml_register_hooks(apr_pool_t *p)
 {
-    static const char *const after_socache[] = { "mod_socache_shmcb.c", NULL };
-
     ap_hook_pre_config(ml_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(ml_post_config, after_socache, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(ml_post_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_child_init(ml_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_translate_name(ml_translate, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_map_to_storage(ml_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
@@ -102,10 +99,11 @@ static const command_rec ml_cmds[] = {
                   "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
     ML_SRV_STR("MagicLinkMailFrom", mail_from, "From: address of link mails"),
     ML_SRV_STR("MagicLinkSiteName", site_name, "site name shown on pages and in mails"),
-    AP_INIT_TAKE1("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
-                  "socache provider[:args] for single use, rate limits and sign-outs"),
+    AP_INIT_TAKE_ARGV("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
+                      "the state store: lmdb:DIR [size=64M] or redis:HOST:PORT [timeout=MS] "
+                      "[user=U] [password=P] [db=N]"),
     AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
-                  "email|ip|domain N SECONDS"),
+                  "email|email-total|ip|domain N SECONDS"),
     ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
     ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
     ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),

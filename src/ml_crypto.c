@@ -5,7 +5,6 @@
 
 struct ml_crypto {
     apr_crypto_t *factory;
-    ml_hmac_key_t digest_key;
 };
 
 apr_status_t ml_crypto_create(ml_crypto_t **out, apr_pool_t *p, const char **err)
@@ -30,7 +29,6 @@ apr_status_t ml_crypto_create(ml_crypto_t **out, apr_pool_t *p, const char **err
         *err = "apr_crypto_make failed for the openssl driver";
         return rv;
     }
-    ml_hmac_key_init(&c->digest_key, (const unsigned char *)"mod_magiclink digest v1", 23);
     *out = c;
     return APR_SUCCESS;
 }
@@ -52,11 +50,6 @@ apr_status_t ml_crypto_aes_key(const ml_crypto_t *c, const unsigned char raw[32]
     rec.k.secret.secret = raw;
     rec.k.secret.secretLen = 32;
     return apr_crypto_key(out, &rec, c->factory, p);
-}
-
-const ml_hmac_key_t *ml_crypto_digest_key(const ml_crypto_t *c)
-{
-    return &c->digest_key;
 }
 
 apr_status_t ml_crypto_random(unsigned char *out, apr_size_t n)

@@ -1,7 +1,6 @@
 /* Process-wide cryptographic objects, made once (post_config, or main() in
  * the CLI and tests) and shared read-only by every thread afterwards:
- *  - the apr_crypto factory of the "openssl" driver, which makes AES keys;
- *  - the precomputed HMAC states of the digest label (ml_hmac.h).
+ *  - the apr_crypto factory of the "openssl" driver, which makes AES keys.
  * Per-call state (cipher contexts, buffers) lives in an ml_scratch_t. */
 #ifndef ML_CRYPTO_H
 #define ML_CRYPTO_H
@@ -20,9 +19,6 @@ const apr_crypto_t *ml_crypto_factory(const ml_crypto_t *c);
  * keystream is built from (apr-util 1.6 offers no CTR mode of its own). */
 apr_status_t ml_crypto_aes_key(const ml_crypto_t *c, const unsigned char raw[32],
                                apr_crypto_key_t **out, apr_pool_t *p);
-
-/* The HMAC states of the fixed label ml_scratch_digest hashes with. */
-const struct ml_hmac_key *ml_crypto_digest_key(const ml_crypto_t *c);
 
 /* Cryptographically strong random bytes (OpenSSL's per-thread DRBG). */
 apr_status_t ml_crypto_random(unsigned char *out, apr_size_t n);

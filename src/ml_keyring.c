@@ -128,7 +128,48 @@ static apr_status_t ml_keyring_wipe(void *data)
     ml_keyring_t *kr = data;
 
     OPENSSL_cleanse(kr->keys, sizeof(ml_key_t) * ML_KEYRING_MAX);
+    OPENSSL_cleanse(&kr->store_secret, sizeof(kr->store_secret));
     return APR_SUCCESS;
+}
+
+/* Takes the `store` line, if any, out of the sealing keys. */
+static void ml_keyring_take_store(ml_keyring_t *kr)
+{
+    int i;
+
+    for (i = 0; i < kr->nkeys; i++) {
+        if (strcmp(kr->keys[i].id, ML_STORE_KEY_ID) == 0) {
+            memcpy(kr->store_raw, kr->keys[i].hash_key, ML_KEY_BYTES);
+            kr->store_line = 1;
+            memmove(&kr->keys[i], &kr->keys[i + 1], sizeof(ml_key_t) * (size_t)(kr->nkeys - i - 1));
+            kr->nkeys--;
+            OPENSSL_cleanse(&kr->keys[kr->nkeys], sizeof(ml_key_t));
+            return;
+        }
+    }
+}
+
+/* The store secret: from the `store` line, else from the oldest key (the
+ * last line), under a label of its own so it is no sealing key. */
+static void ml_keyring_store_secret(ml_keyring_t *kr)
+{
+    static const char label[] = "mod_magiclink store v1";
+    ml_hmac_key_t k;
+    ml_hmac_t h;
+    unsigned char d[32];
+
+    if (!kr->store_line) {
+        memcpy(kr->store_raw, kr->keys[kr->nkeys - 1].hash_key, ML_KEY_BYTES);
+        kr->store_from = kr->keys[kr->nkeys - 1].id;
+    }
+    ml_hmac_key_init(&k, kr->store_raw, ML_KEY_BYTES);
+    ml_hmac_begin(&h, &k);
+    ml_hmac_update(&h, label, sizeof(label) - 1);
+    ml_hmac_final(&h, d);
+    ml_hmac_key_init(&kr->store_secret, d, sizeof(d));
+    OPENSSL_cleanse(d, sizeof(d));
+    OPENSSL_cleanse(&k, sizeof(k));
+    OPENSSL_cleanse(kr->store_raw, sizeof(kr->store_raw));
 }
 
 apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const char *text,
@@ -159,10 +200,12 @@ apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const ch
         }
         s = eol ? eol + 1 : end;
     }
+    ml_keyring_take_store(kr);
     if (kr->nkeys == 0) {
         apr_snprintf(err, errlen, "%s: no keys (generate one with `magiclink keygen`)", origin);
         return APR_EINVAL;
     }
+    ml_keyring_store_secret(kr);
     *out = kr;
     return APR_SUCCESS;
 }

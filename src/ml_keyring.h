@@ -3,7 +3,13 @@
  * Key file (DESIGN section 4): one key per line, `ID HASHKEY_HEX BLOCKKEY_HEX`
  * with 64 hex digits (32 bytes) each, `#` comments and blank lines allowed.
  * The first key seals; every key opens, so a new key can be put first while
- * the old one still opens the cookies already out there. */
+ * the old one still opens the cookies already out there.
+ *
+ * A line whose ID is `store` is no sealing key: its hash key keys the state
+ * store (ml_store.h), so that nobody without the file can say where an
+ * entry lives or which address it belongs to. It never rotates with the
+ * others. Without one, the oldest key (the last line) stands in, and
+ * retiring that key then resets the store's keys (see doc/cluster.md). */
 #ifndef ML_KEYRING_H
 #define ML_KEYRING_H
 
@@ -24,10 +30,16 @@ typedef struct ml_key {
     apr_uint64_t serial;
 } ml_key_t;
 
+#define ML_STORE_KEY_ID "store"
+
 typedef struct ml_keyring {
     const ml_crypto_t *crypto;
     ml_key_t *keys;
     int nkeys;
+    ml_hmac_key_t store_secret;     /* keys every store entry (ml_store_key) */
+    const char *store_from;         /* no `store` line: the key ID it came from */
+    int store_line;
+    unsigned char store_raw[ML_KEY_BYTES];   /* wiped once store_secret is made */
 } ml_keyring_t;
 
 /* Reads and parses `path`. Refuses anything but a regular file without group

@@ -40,28 +40,16 @@ static int ml_code(const unsigned char r[4], char out[ML_CODE_DIGITS + 1])
     return 1;
 }
 
-#define ML_CODE_HASH_LEN 44     /* base64 of a 32-byte digest */
-#define ML_LINK_ID_BYTES 18     /* 24 base64url characters, no padding */
-
-static int ml_code_hash(ml_scratch_t *s, const ml_keyring_t *kr, const char *id,
-                        const char *code, char out[ML_CODE_HASH_LEN + 1])
+/* Base64url without padding of in[0..n) into out (room for 4/3 n + 3). */
+static void ml_b64url_encode(ml_buf_t *out, const unsigned char *in, apr_size_t n)
 {
-    unsigned char d[32];
-    ml_buf_t b = { out, 0, ML_CODE_HASH_LEN + 1 };
-
-    return ml_scratch_digest(s, kr->crypto, id, code, d)
-           && ml_b64_encode(&b, d, sizeof(d)) == APR_SUCCESS;
-}
-
-static void ml_link_claims(const ml_link_t *l, ml_claims_t *c, apr_pool_t *p)
-{
-    ml_claims_clear(c);
-    ml_claims_set(c, "email", l->email);
-    ml_claims_set(c, "csrf", l->nonce);
-    ml_claims_set(c, "id", l->id);
-    ml_claims_set(c, "return", l->ret);
-    ml_claims_set(c, "code", l->code_hash);
-    ml_claims_set(c, "exp", apr_off_t_toa(p, l->exp));
+    out->len = 0;
+    if (ml_b64_encode(out, in, n) != APR_SUCCESS) {
+        out->len = 0;
+        return;
+    }
+    while (out->len && out->data[out->len - 1] == '=')
+        out->len--;
 }
 
 /* Copies a sealed value out of the scratch into p. */
@@ -85,59 +73,140 @@ static ml_codec_err_t ml_seal_to_pool(ml_scratch_t *s, const ml_keyring_t *kr,
     return ml_keep(e, v, n, p, out);
 }
 
-ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_t now,
-                             int ttl, const char *email, const char *nonce, const char *ret,
-                             apr_pool_t *p, ml_issued_t *out)
+#define ML_CODE_HASH_LEN 43     /* base64url of a 32-byte digest, unpadded */
+#define ML_LINK_ID_BYTES 16
+#define ML_LINK_MAC_BYTES 12
+
+/* Keyed with the store secret, so a copy of the store alone cannot be
+ * searched for the code. */
+static void ml_code_hash(const ml_keyring_t *kr, const char *id, const char *code,
+                         char out[ML_CODE_HASH_LEN + 1])
+{
+    char both[ML_LINK_ID_LEN + 1 + ML_CODE_DIGITS + 1];
+    ml_store_key_t d;
+    char tmp[ML_CODE_HASH_LEN + 4];
+    ml_buf_t b = { tmp, 0, sizeof(tmp) };
+
+    apr_snprintf(both, sizeof(both), "%s|%s", id, code);
+    ml_store_key(&kr->store_secret, "c", both, strlen(both), &d);
+    ml_b64url_encode(&b, d.b, sizeof(d.b));
+    memcpy(out, tmp, ML_CODE_HASH_LEN);
+    out[ML_CODE_HASH_LEN] = '\0';
+    OPENSSL_cleanse(both, sizeof(both));
+}
+
+/* The token's MAC over the id: 'L' for links, 'P' for pending values. */
+static void ml_token_mac(const ml_keyring_t *kr, ml_token_kind_t kind, const char *id,
+                         char out[ML_LINK_MAC_LEN + 1])
+{
+    ml_store_key_t d;
+    char tmp[ML_LINK_MAC_LEN + 4];
+    ml_buf_t b = { tmp, 0, sizeof(tmp) };
+
+    ml_store_key(&kr->store_secret, kind == ML_TOKEN_LINK ? "L" : "P", id, ML_LINK_ID_LEN, &d);
+    ml_b64url_encode(&b, d.b, ML_LINK_MAC_BYTES);
+    memcpy(out, tmp, ML_LINK_MAC_LEN);
+    out[ML_LINK_MAC_LEN] = '\0';
+}
+
+static const char *ml_token_of(const ml_keyring_t *kr, ml_token_kind_t kind, const char *id,
+                               apr_pool_t *p)
+{
+    char mac[ML_LINK_MAC_LEN + 1];
+
+    ml_token_mac(kr, kind, id, mac);
+    return apr_pstrcat(p, id, mac, NULL);
+}
+
+ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
+                             const char *email, const char *nonce, const char *ret,
+                             const char *lang, apr_pool_t *p, ml_issued_t *out)
 {
     ml_link_t *l = &out->link;
-    ml_claims_t c;
-    ml_codec_err_t e;
-    ml_seal_opts_t o = { .now = now };
-    ml_buf_t *plain = ml_scratch_buf(s, ML_SBUF_PLAIN), idb;
     unsigned char r[ML_LINK_ID_BYTES + 4];
-    const char *v = NULL;
-    apr_size_t n = 0;
-    apr_status_t rv;
-    char *id;
+    char tmp[ML_LINK_ID_LEN + 4];
+    ml_buf_t idb = { tmp, 0, sizeof(tmp) };
+    char *hash;
 
+    memset(l, 0, sizeof(*l));
     l->email = email;
     l->nonce = nonce;
     l->ret = ret;
+    l->lang = lang ? lang : "";
+    l->iat = now;
     l->exp = now + ttl;
-    /* The id's and the code's random bytes in one draw: each call into the
-     * DRBG costs its locks and fork check. */
+    l->state = ML_LINK_OPEN;
+    /* The id's and the code's random bytes in one draw. */
     if (ml_crypto_random(r, sizeof(r)) != APR_SUCCESS)
         return ML_CODEC_INTERNAL;
-    id = apr_palloc(p, ml_b64_encoded_len(ML_LINK_ID_BYTES) + 1);
-    idb = (ml_buf_t){ id, 0, ml_b64_encoded_len(ML_LINK_ID_BYTES) + 1 };
-    if (ml_b64_encode(&idb, r, ML_LINK_ID_BYTES) != APR_SUCCESS
-        || !ml_code(r + ML_LINK_ID_BYTES, out->code)) {
+    ml_b64url_encode(&idb, r, ML_LINK_ID_BYTES);
+    if (idb.len != ML_LINK_ID_LEN || !ml_code(r + ML_LINK_ID_BYTES, out->code)) {
         OPENSSL_cleanse(r, sizeof(r));
         return ML_CODEC_INTERNAL;
     }
     OPENSSL_cleanse(r, sizeof(r));
-    l->id = id;
-    l->code_hash = apr_palloc(p, ML_CODE_HASH_LEN + 1);
-    if (!ml_code_hash(s, kr, l->id, out->code, (char *)l->code_hash))
-        return ML_CODEC_INTERNAL;
-    ml_link_claims(l, &c, p);
-    /* Both tokens carry the same claims: serialized once (as ml_seal would,
-     * into the scratch's plaintext buffer, which ml_seal_raw leaves alone),
-     * sealed under each name, then wiped. */
-    ml_buf_reset(plain);
-    rv = ml_claims_to_json(&c, plain);
-    if (rv != APR_SUCCESS) {
-        ml_buf_wipe(plain);
-        return rv == APR_EINVAL ? ML_CODEC_ENCODING : ML_CODEC_INTERNAL;
-    }
-    e = ml_seal_raw(s, kr, ML_NAME_LINK, plain->data, plain->len, &o, &v, &n);
-    e = ml_keep(e, v, n, p, &out->token);
-    if (e == ML_CODEC_OK) {
-        e = ml_seal_raw(s, kr, ML_NAME_PENDING, plain->data, plain->len, &o, &v, &n);
-        e = ml_keep(e, v, n, p, &out->pending);
-    }
-    ml_buf_wipe(plain);
-    return e;
+    memcpy(l->id, tmp, ML_LINK_ID_LEN);
+    l->id[ML_LINK_ID_LEN] = '\0';
+    ml_store_key(&kr->store_secret, "u", l->id, ML_LINK_ID_LEN, &l->key);
+    hash = apr_palloc(p, ML_CODE_HASH_LEN + 1);
+    ml_code_hash(kr, l->id, out->code, hash);
+    l->code_hash = hash;
+    out->token = ml_token_of(kr, ML_TOKEN_LINK, l->id, p);
+    out->pending = ml_token_of(kr, ML_TOKEN_PENDING, l->id, p);
+    out->rec = ml_link_record(l, p, &out->rec_len);
+    return out->rec ? ML_CODEC_OK : ML_CODEC_ENCODING;
+}
+
+static int ml_b64url_char(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+           || c == '-' || c == '_';
+}
+
+ml_codec_err_t ml_link_token(const ml_keyring_t *kr, ml_token_kind_t kind, const char *token,
+                             ml_link_t *out)
+{
+    char mac[ML_LINK_MAC_LEN + 1];
+    int i;
+
+    memset(out, 0, sizeof(*out));
+    for (i = 0; i < ML_LINK_TOKEN_LEN; i++)
+        if (!ml_b64url_char(token[i]))
+            return ML_CODEC_FORMAT;
+    if (token[ML_LINK_TOKEN_LEN] != '\0')
+        return ML_CODEC_FORMAT;
+    memcpy(out->id, token, ML_LINK_ID_LEN);
+    out->id[ML_LINK_ID_LEN] = '\0';
+    ml_token_mac(kr, kind, out->id, mac);
+    if (CRYPTO_memcmp(mac, token + ML_LINK_ID_LEN, ML_LINK_MAC_LEN) != 0)
+        return ML_CODEC_MAC;
+    ml_store_key(&kr->store_secret, "u", out->id, ML_LINK_ID_LEN, &out->key);
+    return ML_CODEC_OK;
+}
+
+/* ---- the link record: "ml1" then one "k=value" line per claim ---- */
+
+static int ml_rec_value_ok(const char *v)
+{
+    for (; *v; v++)
+        if ((unsigned char)*v < 0x20 || *v == 0x7f)
+            return 0;
+    return 1;
+}
+
+const char *ml_link_record(const ml_link_t *l, apr_pool_t *p, apr_size_t *len)
+{
+    const char *rec;
+
+    if (!ml_rec_value_ok(l->email) || !ml_rec_value_ok(l->nonce) || !ml_rec_value_ok(l->ret)
+        || !ml_rec_value_ok(l->code_hash) || !ml_rec_value_ok(l->lang))
+        return NULL;
+    rec = apr_psprintf(p, "ml1\ns=%c\ne=%s\nn=%s\nr=%s\nc=%s\nl=%s\ni=%" APR_INT64_T_FMT
+                          "\nx=%" APR_INT64_T_FMT "\n",
+                       l->state, l->email, l->nonce, l->ret, l->code_hash, l->lang, l->iat,
+                       l->exp);
+    *len = strlen(rec);
+    return *len <= ML_STORE_REC_MAX ? rec : NULL;
 }
 
 static int ml_parse_i64(const char *v, apr_int64_t *out)
@@ -150,36 +219,87 @@ static int ml_parse_i64(const char *v, apr_int64_t *out)
     return *end == '\0';
 }
 
-ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, int ttl, apr_pool_t *p,
-                            ml_link_t *out)
+static void ml_rec_field(ml_link_t *l, char k, char *v, apr_int64_t *iat, apr_int64_t *exp,
+                         int *bad)
 {
-    ml_open_opts_t o = { .now = now, .max_age = ttl };
-    ml_claims_t c;
-    ml_codec_err_t e;
-
-    e = ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL);
-    if (e != ML_CODEC_OK)
-        return e;
-    out->email = ml_claims_get(&c, "email");
-    out->nonce = ml_claims_get(&c, "csrf");
-    out->id = ml_claims_get(&c, "id");
-    out->ret = ml_claims_get(&c, "return");
-    out->code_hash = ml_claims_get(&c, "code");
-    if (!out->email || !out->nonce || !out->id || !out->ret || !out->code_hash
-        || !ml_parse_i64(ml_claims_get(&c, "exp"), &out->exp))
-        return ML_CODEC_JSON;
-    return now > out->exp ? ML_CODEC_EXPIRED : ML_CODEC_OK;
+    switch (k) {
+    case 's':
+        l->state = (v[0] == ML_LINK_OPEN || v[0] == ML_LINK_USED) && !v[1] ? v[0] : 0;
+        break;
+    case 'e':
+        l->email = v;
+        break;
+    case 'n':
+        l->nonce = v;
+        break;
+    case 'r':
+        l->ret = v;
+        break;
+    case 'c':
+        l->code_hash = v;
+        break;
+    case 'l':
+        l->lang = v;
+        break;
+    case 'i':
+        *bad |= !ml_parse_i64(v, iat);
+        break;
+    case 'x':
+        *bad |= !ml_parse_i64(v, exp);
+        break;
+    default:
+        break;      /* a later version's claim: ignored */
+    }
 }
 
-int ml_link_code_matches(ml_scratch_t *s, const ml_keyring_t *kr, const ml_link_t *l,
-                         const char *code)
+ml_codec_err_t ml_link_parse_record(char *rec, apr_size_t len, ml_link_t *l)
+{
+    char *s = rec, *end = rec + len;
+    int bad = 0;
+
+    l->email = l->nonce = l->ret = l->code_hash = NULL;
+    l->lang = "";
+    l->state = 0;
+    if (len < 4 || memcmp(rec, "ml1\n", 4) != 0 || rec[len] != '\0')
+        return ML_CODEC_JSON;
+    for (s += 4; s < end;) {
+        char *nl = memchr(s, '\n', (apr_size_t)(end - s));
+        if (!nl || nl - s < 2 || s[1] != '=')
+            return ML_CODEC_JSON;
+        *nl = '\0';
+        ml_rec_field(l, s[0], s + 2, &l->iat, &l->exp, &bad);
+        s = nl + 1;
+    }
+    if (bad || !l->state || !l->email || !l->nonce || !l->ret || !l->code_hash)
+        return ML_CODEC_JSON;
+    return ML_CODEC_OK;
+}
+
+int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char *code)
 {
     char h[ML_CODE_HASH_LEN + 1];
 
-    return strlen(code) == ML_CODE_DIGITS && strlen(l->code_hash) == ML_CODE_HASH_LEN
-           && ml_code_hash(s, kr, l->id, code, h)
-           && CRYPTO_memcmp(h, l->code_hash, ML_CODE_HASH_LEN) == 0;
+    if (strlen(code) != ML_CODE_DIGITS || strlen(l->code_hash) != ML_CODE_HASH_LEN)
+        return 0;
+    ml_code_hash(kr, l->id, code, h);
+    return CRYPTO_memcmp(h, l->code_hash, ML_CODE_HASH_LEN) == 0;
+}
+
+int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1])
+{
+    int n = 0;
+
+    for (; typed && *typed; typed++) {
+        if (*typed >= '0' && *typed <= '9') {
+            if (n == ML_CODE_DIGITS)
+                return 0;
+            out[n++] = *typed;
+        }
+        else if (*typed != ' ' && *typed != '-' && *typed != '\t')
+            return 0;
+    }
+    out[n] = '\0';
+    return n == ML_CODE_DIGITS;
 }
 
 ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,

@@ -1,58 +1,83 @@
-/* The values the sign-in flow seals: link tokens, pending tokens, browser
- * bindings and sessions, with the claims each carries and the checks each
- * needs on the way back in. No HTTP here: the handler decides statuses.
+/* What the sign-in flow hands out, and the checks each needs on the way
+ * back in. No HTTP here: the handler decides statuses.
  *
- *   link     (name "magic", mailed in the URL)  email, csrf, id, return, code, exp
- *   pending  (name "magic_pending", hidden in the waiting tab) the same claims;
- *            it cannot be used as a link because the name is under the MAC,
- *            and it is useless without the code, which only the mail carries
+ *   link     the emailed URL's token: an opaque id and a MAC, 38 characters;
+ *            its claims live in the store (ml_store.h) under the id's key,
+ *            in a link record (below), with the code tries
+ *   pending  the waiting tab's hidden value: the same id under another MAC,
+ *            so it cannot be used as a link, and useless without the code,
+ *            which only the mail carries
  *   binding  (cookie NAME_bind) n: the browser's nonce, also its CSRF token
- *   session  (cookie NAME) email, iat (issued), seen (last renewed) */
+ *   session  (cookie NAME) email, iat (issued), seen (last renewed); sealed
+ *            in gorilla/securecookie's format */
 #ifndef ML_LINK_H
 #define ML_LINK_H
 
 #include "ml_codec.h"
+#include "ml_store.h"
 
-#define ML_NAME_LINK     "magic"
-#define ML_NAME_PENDING  "magic_pending"
 #define ML_CODE_DIGITS   6
 #define ML_NONCE_LEN     24          /* 18 random bytes in base64url */
+#define ML_LINK_ID_LEN   22          /* 16 random bytes in base64url */
+#define ML_LINK_MAC_LEN  16          /* 12 bytes of MAC in base64url */
+#define ML_LINK_TOKEN_LEN (ML_LINK_ID_LEN + ML_LINK_MAC_LEN)
+
+typedef enum { ML_TOKEN_LINK, ML_TOKEN_PENDING } ml_token_kind_t;
+
+/* A link's state in its record. */
+typedef enum { ML_LINK_OPEN = 'o', ML_LINK_USED = 'x' } ml_link_state_t;
 
 typedef struct ml_link {
+    /* From the token. */
+    char id[ML_LINK_ID_LEN + 1];
+    ml_store_key_t key;             /* where the record lives */
+    /* From the record. */
     const char *email;
-    const char *nonce;
-    const char *id;
-    const char *ret;
+    const char *nonce;              /* the asking browser's binding nonce */
+    const char *ret;                /* sanitized return path */
     const char *code_hash;
-    apr_int64_t exp;
+    const char *lang;               /* the asking page's language ("" when none) */
+    apr_int64_t iat, exp;
+    int state;                      /* ml_link_state_t */
+    int tries;                      /* code tries counted (from the store) */
 } ml_link_t;
 
 typedef struct ml_issued {
     ml_link_t link;
     char code[ML_CODE_DIGITS + 1];
-    const char *token;      /* sealed link, in p */
-    const char *pending;    /* sealed pending, in p */
+    const char *token;              /* for the URL, in p */
+    const char *pending;            /* for the waiting tab, in p */
+    const char *rec;                /* the record to store, in p */
+    apr_size_t rec_len;
 } ml_issued_t;
 
 /* A fresh random base64url string of ML_NONCE_LEN characters, in p. */
 const char *ml_nonce(apr_pool_t *p);
 
-/* Makes a link for email, bound to the browser nonce, and seals it twice. */
-ml_codec_err_t ml_link_issue(ml_scratch_t *s, const ml_keyring_t *kr, apr_int64_t now,
-                             int ttl, const char *email, const char *nonce, const char *ret,
-                             apr_pool_t *p, ml_issued_t *out);
+/* Makes a link for email, bound to the browser nonce: id, code, tokens and
+ * the record to store until now + ttl. */
+ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
+                             const char *email, const char *nonce, const char *ret,
+                             const char *lang, apr_pool_t *p, ml_issued_t *out);
 
-/* Opens a link or pending token (by name) and checks its claims and expiry:
- * ML_CODEC_EXPIRED past its exp claim or when sealed longer than ttl ago
- * (so lowering the lifetime applies to links already out), ML_CODEC_JSON
- * when a claim is missing. */
-ml_codec_err_t ml_link_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, int ttl, apr_pool_t *p,
-                            ml_link_t *out);
+/* Checks a token's form and MAC (constant time) and fills out->id and
+ * out->key: ML_CODEC_MALFORMED or ML_CODEC_MAC when it is not ours. Asks
+ * no store: a forged token costs nothing. */
+ml_codec_err_t ml_link_token(const ml_keyring_t *kr, ml_token_kind_t kind, const char *token,
+                             ml_link_t *out);
+
+/* The record of l (its claims and state), in p. */
+const char *ml_link_record(const ml_link_t *l, apr_pool_t *p, apr_size_t *len);
+/* Reads a stored record into l's claims; ML_CODEC_JSON when it is not one
+ * of ours. rec is modified in place and must live as long as l. */
+ml_codec_err_t ml_link_parse_record(char *rec, apr_size_t len, ml_link_t *l);
 
 /* Constant-time check of a typed code against the link's code hash. */
-int ml_link_code_matches(ml_scratch_t *s, const ml_keyring_t *kr, const ml_link_t *l,
-                         const char *code);
+int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char *code);
+
+/* A typed code read the forgiving way: digits kept, spaces and dashes
+ * dropped; 1 when exactly ML_CODE_DIGITS digits remain (into out). */
+int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1]);
 
 /* Binding cookie: seal a nonce; open one (NULL if absent or invalid). */
 ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,

@@ -93,16 +93,3 @@ apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k)
         slot->ecb = NULL;
     return slot->ecb;
 }
-
-int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
-                      unsigned char out[32])
-{
-    ml_hmac_t h;
-
-    ml_hmac_begin(&h, ml_crypto_digest_key(c));
-    ml_hmac_update(&h, a, strlen(a));
-    ml_hmac_update(&h, "|", 1);
-    ml_hmac_update(&h, b, strlen(b));
-    ml_hmac_final(&h, out);
-    return 1;
-}

@@ -36,10 +36,5 @@ ml_buf_t *ml_scratch_buf(ml_scratch_t *s, ml_sbuf_t which);
 /* The cached AES block context for key k, made on first use. */
 apr_crypto_block_t *ml_scratch_ecb(ml_scratch_t *s, const ml_key_t *k);
 
-/* SHA-256-strength digest of a || "|" || b: HMAC under a fixed public
- * label, so it reuses precomputed states; a hash, not a secret. For cache keys
- * (no plaintext addresses in shared memory or redis) and code hashes. */
-int ml_scratch_digest(ml_scratch_t *s, const ml_crypto_t *c, const char *a, const char *b,
-                      unsigned char out[32]);
 
 #endif

@@ -158,7 +158,7 @@ ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n
                              const ml_store_key_t *id, const char *rec, apr_size_t len,
                              apr_int64_t now, apr_int64_t exp)
 {
-    if (n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX)
+    if (!st->impl || n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX)
         return ML_STORE_DOWN;
     return st->ops->issue(st, lims, n, id, rec, len, now, exp);
 }
@@ -166,26 +166,26 @@ ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n
 ml_store_rc_t ml_store_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                            apr_pool_t *p, ml_store_link_t *out)
 {
-    return st->ops->get(st, id, now, p, out);
+    return !st->impl ? ML_STORE_DOWN : st->ops->get(st, id, now, p, out);
 }
 
 ml_store_rc_t ml_store_take(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                             apr_pool_t *p, ml_store_link_t *out)
 {
-    return st->ops->take(st, id, now, p, out);
+    return !st->impl ? ML_STORE_DOWN : st->ops->take(st, id, now, p, out);
 }
 
 ml_store_rc_t ml_store_try_code(ml_store_t *st, const ml_store_key_t *id, int max,
                                 apr_int64_t now, apr_pool_t *p, ml_store_link_t *out)
 {
-    return st->ops->try_code(st, id, max, now, p, out);
+    return !st->impl ? ML_STORE_DOWN : st->ops->try_code(st, id, max, now, p, out);
 }
 
 ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const char *old,
                                apr_size_t oldlen, const char *rec, apr_size_t len,
                                apr_int64_t now)
 {
-    if (len > ML_STORE_REC_MAX)
+    if (!st->impl || len > ML_STORE_REC_MAX)
         return ML_STORE_DOWN;
     return st->ops->replace(st, id, old, oldlen, rec, len, now);
 }
@@ -193,19 +193,19 @@ ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const c
 ml_store_rc_t ml_store_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t value,
                                 apr_int64_t exp, apr_int64_t now)
 {
-    return st->ops->set_time(st, k, value, exp, now);
+    return !st->impl ? ML_STORE_DOWN : st->ops->set_time(st, k, value, exp, now);
 }
 
 ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                                 apr_int64_t *value)
 {
     *value = 0;
-    return st->ops->get_time(st, k, now, value);
+    return !st->impl ? ML_STORE_DOWN : st->ops->get_time(st, k, now, value);
 }
 
 ml_store_rc_t ml_store_ping(ml_store_t *st)
 {
-    return st->ops->ping(st);
+    return !st || !st->impl ? ML_STORE_DOWN : st->ops->ping(st);
 }
 
 void ml_store_key(const ml_hmac_key_t *secret, const char *kind, const char *value,

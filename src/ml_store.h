@@ -103,7 +103,8 @@ struct ml_store {
     int port;
     ml_store_opts_t opts;
     apr_pool_t *pool;           /* lives as long as the store */
-    void *impl;                 /* the backend's own */
+    void *impl;                 /* the backend's own; NULL while not open */
+    const char *warning;        /* set by open: something the admin should know */
 };
 
 /* Parses "lmdb:DIR" or "redis:HOST:PORT" with options "size=64M",

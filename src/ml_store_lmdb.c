@@ -1,62 +1,545 @@
-/* Placeholder until the hilmdb backend lands: every call fails closed. */
+/* The LMDB backend of the state store (lmdb:DIR): one memory map shared by
+ * every process of one server.
+ *
+ * Two databases: "rec" maps a 32-byte key to a record (header + payload);
+ * "exp" indexes records by expiry (8-byte big-endian time, then the key), so
+ * expired records are reclaimed a few at a time by every write, in order,
+ * without scanning: the store cannot grow without bound.
+ *
+ * Readers (the gate's sign-out check) use a read transaction kept per
+ * thread and renewed per call: no lock and no system call. Writers take
+ * LMDB's single writer lock for one short transaction. The environment is
+ * opened with MDB_NOSYNC: a commit reaches the page cache (it survives any
+ * process crash, kill -9 included) but not the disk; set_time (sign-outs)
+ * syncs before it returns, so only links and counters can be lost, and only
+ * by a power cut or a kernel crash. */
 #include "ml_store.h"
 
 #include <apr_strings.h>
+#include <errno.h>
+#include <lmdb.h>
+#include <pthread.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define ML_LMDB_MAX_READERS  2048
+#define ML_LMDB_SWEEP        16        /* expired records reclaimed per write */
+#define ML_LMDB_LINK_SHARE   80        /* % of the map links and counters may fill */
+
+enum { ML_REC_LINK = 'u', ML_REC_COUNTER = 'c', ML_REC_TIME = 'v' };
+
+/* What every record starts with; the payload follows. */
+typedef struct ml_rec_head {
+    apr_int64_t exp;
+    apr_int64_t value;          /* counter: count; time: the time; link: tries */
+    unsigned char type;
+    unsigned char pad[7];
+} ml_rec_head_t;
+
+typedef struct ml_lmdb {
+    MDB_env *env;
+    MDB_dbi rec, exp;
+    pthread_key_t reader;       /* this thread's read transaction */
+    apr_size_t map_pages;
+} ml_lmdb_t;
+
+/* ---- environment ---- */
+
+static void ml_lmdb_reader_free(void *txn)
+{
+    mdb_txn_abort(txn);
+}
+
+static int ml_lmdb_fail(char *err, apr_size_t errlen, const char *what, int rc)
+{
+    apr_snprintf(err, errlen, "%s: %s", what, mdb_strerror(rc));
+    return rc;
+}
+
+static int ml_lmdb_env(ml_store_t *st, ml_lmdb_t *l, char *err, apr_size_t errlen)
+{
+    MDB_txn *txn;
+    MDB_envinfo info;
+    MDB_stat env_stat;
+    int rc, dead;
+
+    if ((rc = mdb_env_create(&l->env)) != 0)
+        return ml_lmdb_fail(err, errlen, "mdb_env_create", rc);
+    mdb_env_set_maxdbs(l->env, 4);
+    mdb_env_set_maxreaders(l->env, ML_LMDB_MAX_READERS);
+    if ((rc = mdb_env_set_mapsize(l->env, (size_t)st->opts.map_size)) != 0)
+        return ml_lmdb_fail(err, errlen, "map size", rc);
+    if (mkdir(st->where, 0750) != 0 && errno != EEXIST)
+        return ml_lmdb_fail(err, errlen, apr_psprintf(st->pool, "mkdir %s", st->where), errno);
+    /* NOTLS: read transactions belong to our per-thread slots, not to
+     * LMDB's thread-local storage. */
+    rc = mdb_env_open(l->env, st->where, MDB_NOSYNC | MDB_NOTLS, 0640);
+    if (rc != 0)
+        return ml_lmdb_fail(err, errlen, apr_psprintf(st->pool, "open %s", st->where), rc);
+    /* Slots of processes killed while reading (kill -9 of a child). */
+    mdb_reader_check(l->env, &dead);
+    if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0)
+        return ml_lmdb_fail(err, errlen, "begin", rc);
+    if ((rc = mdb_dbi_open(txn, "rec", MDB_CREATE, &l->rec)) != 0
+        || (rc = mdb_dbi_open(txn, "exp", MDB_CREATE, &l->exp)) != 0) {
+        mdb_txn_abort(txn);
+        return ml_lmdb_fail(err, errlen, "open databases", rc);
+    }
+    if ((rc = mdb_txn_commit(txn)) != 0)
+        return ml_lmdb_fail(err, errlen, "commit", rc);
+    mdb_env_info(l->env, &info);
+    mdb_env_stat(l->env, &env_stat);
+    l->map_pages = info.me_mapsize / env_stat.ms_psize;
+    return 0;
+}
 
 static apr_status_t ml_lmdb_open(ml_store_t *st, char *err, apr_size_t errlen)
 {
-    apr_snprintf(err, errlen, "lmdb store not built yet");
-    return APR_ENOTIMPL;
+    ml_lmdb_t *l = apr_pcalloc(st->pool, sizeof(*l));
+
+    if (ml_lmdb_env(st, l, err, errlen) != 0) {
+        if (l->env)
+            mdb_env_close(l->env);
+        return APR_EGENERAL;
+    }
+    if (pthread_key_create(&l->reader, ml_lmdb_reader_free) != 0) {
+        mdb_env_close(l->env);
+        apr_snprintf(err, errlen, "no thread key");
+        return APR_EGENERAL;
+    }
+    st->impl = l;
+    return APR_SUCCESS;
 }
 
 static void ml_lmdb_close(ml_store_t *st)
 {
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn = pthread_getspecific(l->reader);
+
+    if (txn) {
+        mdb_txn_abort(txn);
+        pthread_setspecific(l->reader, NULL);
+    }
+    /* Other threads' read transactions are gone with their threads (the key's
+     * destructor) by the time a process closes its store. */
+    pthread_key_delete(l->reader);
+    mdb_env_close(l->env);
+    st->impl = NULL;
+}
+
+/* ---- records ---- */
+
+static void ml_exp_key(apr_int64_t exp, const ml_store_key_t *k, unsigned char out[8 + 32])
+{
+    int i;
+
+    for (i = 7; i >= 0; i--, exp >>= 8)
+        out[i] = (unsigned char)(exp & 0xff);
+    memcpy(out + 8, k->b, ML_STORE_KEY_LEN);
+}
+
+/* The record under k in txn, if any: its header and payload. */
+static int ml_rec_get(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k, ml_rec_head_t *h,
+                      const char **payload, apr_size_t *plen)
+{
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)k->b }, val;
+    int rc = mdb_get(txn, l->rec, &key, &val);
+
+    if (rc != 0)
+        return rc;
+    if (val.mv_size < sizeof(*h))
+        return MDB_CORRUPTED;
+    memcpy(h, val.mv_data, sizeof(*h));
+    if (payload) {
+        *payload = (const char *)val.mv_data + sizeof(*h);
+        *plen = val.mv_size - sizeof(*h);
+    }
+    return 0;
+}
+
+static int ml_rec_del(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k, apr_int64_t exp)
+{
+    unsigned char ek[8 + ML_STORE_KEY_LEN];
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)k->b }, ikey = { sizeof(ek), ek };
+    int rc;
+
+    ml_exp_key(exp, k, ek);
+    rc = mdb_del(txn, l->exp, &ikey, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+        return rc;
+    rc = mdb_del(txn, l->rec, &key, NULL);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+/* Writes a record; old_exp is the expiry of the record it replaces (0 when
+ * none), so its index entry moves with it. */
+static int ml_rec_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k,
+                      const ml_rec_head_t *h, const char *payload, apr_size_t plen,
+                      apr_int64_t old_exp)
+{
+    unsigned char ek[8 + ML_STORE_KEY_LEN];
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)k->b }, val = { sizeof(*h) + plen, NULL };
+    MDB_val ikey = { sizeof(ek), ek }, empty = { 0, (void *)"" };
+    int rc;
+
+    if (old_exp && old_exp != h->exp) {
+        ml_exp_key(old_exp, k, ek);
+        rc = mdb_del(txn, l->exp, &ikey, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    if ((rc = mdb_put(txn, l->rec, &key, &val, MDB_RESERVE)) != 0)
+        return rc;
+    memcpy(val.mv_data, h, sizeof(*h));
+    if (plen)
+        memcpy((char *)val.mv_data + sizeof(*h), payload, plen);
+    ml_exp_key(h->exp, k, ek);
+    return mdb_put(txn, l->exp, &ikey, &empty, 0);
+}
+
+/* Reclaims up to ML_LMDB_SWEEP expired records, oldest first. */
+static int ml_sweep(MDB_txn *txn, ml_lmdb_t *l, apr_int64_t now)
+{
+    MDB_cursor *cur;
+    MDB_val ikey, ival;
+    ml_store_key_t k;
+    int rc, i;
+
+    if ((rc = mdb_cursor_open(txn, l->exp, &cur)) != 0)
+        return rc;
+    for (i = 0; i < ML_LMDB_SWEEP; i++) {
+        const unsigned char *e;
+        apr_int64_t exp = 0;
+        int j;
+
+        rc = mdb_cursor_get(cur, &ikey, &ival, MDB_FIRST);
+        if (rc != 0 || ikey.mv_size != 8 + ML_STORE_KEY_LEN)
+            break;
+        e = ikey.mv_data;
+        for (j = 0; j < 8; j++)
+            exp = (exp << 8) | e[j];
+        if (exp >= now)
+            break;
+        memcpy(k.b, e + 8, ML_STORE_KEY_LEN);
+        if ((rc = mdb_cursor_del(cur, 0)) != 0)
+            break;
+        rc = mdb_del(txn, l->rec, &(MDB_val){ ML_STORE_KEY_LEN, k.b }, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            break;
+        rc = 0;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+static ml_store_rc_t ml_rc(int rc)
+{
+    switch (rc) {
+    case 0:
+        return ML_STORE_OK;
+    case MDB_NOTFOUND:
+        return ML_STORE_NOTFOUND;
+    case MDB_MAP_FULL:
+        return ML_STORE_FULL;
+    default:
+        return ML_STORE_DOWN;
+    }
+}
+
+static ml_store_rc_t ml_write_begin(ml_lmdb_t *l, MDB_txn **txn)
+{
+    int rc = mdb_txn_begin(l->env, NULL, 0, txn);
+
+    /* Another process grew the map: adopt its size and try once more. */
+    if (rc == MDB_MAP_RESIZED && mdb_env_set_mapsize(l->env, 0) == 0)
+        rc = mdb_txn_begin(l->env, NULL, 0, txn);
+    return ml_rc(rc);
+}
+
+/* Commits txn when rc is 0, else aborts it; the result as a store code. */
+static ml_store_rc_t ml_write_end(MDB_txn *txn, int rc)
+{
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return ml_rc(rc);
+    }
+    return ml_rc(mdb_txn_commit(txn));
+}
+
+/* This thread's read transaction, renewed; NULL on failure. */
+static MDB_txn *ml_read_begin(ml_lmdb_t *l)
+{
+    MDB_txn *txn = pthread_getspecific(l->reader);
+
+    if (txn) {
+        if (mdb_txn_renew(txn) == 0)
+            return txn;
+        mdb_txn_abort(txn);
+        pthread_setspecific(l->reader, NULL);
+    }
+    if (mdb_txn_begin(l->env, NULL, MDB_RDONLY, &txn) != 0)
+        return NULL;
+    pthread_setspecific(l->reader, txn);
+    return txn;
+}
+
+/* Whether links and counters may still grow: they may fill only part of
+ * the map, so that sign-outs always find room. */
+static int ml_room_for_links(MDB_txn *txn, ml_lmdb_t *l)
+{
+    MDB_stat a, b;
+    apr_size_t used;
+
+    if (mdb_stat(txn, l->rec, &a) != 0 || mdb_stat(txn, l->exp, &b) != 0)
+        return 0;
+    used = a.ms_branch_pages + a.ms_leaf_pages + a.ms_overflow_pages + b.ms_branch_pages
+           + b.ms_leaf_pages + b.ms_overflow_pages;
+    return used * 100 < l->map_pages * ML_LMDB_LINK_SHARE;
+}
+
+/* ---- operations ---- */
+
+/* The current count of a limit (0 when absent or its window is over). */
+static int ml_count_of(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lim,
+                       apr_int64_t now, ml_rec_head_t *h)
+{
+    int rc = ml_rec_get(txn, l, &lim->key, h, NULL, NULL);
+
+    if (rc == MDB_NOTFOUND || (rc == 0 && (h->type != ML_REC_COUNTER || h->exp <= now))) {
+        apr_int64_t old = rc == 0 ? h->exp : 0;
+        memset(h, 0, sizeof(*h));
+        h->exp = old;         /* remembered so the stale index entry moves */
+        h->value = -1;        /* a new window */
+        return 0;
+    }
+    return rc;
+}
+
+static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims, int n,
+                        const ml_store_key_t *id, const char *rec, apr_size_t len,
+                        apr_int64_t now, apr_int64_t exp, int *over)
+{
+    ml_rec_head_t h[ML_STORE_LIMITS_MAX], link = { 0 };
+    int i, rc;
+
+    if ((rc = ml_sweep(txn, l, now)) != 0)
+        return rc;
+    if (!ml_room_for_links(txn, l))
+        return MDB_MAP_FULL;
+    /* Every limit is read before anything is written: a refusal writes nothing. */
+    for (i = 0; i < n; i++) {
+        if ((rc = ml_count_of(txn, l, &lims[i], now, &h[i])) != 0)
+            return rc;
+        if (h[i].value >= 0 && h[i].value >= lims[i].limit) {
+            *over = 1;
+            return 0;
+        }
+    }
+    for (i = 0; i < n; i++) {
+        apr_int64_t old = h[i].exp;
+        if (h[i].value < 0) {
+            h[i].value = 0;
+            h[i].exp = now + lims[i].window;
+            h[i].type = ML_REC_COUNTER;
+        }
+        h[i].value++;
+        if ((rc = ml_rec_put(txn, l, &lims[i].key, &h[i], NULL, 0, old)) != 0)
+            return rc;
+    }
+    if (!rec)
+        return 0;
+    link.type = ML_REC_LINK;
+    link.exp = exp;
+    return ml_rec_put(txn, l, id, &link, rec, len, 0);
 }
 
 static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
-                                    const ml_store_key_t *id, const char *rec, apr_size_t len,
-                                    apr_int64_t now, apr_int64_t exp)
+                                   const ml_store_key_t *id, const char *rec, apr_size_t len,
+                                   apr_int64_t now, apr_int64_t exp)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int over = 0, rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_issue_txn(txn, l, lims, n, id, rec, len, now, exp, &over);
+    if (over) {
+        mdb_txn_abort(txn);
+        return ML_STORE_OVER;
+    }
+    return ml_write_end(txn, rc);
 }
 
-static ml_store_rc_t ml_lmdb_link(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
-                                   apr_pool_t *p, ml_store_link_t *out)
+/* Copies a live link record out of txn into p. */
+static int ml_link_out(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id, apr_int64_t now,
+                       apr_pool_t *p, ml_store_link_t *out, ml_rec_head_t *h)
 {
-    return ML_STORE_DOWN;
+    const char *payload;
+    apr_size_t plen;
+    int rc = ml_rec_get(txn, l, id, h, &payload, &plen);
+
+    if (rc != 0)
+        return rc;
+    if (h->type != ML_REC_LINK || h->exp < now)
+        return MDB_NOTFOUND;
+    out->rec = apr_pstrmemdup(p, payload, plen);
+    out->len = plen;
+    out->tries = (int)h->value;
+    out->exp = h->exp;
+    return 0;
 }
 
-static ml_store_rc_t ml_lmdb_try(ml_store_t *st, const ml_store_key_t *id, int max,
-                                  apr_int64_t now, apr_pool_t *p, ml_store_link_t *out)
+static ml_store_rc_t ml_lmdb_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
+                                 apr_pool_t *p, ml_store_link_t *out)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn = ml_read_begin(l);
+    ml_rec_head_t h;
+    int rc;
+
+    if (!txn)
+        return ML_STORE_DOWN;
+    rc = ml_link_out(txn, l, id, now, p, out, &h);
+    mdb_txn_reset(txn);
+    return ml_rc(rc);
+}
+
+static ml_store_rc_t ml_lmdb_take(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
+                                  apr_pool_t *p, ml_store_link_t *out)
+{
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    ml_rec_head_t h;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_link_out(txn, l, id, now, p, out, &h);
+    if (rc == 0)
+        rc = ml_rec_del(txn, l, id, h.exp);
+    return ml_write_end(txn, rc);
+}
+
+static ml_store_rc_t ml_lmdb_try_code(ml_store_t *st, const ml_store_key_t *id, int max,
+                                      apr_int64_t now, apr_pool_t *p, ml_store_link_t *out)
+{
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    ml_rec_head_t h;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_link_out(txn, l, id, now, p, out, &h);
+    if (rc == 0 && h.value >= max) {
+        mdb_txn_abort(txn);
+        return ML_STORE_OVER;
+    }
+    if (rc == 0) {
+        h.value++;
+        out->tries = (int)h.value;
+        rc = ml_rec_put(txn, l, id, &h, out->rec, out->len, h.exp);
+    }
+    return ml_write_end(txn, rc);
 }
 
 static ml_store_rc_t ml_lmdb_replace(ml_store_t *st, const ml_store_key_t *id,
-                                      const char *old, apr_size_t oldlen, const char *rec,
-                                      apr_size_t len, apr_int64_t now)
+                                     const char *old, apr_size_t oldlen, const char *rec,
+                                     apr_size_t len, apr_int64_t now)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    ml_rec_head_t h;
+    const char *payload;
+    apr_size_t plen;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_rec_get(txn, l, id, &h, &payload, &plen);
+    if (rc == 0 && (h.type != ML_REC_LINK || h.exp < now || plen != oldlen
+                    || memcmp(payload, old, oldlen) != 0))
+        rc = MDB_NOTFOUND;
+    if (rc == 0)
+        rc = ml_rec_put(txn, l, id, &h, rec, len, h.exp);
+    return ml_write_end(txn, rc);
 }
 
 static ml_store_rc_t ml_lmdb_set_time(ml_store_t *st, const ml_store_key_t *k,
-                                       apr_int64_t value, apr_int64_t exp, apr_int64_t now)
+                                      apr_int64_t value, apr_int64_t exp, apr_int64_t now)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    ml_rec_head_t h, n = { 0 };
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_rec_get(txn, l, k, &h, NULL, NULL);
+    n.type = ML_REC_TIME;
+    n.value = value;
+    n.exp = exp;
+    if (rc == 0 && h.type == ML_REC_TIME && h.exp >= now) {
+        /* Never move a sign-out back, nor shorten how long it is kept. */
+        n.value = h.value > value ? h.value : value;
+        n.exp = h.exp > exp ? h.exp : exp;
+    }
+    if (rc == 0 || rc == MDB_NOTFOUND)
+        rc = ml_rec_put(txn, l, k, &n, NULL, 0, rc == 0 ? h.exp : 0);
+    src = ml_write_end(txn, rc);
+    /* A sign-out is on the disk before anyone is told it happened. */
+    if (src == ML_STORE_OK && mdb_env_sync(l->env, 1) != 0)
+        return ML_STORE_DOWN;
+    return src;
 }
 
 static ml_store_rc_t ml_lmdb_get_time(ml_store_t *st, const ml_store_key_t *k,
-                                       apr_int64_t now, apr_int64_t *value)
+                                      apr_int64_t now, apr_int64_t *value)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn = ml_read_begin(l);
+    ml_rec_head_t h;
+    int rc;
+
+    if (!txn)
+        return ML_STORE_DOWN;
+    rc = ml_rec_get(txn, l, k, &h, NULL, NULL);
+    mdb_txn_reset(txn);
+    if (rc == MDB_NOTFOUND)
+        return ML_STORE_OK;
+    if (rc != 0 || h.type != ML_REC_TIME)
+        return ML_STORE_DOWN;
+    *value = h.value;
+    return ML_STORE_OK;
 }
 
 static ml_store_rc_t ml_lmdb_ping(ml_store_t *st)
 {
-    return ML_STORE_DOWN;
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn = ml_read_begin(l);
+
+    if (!txn)
+        return ML_STORE_DOWN;
+    mdb_txn_reset(txn);
+    return ML_STORE_OK;
 }
 
 const ml_store_ops_t ml_store_lmdb_ops = {
-    "lmdb", ml_lmdb_open, ml_lmdb_close, ml_lmdb_issue, ml_lmdb_link, ml_lmdb_link,
-    ml_lmdb_try, ml_lmdb_replace, ml_lmdb_set_time, ml_lmdb_get_time, ml_lmdb_ping,
+    "lmdb",
+    ml_lmdb_open,
+    ml_lmdb_close,
+    ml_lmdb_issue,
+    ml_lmdb_get,
+    ml_lmdb_take,
+    ml_lmdb_try_code,
+    ml_lmdb_replace,
+    ml_lmdb_set_time,
+    ml_lmdb_get_time,
+    ml_lmdb_ping,
 };

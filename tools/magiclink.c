@@ -3,14 +3,15 @@
  *   magiclink keygen [ID]
  *   magiclink seal [--time UNIX] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
- *   magiclink revoke [--ttl SECS] CACHE EMAIL
+ *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL
  *
  * Every failure prints one line on stderr saying which, and exits 1. */
 #include "ml_addr.h"
-#include "ml_cachekey.h"
 #include "ml_codec.h"
-#include "ml_remote.h"
+#include "ml_link.h"
+#include "ml_store.h"
 
+#include <apr_file_info.h>
 #include <apr_general.h>
 #include <apr_strings.h>
 #include <apr_time.h>
@@ -18,6 +19,9 @@
 #include <stdlib.h>
 
 #define ML_CLI_DEFAULT_MAX_AGE (86400 * 30)   /* gorilla/securecookie's default */
+#ifndef ML_CLI_DEFAULT_KEYFILE
+#define ML_CLI_DEFAULT_KEYFILE "/etc/apache2/magiclink.key"
+#endif
 
 static void usage(FILE *f)
 {
@@ -30,10 +34,14 @@ static void usage(FILE *f)
           "  magiclink open [--max-age SECS] KEYFILE NAME VALUE\n"
           "      open a sealed value with any key of the file and print its claims\n"
           "      as JSON (max age default 2592000 s, 0 for none)\n"
-          "  magiclink revoke [--ttl SECS] CACHE EMAIL\n"
+          "  magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL\n"
           "      sign EMAIL out everywhere: sessions issued until now stop working on\n"
-          "      every server sharing CACHE (redis:host:port or memcache:host:port, as\n"
-          "      in MagicLinkCache); --ttl is MagicLinkSessionTTL [604800]\n"
+          "      every server sharing STORE (lmdb:DIR or redis:HOST:PORT, as in\n"
+          "      MagicLinkCache), at once; FILE is MagicLinkKeyFile\n"
+          "      [" ML_CLI_DEFAULT_KEYFILE "]; --ttl is MagicLinkSessionTTL [604800]\n"
+          "  magiclink link [--key-file FILE] STORE TOKEN\n"
+          "      print what STORE holds for an emailed link (or a pending value) as\n"
+          "      JSON: address, return path, language, used, code tries, times\n"
           "  magiclink --help\n", f);
 }
 
@@ -160,33 +168,104 @@ static int cmd_open(apr_pool_t *p, int argc, const char **argv)
     return 0;
 }
 
+/* Splits a leading "--flag VALUE" (a string) off argv. */
+static int take_string(int *argc, const char ***argv, const char *flag, const char **v)
+{
+    if (*argc >= 2 && strcmp((*argv)[0], flag) == 0) {
+        *v = (*argv)[1];
+        *argc -= 2;
+        *argv += 2;
+        return 1;
+    }
+    return 0;
+}
+
+/* Opens the store named as in MagicLinkCache; an LMDB store must exist
+ * already (the server makes it, with the right owner). */
+static int open_store(apr_pool_t *p, const char *spec, ml_store_t **st)
+{
+    char err[256];
+
+    if (ml_store_parse(st, spec, NULL, 0, p, err, sizeof(err)) != APR_SUCCESS)
+        return fail("store", err);
+    if ((*st)->ops == &ml_store_lmdb_ops) {
+        apr_finfo_t fi;
+        if (apr_stat(&fi, apr_pstrcat(p, (*st)->where, "/data.mdb", NULL), APR_FINFO_TYPE, p)
+            != APR_SUCCESS)
+            return fail("store", apr_pstrcat(p, "no LMDB store in ", (*st)->where, NULL));
+    }
+    if (ml_store_open(*st, err, sizeof(err)) != APR_SUCCESS)
+        return fail("store", err);
+    return 0;
+}
+
 static int cmd_revoke(apr_pool_t *p, int argc, const char **argv)
 {
-    apr_int64_t ttl = 604800;
-    unsigned char key[ML_CACHEKEY_LEN];
-    char remote[64];
-    const char *email, *why;
-    ml_crypto_t *c;
+    apr_int64_t ttl = 604800, now = apr_time_sec(apr_time_now());
+    const char *email, *why, *keyfile = ML_CLI_DEFAULT_KEYFILE;
+    ml_store_key_t key;
+    ml_keyring_t *kr;
     ml_scratch_t *s;
+    ml_store_t *st;
+    ml_store_rc_t rc;
     int bad = 0;
 
-    take_option(&argc, &argv, "--ttl", &ttl, &bad);
+    while (take_option(&argc, &argv, "--ttl", &ttl, &bad)
+           || take_string(&argc, &argv, "--key-file", &keyfile))
+        ;
     if (bad || ttl <= 0 || ttl > 0xffffffffLL)
         return fail("revoke", "--ttl takes a number of seconds");
     if (argc != 2)
-        return fail("revoke", "expected CACHE EMAIL (see --help)");
+        return fail("revoke", "expected [--key-file FILE] STORE EMAIL (see --help)");
     if (ml_addr_normalize(p, argv[1], strlen(argv[1]), &email, NULL, &why) != APR_SUCCESS)
         return fail("revoke", why);
-    if (ml_crypto_create(&c, p, &why) != APR_SUCCESS)
-        return fail("crypto", why);
-    if (ml_scratch_create(&s, p) != APR_SUCCESS || !ml_cachekey(s, c, "v", email, key))
-        return fail("revoke", "cannot derive the cache key");
-    ml_cachekey_remote(key, remote);
-    if (ml_remote_set(argv[0], remote,
-                      apr_off_t_toa(p, apr_time_sec(apr_time_now())), (apr_uint32_t)ttl,
-                      apr_time_from_sec(5), p, &why) != APR_SUCCESS)
-        return fail("revoke", why);
+    if (load(p, keyfile, &kr, &s) || open_store(p, argv[0], &st))
+        return 1;
+    ml_store_key(&kr->store_secret, "v", email, strlen(email), &key);
+    rc = ml_store_set_time(st, &key, now, now + ttl, now);
+    ml_store_close(st);
+    if (rc != ML_STORE_OK)
+        return fail("revoke", ml_store_strerror(rc));
     printf("signed out %s everywhere (sessions issued until now)\n", email);
+    return 0;
+}
+
+/* Prints what the store holds for an emailed link: who asked, where it
+ * returns, whether it was used, how many codes were tried. */
+static int cmd_link(apr_pool_t *p, int argc, const char **argv)
+{
+    const char *keyfile = ML_CLI_DEFAULT_KEYFILE;
+    apr_int64_t now = apr_time_sec(apr_time_now());
+    ml_store_link_t raw;
+    ml_keyring_t *kr;
+    ml_scratch_t *s;
+    ml_store_t *st;
+    ml_store_rc_t rc;
+    ml_link_t l;
+    char *rec;
+
+    take_string(&argc, &argv, "--key-file", &keyfile);
+    if (argc != 2)
+        return fail("link", "expected [--key-file FILE] STORE TOKEN (see --help)");
+    if (load(p, keyfile, &kr, &s))
+        return 1;
+    if (ml_link_token(kr, ML_TOKEN_LINK, argv[1], &l) != ML_CODEC_OK
+        && ml_link_token(kr, ML_TOKEN_PENDING, argv[1], &l) != ML_CODEC_OK)
+        return fail("link", "not a link or pending value of this key file");
+    if (open_store(p, argv[0], &st))
+        return 1;
+    rc = ml_store_get(st, &l.key, now, p, &raw);
+    ml_store_close(st);
+    if (rc != ML_STORE_OK)
+        return fail("link", rc == ML_STORE_NOTFOUND ? "no such link (expired)"
+                                                    : ml_store_strerror(rc));
+    rec = apr_pstrmemdup(p, raw.rec, raw.len);
+    if (ml_link_parse_record(rec, raw.len, &l) != ML_CODEC_OK)
+        return fail("link", "the stored record does not parse");
+    printf("{\"email\": \"%s\", \"return\": \"%s\", \"lang\": \"%s\", \"used\": %s, "
+           "\"tries\": %d, \"iat\": %" APR_INT64_T_FMT ", \"exp\": %" APR_INT64_T_FMT "}\n",
+           l.email, l.ret, l.lang, l.state == ML_LINK_USED ? "true" : "false", raw.tries,
+           l.iat, l.exp);
     return 0;
 }
 
@@ -211,6 +290,8 @@ int main(int argc, const char *const *argv)
         rc = cmd_open(p, argc - 2, args);
     else if (strcmp(argv[1], "revoke") == 0)
         rc = cmd_revoke(p, argc - 2, args);
+    else if (strcmp(argv[1], "link") == 0)
+        rc = cmd_link(p, argc - 2, args);
     else {
         usage(stderr);
         rc = 1;

@@ -72,19 +72,34 @@ static void ml_renew(ml_req_t *q, ml_session_t *sess)
         ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
 }
 
-/* 1 when the address signed out after this session began, 0 when not, -1
- * when the cache cannot say: then MagicLinkCacheOutage decides (Refuse by
- * default, since an admitted session might be one its owner ended). */
+void ml_auth_session_keys(const ml_req_t *q, const char *email, apr_int64_t iat,
+                          ml_store_key_t *everywhere, ml_store_key_t *browser)
+{
+    const char *sid = apr_psprintf(q->r->pool, "%s|%" APR_INT64_T_FMT, email, iat);
+
+    ml_store_key(&q->kr->store_secret, "v", email, strlen(email), everywhere);
+    ml_store_key(&q->kr->store_secret, "s", sid, strlen(sid), browser);
+}
+
+/* 1 when the address signed out everywhere after this session began, or
+ * this session was signed out; 0 when not; -1 when the store cannot say:
+ * then MagicLinkCacheOutage decides (Refuse by default, since an admitted
+ * session might be one its owner ended). Two reads of the store: no lock,
+ * no system call on LMDB. */
 static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
 {
-    apr_int64_t not_before = 0;
-    apr_status_t rv = ml_store_get_time(ml_store_get(), q->r->server, q->scratch,
-                                        q->kr->crypto, "v", sess->email, &not_before,
-                                        q->r->pool);
+    ml_store_t *st = ml_state_store();
+    ml_store_key_t v, s;
+    apr_int64_t not_before = 0, ended = 0;
+    ml_store_rc_t rc;
 
-    if (rv != APR_SUCCESS)
+    ml_auth_session_keys(q, sess->email, sess->iat, &v, &s);
+    rc = st ? ml_store_get_time(st, &v, q->now, &not_before) : ML_STORE_DOWN;
+    if (rc == ML_STORE_OK)
+        rc = ml_store_get_time(st, &s, q->now, &ended);
+    if (ml_state_note(q->r->server, rc) != ML_STORE_OK)
         return q->dc->outage_admit == ML_ON ? 0 : -1;
-    return not_before && sess->iat <= not_before;
+    return ended != 0 || (not_before && sess->iat <= not_before);
 }
 
 static void ml_admit(ml_req_t *q, const char *email)

@@ -13,4 +13,10 @@ void ml_auth_register_hooks(apr_pool_t *p);
  * when the cache cannot tell and MagicLinkCacheOutage says Refuse. */
 int ml_auth_session(ml_req_t *q, ml_session_t *sess);
 
+/* Where the sign-outs that bind a session are stored: "sign out
+ * everywhere" for its address, and "sign out this browser" for the
+ * session itself (address and issue time). */
+void ml_auth_session_keys(const ml_req_t *q, const char *email, apr_int64_t iat,
+                          ml_store_key_t *everywhere, ml_store_key_t *browser);
+
 #endif

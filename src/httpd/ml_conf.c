@@ -25,6 +25,7 @@ void *ml_create_srv_conf(apr_pool_t *p, server_rec *s)
     ml_srv_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->rate_email = (ml_rate_t){ 5, 3600 };
+    c->rate_email_total = (ml_rate_t){ 20, 3600 };
     c->rate_ip = (ml_rate_t){ 30, 3600 };
     c->rate_domain = (ml_rate_t){ 0, 3600 };
     return c;
@@ -40,9 +41,12 @@ void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_PTR(base_url);
     ML_MERGE_PTR(mailer_spec);
     ML_MERGE_PTR(mail_from);
-    ML_MERGE_PTR(cache_spec);
+    ML_MERGE_PTR(store);
     ML_MERGE_PTR(site_name);
     m->rate_email = add->rate_email_set ? add->rate_email : base->rate_email;
+    m->rate_email_total = add->rate_email_total_set ? add->rate_email_total
+                                                    : base->rate_email_total;
+    m->rate_email_total_set = add->rate_email_total_set || base->rate_email_total_set;
     m->rate_ip = add->rate_ip_set ? add->rate_ip : base->rate_ip;
     m->rate_domain = add->rate_domain_set ? add->rate_domain : base->rate_domain;
     m->rate_email_set = add->rate_email_set || base->rate_email_set;
@@ -176,17 +180,14 @@ const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_cache(cmd_parms *cmd, void *dc, const char *arg)
+const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
     if (err)
         return err;
-    if (!ml_store_spec_valid(arg))
-        return apr_pstrcat(cmd->pool, cmd->cmd->name,
-                           ": expected a socache provider such as shmcb, shmcb:/path(bytes), "
-                           "redis:host:port or memcache:host:port, got ", arg, NULL);
-    ml_srv(cmd)->cache_spec = arg;
+    if ((err = ml_state_parse(cmd->pool, argc, argv, &ml_srv(cmd)->store)) != NULL)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", err, NULL);
     return NULL;
 }
 
@@ -216,12 +217,14 @@ const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *
     c = ml_srv(cmd);
     if (!strcasecmp(what, "email"))
         c->rate_email = r, c->rate_email_set = 1;
+    else if (!strcasecmp(what, "email-total"))
+        c->rate_email_total = r, c->rate_email_total_set = 1;
     else if (!strcasecmp(what, "ip"))
         c->rate_ip = r, c->rate_ip_set = 1;
     else if (!strcasecmp(what, "domain"))
         c->rate_domain = r, c->rate_domain_set = 1;
     else
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected email, ip or domain, got ",
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected email, email-total, ip or domain, got ",
                            what, NULL);
     return NULL;
 }

@@ -38,10 +38,12 @@ typedef struct ml_srv_conf {
     const char *base_url;
     const char *mailer_spec;
     const char *mail_from;
-    const char *cache_spec;
+    struct ml_store *store;         /* MagicLinkCache, parsed; NULL: the default */
     const char *site_name;
-    ml_rate_t rate_email, rate_ip, rate_domain;
-    int rate_email_set, rate_ip_set, rate_domain_set;
+    /* email: per address and client network; email-total: per address from
+     * anywhere (a ceiling); ip: per client network (IPv4 /24, IPv6 /64). */
+    ml_rate_t rate_email, rate_email_total, rate_ip, rate_domain;
+    int rate_email_set, rate_email_total_set, rate_ip_set, rate_domain_set;
     int used;                       /* a MagicLink directive names this server */
     /* Made in check_config, shared read-only by every thread. */
     ml_keyring_t *keyring;
@@ -80,7 +82,7 @@ const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_cache(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
                         const char *secs);
 const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg);

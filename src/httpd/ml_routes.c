@@ -6,6 +6,7 @@
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
 #include "ml_pages.h"
+#include "ml_net.h"
 #include "ml_return.h"
 #include "ml_state.h"
 
@@ -63,82 +64,175 @@ static int ml_post_prologue(ml_req_t *q, int *done)
     return OK;
 }
 
-/* Counts the request against each rate limit and, unless one is exceeded,
- * records the link as usable: one trip to the store. 1 when admitted; else
- * 0, with the refusal page answered and *status set. */
-static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *status)
+static ml_store_t *ml_store(void)
+{
+    return ml_state_store();
+}
+
+/* A store result, through the outage log. */
+static ml_store_rc_t ml_noted(ml_req_t *q, ml_store_rc_t rc)
+{
+    return ml_state_note(q->r->server, rc);
+}
+
+static int ml_too_many(ml_req_t *q, int window, const char *title, const char *message)
+{
+    apr_table_setn(q->r->err_headers_out, "Retry-After", apr_itoa(q->r->pool, window));
+    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, title, message, NULL, "Back to sign-in");
+}
+
+/* The longest window among the limits: how long a refused visitor waits at most. */
+static int ml_longest_window(const ml_srv_conf_t *sc)
+{
+    int w = sc->rate_ip.window;
+
+    w = sc->rate_email.window > w ? sc->rate_email.window : w;
+    w = sc->rate_email_total.window > w ? sc->rate_email_total.window : w;
+    return sc->rate_domain.limit && sc->rate_domain.window > w ? sc->rate_domain.window : w;
+}
+
+static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *kind,
+                     const char *value, const ml_rate_t *rate)
+{
+    if (rate->limit <= 0)
+        return;
+    ml_store_key(&q->kr->store_secret, kind, value, strlen(value), &lims[*n].key);
+    lims[*n].limit = rate->limit;
+    lims[*n].window = rate->window;
+    (*n)++;
+}
+
+/* Counts the request against each rate limit and, unless one is reached,
+ * stores the link: one atomic step of the store, which writes nothing
+ * when it refuses. Limits count client networks (IPv4 /24, IPv6 /64), not
+ * single addresses, and an address per network under a higher ceiling for
+ * the address itself, so nobody elsewhere can lock a visitor out alone.
+ * 1 when stored; else 0, with the refusal answered in *status. */
+static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is, int *status)
 {
     const char *at = strrchr(email, '@');
-    const ml_counter_t limits[] = {
-        { "i", q->r->useragent_ip, q->sc->rate_ip.limit, q->sc->rate_ip.window },
-        { "e", email, q->sc->rate_email.limit, q->sc->rate_email.window },
-        { "d", at ? at + 1 : "", q->sc->rate_domain.limit, q->sc->rate_domain.window },
-    };
-    const ml_entry_t link = { "u", l->id, apr_time_from_sec(l->exp + 60) };
-    int over = 0;
-    apr_status_t rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
-                                     limits, 3, &link, &over, q->r->pool);
+    const char *net = ml_net_block(q->r->pool, q->r->useragent_ip);
+    ml_store_limit_t lims[ML_STORE_LIMITS_MAX];
+    ml_store_rc_t rc;
+    int n = 0;
 
-    if (rv != APR_SUCCESS)
-        *status = ml_unavailable(q, rv, "counting and recording the new link");
-    else if (over)
-        *status = ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many requests",
-                                "Too many sign-in links were asked for. Please wait a while "
-                                "and try again.", NULL, "Back to sign-in");
-    return rv == APR_SUCCESS && !over;
+    ml_limit(q, lims, &n, "i", net, &q->sc->rate_ip);
+    ml_limit(q, lims, &n, "e", apr_pstrcat(q->r->pool, email, "|", net, NULL), &q->sc->rate_email);
+    ml_limit(q, lims, &n, "E", email, &q->sc->rate_email_total);
+    ml_limit(q, lims, &n, "d", at ? at + 1 : "", &q->sc->rate_domain);
+    rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
+                                    q->now, is->link.exp + 60));
+    if (rc == ML_STORE_OVER)
+        *status = ml_too_many(q, ml_longest_window(q->sc), "Too many requests",
+                              "Too many sign-in links were asked for. Please wait a while "
+                              "and try again.");
+    else if (rc != ML_STORE_OK)
+        *status = ml_unavailable(q, APR_EGENERAL, "storing the new link");
+    return rc == ML_STORE_OK;
 }
 
 /* Starts the session: sets the cookie and answers 303 to the return path. */
 static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
 {
     ml_session_t sess = { l->email, q->now, q->now };
+    ml_store_key_t v, unused;
     apr_int64_t not_before = 0;
     const char *sealed;
 
     /* A sign-out revokes sessions issued up to its second: one that begins
      * in that same second is dated just after it, so it survives. */
-    if (ml_store_get_time(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, "v",
-                          l->email, &not_before, q->r->pool) == APR_SUCCESS
-        && not_before >= sess.iat)
+    ml_auth_session_keys(q, l->email, q->now, &v, &unused);
+    if (ml_noted(q, ml_store_get_time(ml_store(), &v, q->now, &not_before)) != ML_STORE_OK)
+        return ml_unavailable(q, APR_EGENERAL, "reading the sign-out time");
+    if (not_before >= sess.iat)
         sess.iat = sess.seen = not_before + 1;
     if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), &sess, q->now, q->r->pool,
-                        &sealed) != ML_CODEC_OK)
+                        &sealed) != ML_CODEC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-101: cannot seal a session");
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
     return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
 }
 
-/* Marks the link used; 1 when this request is the one that used it. */
-static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
+static int ml_link_used(ml_req_t *q)
 {
-    int first = 0;
-    apr_status_t rv = ml_store_consume(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
-                                       "u", l->id, &first, q->r->pool);
-
-    if (rv != APR_SUCCESS) {
-        *status = ml_unavailable(q, rv, "recording the link as used");
-        return 0;
-    }
-    if (!first)
-        *status = ml_page_error(q, HTTP_GONE, "Link already used",
-                                "This sign-in link has already been used (or the server "
-                                "forgot it). Each link works once; request a new one.",
-                                NULL, NULL);
-    return first;
+    return ml_page_error(q, HTTP_GONE, "Link already used",
+                         "This sign-in link has already been used. Each link works once; "
+                         "request a new one.", NULL, "Request a new link");
 }
 
-/* Answers for a link or pending token that does not open. */
+static int ml_link_expired(ml_req_t *q)
+{
+    return ml_page_error(q, HTTP_GONE, "Link expired",
+                         "This sign-in link has expired. Request a new one.", NULL,
+                         "Request a new link");
+}
+
+/* Marks the link used, if it still holds what was read (compare and set):
+ * 1 when this request is the one that used it. */
+static int ml_consume(ml_req_t *q, ml_link_t *l, const ml_store_link_t *raw, int *status)
+{
+    apr_size_t len;
+    const char *used;
+    ml_store_rc_t rc;
+
+    l->state = ML_LINK_USED;
+    used = ml_link_record(l, q->r->pool, &len);
+    rc = used ? ml_noted(q, ml_store_replace(ml_store(), &l->key, raw->rec, raw->len, used,
+                                             len, q->now))
+              : ML_STORE_DOWN;
+    if (rc == ML_STORE_NOTFOUND)
+        *status = ml_link_used(q);
+    else if (rc != ML_STORE_OK)
+        *status = ml_unavailable(q, APR_EGENERAL, "recording the link as used");
+    return rc == ML_STORE_OK;
+}
+
+/* Answers for a link or pending token that is not ours. */
 static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 {
-    if (e == ML_CODEC_EXPIRED)
-        return ml_page_error(q, HTTP_GONE, "Link expired",
-                             "This sign-in link has expired. Request a new one.", NULL, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10533) "link refused: %s",
                   ml_codec_strerror(e));
     return ml_page_error(q, HTTP_BAD_REQUEST, "Invalid link",
                          "This sign-in link is not valid. It may have been cut short by your "
                          "mail program; request a new one.", NULL, NULL);
+}
+
+/* Reads the link behind a token into l (the stored bytes into raw): OK, or
+ * the answer for a token that is not ours, a link that is gone (expired),
+ * used, or a store that fails, in *status. */
+static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml_link_t *l,
+                        ml_store_link_t *raw, int *status)
+{
+    ml_codec_err_t e = ml_link_token(q->kr, kind, token, l);
+    ml_store_rc_t rc;
+    char *work;
+
+    if (e != ML_CODEC_OK) {
+        *status = ml_link_failed(q, e);
+        return 0;
+    }
+    rc = ml_noted(q, ml_store_get(ml_store(), &l->key, q->now, q->r->pool, raw));
+    if (rc != ML_STORE_OK) {
+        *status = rc == ML_STORE_NOTFOUND ? ml_link_expired(q)
+                                          : ml_unavailable(q, APR_EGENERAL, "reading the link");
+        return 0;
+    }
+    work = apr_pstrmemdup(q->r->pool, raw->rec, raw->len);
+    if (ml_link_parse_record(work, raw->len, l) != ML_CODEC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-102: a stored link record does not parse; refused");
+        *status = ml_link_expired(q);
+        return 0;
+    }
+    l->tries = raw->tries;
+    if (l->state == ML_LINK_USED) {
+        *status = ml_link_used(q);
+        return 0;
+    }
+    return 1;
 }
 
 /* ---- routes ---- */
@@ -154,8 +248,11 @@ static int ml_route_login(ml_req_t *q)
         ret = apr_table_get(args, "return");
     }
     ml_web_binding(q, 1);
-    if (!q->bind_nonce)
+    if (!q->bind_nonce) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-103: cannot make a binding cookie");
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
     /* A signed-in visitor gets the sign-out button here. */
     if (ml_auth_session(q, &sess) == 1)
         q->signed_in_as = sess.email;
@@ -213,10 +310,10 @@ static void ml_deliver(ml_req_t *q, const char *email)
                       errbuf);
 }
 
-/* Every address gets the same page at the same moment: the page is written
- * out first, and only then is the mail delivered (when the address may sign
- * in), so neither the answer nor its timing tells who has an account, and a
- * slow relay delays no one's page. A delivery failure is logged. */
+/* Every address gets the same page at the same moment: the link is stored
+ * for every address (a not-allowed one can never sign in with it: the policy
+ * is asked again at every sign-in), the page is written out first, and only
+ * then is the mail delivered (when the address may sign in). */
 static int ml_route_generate(ml_req_t *q)
 {
     const char *raw, *email, *display, *why = NULL, *ret;
@@ -230,12 +327,14 @@ static int ml_route_generate(ml_req_t *q)
     ret = ml_return_or(ml_web_field(q, "return"), "/");
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
                     != APR_SUCCESS)
-        return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL,
+        return ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
                              "Please enter a valid email address, like name@example.com.");
-    if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
-                      ret, q->r->pool, &is) != ML_CODEC_OK)
+    if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret, NULL,
+                      q->r->pool, &is) != ML_CODEC_OK) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-104: cannot make a link");
         return HTTP_INTERNAL_SERVER_ERROR;
-    if (!ml_admit(q, email, &is.link, &rc))
+    }
+    if (!ml_admit(q, email, &is, &rc))
         return rc;
     if (!ml_compose(q, email, display, &is))
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -250,13 +349,34 @@ static int ml_route_generate(ml_req_t *q)
     return rc;
 }
 
+/* Whether the policy lets l's address sign in here, now: asked at every
+ * sign-in, since the allow list may have changed since the link was made. */
+static int ml_may_sign_in(ml_req_t *q, const ml_link_t *l, int *status)
+{
+    if (ml_policy_allows(q->dc->allow, l->email))
+        return 1;
+    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, q->r,
+                  "MAGICLINK-105: sign-in refused: address not allowed");
+    *status = ml_page_error(q, HTTP_FORBIDDEN, "Signing in is not possible",
+                            "This address cannot sign in here.", NULL, "Back to sign-in");
+    return 0;
+}
+
+static int ml_other_browser(ml_req_t *q)
+{
+    return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
+                         "For your safety this link works only in the browser where it "
+                         "was asked for. Go back to that tab and type the code from the "
+                         "email there.", NULL, "Request a link in this browser");
+}
+
 static int ml_route_verify(ml_req_t *q, const char *token)
 {
     ml_link_t l;
-    ml_codec_err_t e;
-    int done, rc = OK;
+    ml_store_link_t raw;
+    int done, rc = OK, post = q->r->method_number == M_POST;
 
-    if (q->r->method_number == M_POST) {
+    if (post) {
         rc = ml_post_prologue(q, &done);
         if (done)
             return rc;
@@ -264,83 +384,95 @@ static int ml_route_verify(ml_req_t *q, const char *token)
     else {
         ml_web_binding(q, 1);
     }
-    e = ml_link_open(q->scratch, q->kr, ML_NAME_LINK, token, q->now, ml_dir_link_ttl(q->dc),
-                     q->r->pool, &l);
-    if (e != ML_CODEC_OK)
-        return ml_link_failed(q, e);
-    if (q->r->method_number != M_POST)    /* mail scanners fetch links: never consume */
-        return ml_page_confirm(q, l.email);
+    if (!ml_load_link(q, ML_TOKEN_LINK, token, &l, &raw, &rc))
+        return rc;
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
-                             "For your safety this link works only in the browser where it "
-                             "was asked for. Go back to that tab and type the code from the "
-                             "email there.", NULL, "Request a link in this browser");
-    if (!ml_consume(q, &l, &rc))
+        return ml_other_browser(q);
+    if (!post)    /* mail scanners fetch links: never consume */
+        return ml_page_confirm(q, l.email);
+    if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
     return ml_sign_in(q, &l);
 }
 
+static int ml_code_locked(ml_req_t *q)
+{
+    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
+                         "That code was mistyped too many times. Request a new link.", NULL,
+                         "Request a new link");
+}
+
 static int ml_route_code(ml_req_t *q)
 {
-    const char *pending, *code;
+    const char *pending;
+    char code[ML_CODE_DIGITS + 1];
     ml_link_t l;
-    ml_counter_t tries;
-    ml_codec_err_t e;
-    apr_status_t rv;
-    int done, rc, over = 0;
+    ml_store_link_t raw, counted;
+    ml_store_rc_t src;
+    int done, rc;
 
     rc = ml_post_prologue(q, &done);
     if (done)
         return rc;
     pending = ml_web_field(q, "pending");
-    code = ml_web_field(q, "code");
-    if (!pending || !code)
+    if (!pending)
         return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
                              "Type the code from the email.", NULL, NULL);
-    e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now,
-                     ml_dir_link_ttl(q->dc), q->r->pool, &l);
-    if (e != ML_CODEC_OK)
-        return ml_link_failed(q, e);
+    /* A malformed entry costs no try: only six digits are ever checked. */
+    if (!ml_link_code_clean(ml_web_field(q, "code"), code))
+        return ml_page_sent(q, NULL, pending, "A code has six digits. Check the email and "
+                            "try again.", HTTP_BAD_REQUEST);
+    if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc))
+        return rc;
     if (!ml_web_equal(l.nonce, q->bind_nonce))
         return ml_csrf_failed(q);
-    tries = (ml_counter_t){ "t", l.id, ML_CODE_TRIES, ml_dir_link_ttl(q->dc) + 60 };
-    rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, &tries, 1, NULL,
-                        &over, q->r->pool);
-    if (rv != APR_SUCCESS)
-        return ml_unavailable(q, rv, "counting code tries");
-    if (over)
-        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
-                             "That code was mistyped too many times. Request a new link.",
-                             NULL, NULL);
-    while (*code == ' ')
-        code++;
-    if (!ml_link_code_matches(q->scratch, q->kr, &l, code))
+    /* The try is counted in the link's own record before the code is
+     * looked at: exactly ML_CODE_TRIES codes are ever checked per link. */
+    src = ml_noted(q, ml_store_try_code(ml_store(), &l.key, ML_CODE_TRIES, q->now, q->r->pool,
+                                        &counted));
+    if (src == ML_STORE_OVER)
+        return ml_code_locked(q);
+    if (src == ML_STORE_NOTFOUND)
+        return ml_link_expired(q);
+    if (src != ML_STORE_OK)
+        return ml_unavailable(q, APR_EGENERAL, "counting code tries");
+    if (!ml_link_code_matches(q->kr, &l, code))
         return ml_page_sent(q, NULL, pending, "That code is not right. Check the email and "
                             "try again.", HTTP_FORBIDDEN);
-    if (!ml_consume(q, &l, &rc))
+    if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
     return ml_sign_in(q, &l);
 }
 
+/* "everywhere" (the default, and what a missing scope means: the safer
+ * reading) ends every session of the address issued until now; "browser"
+ * ends this session only, wherever copies of its cookie are. */
 static int ml_route_logout(ml_req_t *q)
 {
     const char *name = ml_dir_cookie(q->dc), *cookie = ml_web_cookie(q->r, name);
+    const char *scope = NULL;
+    ml_store_key_t everywhere, browser;
     ml_session_t sess;
     int done, rc;
 
     rc = ml_post_prologue(q, &done);
     if (done)
         return rc;
-    /* Sign out everywhere: sessions issued before now stop opening. */
+    scope = ml_web_field(q, "scope");
     if (cookie && ml_session_open(q->scratch, q->kr, name, cookie, q->now,
                                   ml_dir_session_ttl(q->dc), ml_dir_session_ttl(q->dc),
                                   q->r->pool, &sess) == ML_CODEC_OK) {
-        apr_status_t rv = ml_store_put_time(ml_store_get(), q->r->server, q->scratch,
-                                            q->kr->crypto, "v", sess.email, q->now,
-                                            apr_time_from_sec(q->now + ml_dir_session_ttl(q->dc)),
-                                            q->r->pool);
-        if (rv != APR_SUCCESS)
-            return ml_unavailable(q, rv, "recording the sign-out");
+        int this_browser = scope && !strcmp(scope, "browser");
+        ml_store_rc_t src;
+
+        ml_auth_session_keys(q, sess.email, sess.iat, &everywhere, &browser);
+        src = ml_noted(q, ml_store_set_time(ml_store(), this_browser ? &browser : &everywhere,
+                                            q->now, q->now + ml_dir_session_ttl(q->dc),
+                                            q->now));
+        if (src != ML_STORE_OK)
+            return ml_unavailable(q, APR_EGENERAL, "recording the sign-out");
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "MAGICLINK-106: signed out (%s)",
+                      this_browser ? "this browser" : "everywhere");
     }
     ml_web_set_cookie(q, name, "", "/", 0);
     return ml_page_signed_out(q, ml_login_url(q));

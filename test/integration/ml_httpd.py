@@ -161,6 +161,9 @@ class Config:
     key_file: str = None           # MagicLinkKeyFile, not written [{dir}/keys, written]
     files: dict = None             # more files: path relative to {dir} -> text (mode 644)
     log_level: str = "info magiclink:debug"
+    # MagicLinkCache unless server_conf names one; None: the module's default
+    # store (a test that uses it removes what it made).
+    store: str = "lmdb:{dir}/state"
 
 
 class Httpd:
@@ -255,6 +258,8 @@ class Httpd:
             out += [f"MagicLinkRateLimit {r}" for r in c.rate_limits]
             out += [f"LogLevel {c.log_level}", "MagicLinkCookieSecure Off",
                     self._fmt(c.server_conf)]
+            if c.store and "MagicLinkCache" not in c.server_conf:
+                out += [f"MagicLinkCache {self._fmt(c.store)}"]
             out += ["<Location /magic>", "    SetHandler magiclink", self._fmt(c.magic_conf),
                     "</Location>",
                     "<Location /private>", "    AuthType MagicLink", "    Require valid-user",
@@ -263,6 +268,19 @@ class Httpd:
             level = " ".join(w for w in c.log_level.split() if not w.startswith("magiclink:"))
             out += [f"LogLevel {level}", self._fmt(c.server_conf)]
         return "\n".join(out) + "\n"
+
+    def store_spec(self):
+        """The MagicLinkCache this server uses (its first word)."""
+        m = re.search(r"^\s*MagicLinkCache\s+(\S+)", self._fmt(self.config.server_conf), re.M)
+        if m:
+            return m.group(1)
+        return self._fmt(self.config.store) if self.config.store else "lmdb:/var/lib/apache2/magiclink"
+
+    def link_info(self, token):
+        """What the store holds for an emailed link or pending value (the CLI's
+        `magiclink link`): email, return, lang, used, tries, iat, exp; None if gone."""
+        proc = cli("link", "--key-file", self.keyfile, self.store_spec(), token, check=False)
+        return json.loads(proc.stdout) if proc.returncode == 0 else None
 
     # -- process
     def env(self):

@@ -111,37 +111,72 @@ static void test_policy_file(void **st)
 
 /* ---- link and pending tokens ---- */
 
-static void test_link_issue_open(void **st)
+static void test_link_issue_token(void **st)
 {
     ml_issued_t is;
     ml_link_t l, pl;
+    char bad[ML_LINK_TOKEN_LEN + 1];
 
-    assert_int_equal(ml_link_issue(scratch, kr, NOW, 900, "a@example.com", "NONCE", "/x", pool,
+    assert_int_equal(ml_link_issue(kr, NOW, 900, "a@example.com", "NONCE", "/x", "de", pool,
                                    &is), ML_CODEC_OK);
     assert_int_equal(strlen(is.code), ML_CODE_DIGITS);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 10, 900, pool, &l),
-                     ML_CODEC_OK);
+    /* Short: an id and a MAC, base64url. */
+    assert_int_equal(strlen(is.token), ML_LINK_TOKEN_LEN);
+    assert_int_equal(strspn(is.token, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                      "0123456789-_"), ML_LINK_TOKEN_LEN);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, is.token, &l), ML_CODEC_OK);
+    assert_string_equal(l.id, is.link.id);
+    assert_memory_equal(l.key.b, is.link.key.b, ML_STORE_KEY_LEN);
+    /* A pending value is not a link, nor the other way round. */
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, is.pending, &l), ML_CODEC_MAC);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_PENDING, is.token, &l), ML_CODEC_MAC);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_PENDING, is.pending, &pl), ML_CODEC_OK);
+    assert_string_equal(pl.id, is.link.id);
+    /* Any changed character, a cut or a longer token: refused before any store. */
+    memcpy(bad, is.token, sizeof(bad));
+    bad[3] = bad[3] == 'A' ? 'B' : 'A';
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, bad, &l), ML_CODEC_MAC);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, apr_pstrndup(pool, is.token, 30), &l),
+                     ML_CODEC_FORMAT);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, apr_pstrcat(pool, is.token, "A", NULL),
+                                   &l), ML_CODEC_FORMAT);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, "", &l), ML_CODEC_FORMAT);
+}
+
+static void test_link_record(void **st)
+{
+    ml_issued_t is;
+    ml_link_t l;
+    char *rec;
+
+    assert_int_equal(ml_link_issue(kr, NOW, 900, "a@example.com", "NONCE", "/x?y=1", "de", pool,
+                                   &is), ML_CODEC_OK);
+    assert_int_equal(ml_link_token(kr, ML_TOKEN_LINK, is.token, &l), ML_CODEC_OK);
+    rec = apr_pstrmemdup(pool, is.rec, is.rec_len);
+    assert_int_equal(ml_link_parse_record(rec, is.rec_len, &l), ML_CODEC_OK);
     assert_string_equal(l.email, "a@example.com");
     assert_string_equal(l.nonce, "NONCE");
-    assert_string_equal(l.ret, "/x");
-    assert_string_equal(l.id, is.link.id);
+    assert_string_equal(l.ret, "/x?y=1");
+    assert_string_equal(l.lang, "de");
+    assert_int_equal(l.iat, NOW);
     assert_int_equal(l.exp, NOW + 900);
-    assert_true(ml_link_code_matches(scratch, kr, &l, is.code));
-    assert_false(ml_link_code_matches(scratch, kr, &l, "12345"));
-    assert_false(ml_link_code_matches(scratch, kr, &l, "1234567"));
-    /* A pending token is not a link, nor the other way round. */
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.pending, NOW, 900, pool, &l),
-                     ML_CODEC_MAC);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.token, NOW, 900, pool, &l),
-                     ML_CODEC_MAC);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_PENDING, is.pending, NOW, 900, pool, &pl),
-                     ML_CODEC_OK);
-    assert_string_equal(pl.id, is.link.id);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 901, 900, pool, &l),
-                     ML_CODEC_EXPIRED);
-    /* Sealed longer ago than a (lowered) lifetime, though exp is later. */
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, is.token, NOW + 120, 60, pool, &l),
-                     ML_CODEC_EXPIRED);
+    assert_int_equal(l.state, ML_LINK_OPEN);
+    /* No address, code or token in the clear but the address itself. */
+    assert_null(strstr(is.rec, is.code));
+    assert_null(strstr(is.rec, is.link.id));
+    assert_true(ml_link_code_matches(kr, &l, is.code));
+    assert_false(ml_link_code_matches(kr, &l, "12345"));
+    assert_false(ml_link_code_matches(kr, &l, "1234567"));
+    /* Values that would break the record are refused when it is made. */
+    l.email = "a@example.com\nn=x";
+    assert_null(ml_link_record(&l, pool, &is.rec_len));
+    /* Foreign or broken records do not parse. */
+    rec = apr_pstrdup(pool, "ml1\ns=o\ne=a@example.com\n");
+    assert_int_equal(ml_link_parse_record(rec, strlen(rec), &l), ML_CODEC_JSON);
+    rec = apr_pstrdup(pool, "xx1\n");
+    assert_int_equal(ml_link_parse_record(rec, strlen(rec), &l), ML_CODEC_JSON);
+    rec = apr_pstrdup(pool, "ml1\ns=o\ne=a\nn=b\nr=/\nc=h\ni=zz\nx=1\n");
+    assert_int_equal(ml_link_parse_record(rec, strlen(rec), &l), ML_CODEC_JSON);
 }
 
 static void test_link_codes_vary(void **st)
@@ -150,27 +185,29 @@ static void test_link_codes_vary(void **st)
     int i, same = 0;
 
     for (i = 0; i < 20; i++) {
-        ml_link_issue(scratch, kr, NOW, 900, "a@example.com", "N", "/", pool, &a);
-        ml_link_issue(scratch, kr, NOW, 900, "a@example.com", "N", "/", pool, &b);
+        ml_link_issue(kr, NOW, 900, "a@example.com", "N", "/", NULL, pool, &a);
+        ml_link_issue(kr, NOW, 900, "a@example.com", "N", "/", NULL, pool, &b);
         same += !strcmp(a.code, b.code);
         assert_string_not_equal(a.link.id, b.link.id);
     }
     assert_true(same < 3);
 }
 
-static void test_link_missing_claims(void **st)
+static void test_code_clean(void **st)
 {
-    ml_claims_t c;
-    ml_seal_opts_t o = { .now = NOW };
-    const char *v;
-    apr_size_t n;
-    ml_link_t l;
+    char c[ML_CODE_DIGITS + 1];
 
-    ml_claims_clear(&c);
-    ml_claims_set(&c, "email", "a@example.com");
-    assert_int_equal(ml_seal(scratch, kr, ML_NAME_LINK, &c, &o, &v, &n), ML_CODEC_OK);
-    assert_int_equal(ml_link_open(scratch, kr, ML_NAME_LINK, apr_pstrdup(pool, v), NOW, 900,
-                                  pool, &l), ML_CODEC_JSON);
+    assert_true(ml_link_code_clean("341383", c));
+    assert_string_equal(c, "341383");
+    assert_true(ml_link_code_clean(" 341 383 ", c));
+    assert_string_equal(c, "341383");
+    assert_true(ml_link_code_clean("341-383", c));
+    assert_string_equal(c, "341383");
+    assert_false(ml_link_code_clean("34138", c));
+    assert_false(ml_link_code_clean("3413833", c));
+    assert_false(ml_link_code_clean("34138x", c));
+    assert_false(ml_link_code_clean("", c));
+    assert_false(ml_link_code_clean(NULL, c));
 }
 
 static void test_binding(void **st)
@@ -239,9 +276,10 @@ int main(void)
         cmocka_unit_test(test_return_accepted),
         cmocka_unit_test(test_policy),
         cmocka_unit_test(test_policy_file),
-        cmocka_unit_test(test_link_issue_open),
+        cmocka_unit_test(test_link_issue_token),
+        cmocka_unit_test(test_link_record),
         cmocka_unit_test(test_link_codes_vary),
-        cmocka_unit_test(test_link_missing_claims),
+        cmocka_unit_test(test_code_clean),
         cmocka_unit_test(test_binding),
         cmocka_unit_test(test_session),
     };

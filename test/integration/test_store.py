@@ -1,0 +1,218 @@
+"""The state store (LMDB, the default kind) through a real httpd: what the gate decided
+stays decided across graceful and full restarts and a killed child; floods aimed
+anywhere reset no try count and bring back no signed-out session; code tries are
+counted exactly under concurrency; `magiclink revoke` acts on a running server at once;
+a full store fails closed; with no MagicLinkCache the default store is made with the
+server's User as owner."""
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+import ml_contract as C
+import ml_httpd
+from ml_client import Browser, expect
+
+
+def wrong(code):
+    return f"{(int(code) + 1) % 1000000:06d}"
+
+
+def signed_out_everywhere(browser):
+    """POST logout (everywhere) from `browser`."""
+    page = browser.login()
+    r = browser.post(C.LOGOUT, data={C.CSRF_FIELD: page.csrf, "scope": "everywhere"})
+    assert r.status_code in (200, 303), r.text[:300]
+
+
+def children(server):
+    out = subprocess.run(["pgrep", "-P", str(server.proc.pid)], capture_output=True,
+                         text=True).stdout.split()
+    return [int(p) for p in out]
+
+
+def kill_children(server):
+    """kill -9 of every child; waits (bounded) until the parent has new ones that answer."""
+    old = set(children(server))
+    assert old
+    for pid in old:
+        os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        now = set(children(server))
+        if now and not now & old:
+            try:
+                if requests.get(server.url(C.LOGIN), timeout=2).status_code == 200:
+                    return server
+            except requests.RequestException:
+                pass
+        time.sleep(0.1)
+    raise AssertionError("no new children after kill -9")
+
+
+RESTARTS = {"graceful": ml_httpd.graceful_restart, "full": ml_httpd.full_restart,
+            "kill -9": kill_children}
+
+
+@pytest.mark.parametrize("how", list(RESTARTS))
+def test_what_was_decided_survives(server, new_browser, unique_email, how):
+    addr, other = unique_email(), unique_email()
+    stolen, owner = new_browser(), new_browser()
+    stolen.sign_in(addr)
+    owner.s.cookies.update(stolen.s.cookies)           # a copy of the cookie elsewhere
+    signed_out_everywhere(owner)
+    expect(stolen.private(), C.LOGIN_REDIRECT)
+    used, unused, waiting = new_browser(), new_browser(), new_browser()
+    used_mail, _ = used.sign_in(other)
+    unused.request_link(other)
+    unused_mail = server.mailbox.take(other)
+    page = waiting.request_link(addr)
+    code_mail = server.mailbox.take(addr)
+    for _ in range(2):
+        expect(waiting.enter_code(page, wrong(code_mail.code)), C.WRONG_CODE)
+
+    RESTARTS[how](server)
+
+    expect(stolen.private(), C.LOGIN_REDIRECT)               # the signed-out session stays out
+    expect(used.get(C.VERIFY + used_mail.token), C.LINK_USED)   # a used link stays used
+    expect(unused.confirm(unused_mail.token), C.SIGNED_IN)   # an unused one works once
+    expect(unused.get(C.VERIFY + unused_mail.token), C.LINK_USED)
+    info = server.link_info(page.form_with("pending").fields["pending"])
+    assert info and info["tries"] == 2, info            # code tries carried over
+    for _ in range(C.CODE_TRIES - 2):
+        expect(waiting.enter_code(page, wrong(code_mail.code)), C.WRONG_CODE)
+    expect(waiting.enter_code(page, code_mail.code), C.CODE_TRIES_EXHAUSTED)
+
+
+def test_a_flood_of_requests_resets_nothing(server, new_browser, unique_email):
+    """Thousands of generates (distinct addresses, as the eviction attack on the old
+    cache sent) neither reset a try count nor bring back a signed-out session."""
+    addr = unique_email()
+    stolen, owner, waiting = new_browser(), new_browser(), new_browser()
+    stolen.sign_in(addr)
+    owner.s.cookies.update(stolen.s.cookies)
+    signed_out_everywhere(owner)
+    page = waiting.request_link(addr)
+    mail = server.mailbox.take(addr)
+    for _ in range(C.CODE_TRIES - 1):
+        expect(waiting.enter_code(page, wrong(mail.code)), C.WRONG_CODE)
+    flood = new_browser()
+    csrf = flood.login().csrf
+    statuses = {}
+    for i in range(3000):
+        r = flood.generate({C.CSRF_FIELD: csrf, "email": f"flood{i}.{os.getpid()}@other.net"})
+        statuses[r.status_code] = statuses.get(r.status_code, 0) + 1
+    assert statuses.get(200, 0) > 0, statuses
+    expect(stolen.private(), C.LOGIN_REDIRECT)
+    expect(waiting.enter_code(page, wrong(mail.code)), C.WRONG_CODE)   # the 5th, last try
+    expect(waiting.enter_code(page, mail.code), C.CODE_TRIES_EXHAUSTED)
+
+
+def test_parallel_wrong_codes_are_counted_exactly(server, browser, unique_email):
+    addr = unique_email()
+    page = browser.request_link(addr)
+    mail = server.mailbox.take(addr)
+    form = page.form_with("pending")
+    data = dict(form.fields)
+    data.update({"code": wrong(mail.code), C.CSRF_FIELD: page.csrf or browser.login().csrf})
+    url = page.action_url(form)
+    results, lock = [], threading.Lock()
+
+    def one():
+        b = browser.copy()
+        r = b.post(url, data=data)
+        with lock:
+            results.append(r.status_code)
+
+    threads = [threading.Thread(target=one) for _ in range(100)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert len(results) == 100
+    checked = [s for s in results if s in C.WRONG_CODE]
+    assert len(checked) == C.CODE_TRIES, sorted(results)
+    assert results.count(C.CODE_TRIES_EXHAUSTED) == 100 - C.CODE_TRIES
+    expect(browser.enter_code(page, mail.code), C.CODE_TRIES_EXHAUSTED)
+
+
+def test_revoke_on_a_running_server(server, browser, unique_email):
+    addr = unique_email()
+    browser.sign_in(addr)
+    expect(browser.private(), C.OK)
+    local, domain = addr.split("@")
+    out = ml_httpd.cli("revoke", "--key-file", server.keyfile, server.store_spec(),
+                       f"{local}@{domain.upper()}").stdout
+    assert addr in out
+    expect(browser.private(), C.LOGIN_REDIRECT)
+
+
+def test_revoke_refuses_a_missing_store(server, tmp_path):
+    proc = ml_httpd.cli("revoke", "--key-file", server.keyfile, f"lmdb:{tmp_path}/none",
+                        "a@example.com", check=False)
+    assert proc.returncode == 1 and "no LMDB store" in proc.stderr
+    assert not (tmp_path / "none").exists()
+
+
+def test_the_link_is_short(server, browser, unique_email):
+    addr = unique_email()
+    browser.request_link(addr)
+    mail = server.mailbox.take(addr)
+    assert len(mail.token) == 38, mail.token
+    assert len(mail.link) < 100 - 30 + len(server.base), mail.link   # under 100 for a 30-char origin
+    info = server.link_info(mail.token)
+    assert info["email"] == addr and info["used"] is False and info["tries"] == 0
+
+
+FULL = ml_httpd.Config(server_conf="MagicLinkCache lmdb:{dir}/state size=1M")
+
+
+def test_a_full_store_fails_closed(httpd_factory, unique_email, expect_errors):
+    expect_errors(r"MAGICLINK-016")
+    srv = httpd_factory("full", FULL)
+    keeper = Browser(srv)
+    keeper.sign_in(unique_email())
+    flood = Browser(srv)
+    csrf = flood.login().csrf
+    status = 200
+    for i in range(20000):
+        status = flood.generate({C.CSRF_FIELD: csrf,
+                                 "email": f"f{i}.{'x' * 40}@other.net"}).status_code
+        if status != 200:
+            break
+    assert status == 503, status
+    assert "MAGICLINK-016" in srv.error_log_text()
+    expect(keeper.private(), C.OK)                     # sessions still admitted
+    signed_out_everywhere(keeper)                      # a sign-out still finds room
+    expect(keeper.private(), C.LOGIN_REDIRECT)
+
+
+DEFAULT_DIR = Path("/var/lib/apache2/magiclink")
+
+
+def test_no_cache_directive_means_lmdb_in_the_default_directory(unique_email):
+    """The default store survives reboots (not under /run) and belongs to the User."""
+    existed = DEFAULT_DIR.exists()
+    srv = ml_httpd.Httpd("default-store", ml_httpd.Config(store=None))
+    try:
+        srv.start()
+        assert (DEFAULT_DIR / "data.mdb").exists()
+        if os.geteuid() == 0:
+            assert DEFAULT_DIR.stat().st_uid == pwd.getpwnam(ml_httpd.RUN_USER).pw_uid
+        b = Browser(srv)
+        b.sign_in(unique_email())
+        expect(b.private(), C.OK)
+        ml_httpd.full_restart(srv)
+        expect(b.private(), C.OK)
+    finally:
+        srv.stop()
+        srv.cleanup()
+        if not existed:
+            shutil.rmtree(DEFAULT_DIR, ignore_errors=True)

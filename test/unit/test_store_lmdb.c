@@ -1,0 +1,318 @@
+/* The LMDB store (ml_store_lmdb.c) against the store contract of
+ * ml_store.h, on a real LMDB environment in a temporary directory: every
+ * operation's meaning, limits that refuse without writing, exactly-once
+ * and exactly-N under several processes racing (fork, each opening the
+ * store as httpd's children do), reclaiming expired records, and a full
+ * map that refuses links yet keeps room for sign-outs. */
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "ml_test.h"
+
+#include "ml_store.h"
+
+#define NOW 1700000000
+
+static apr_pool_t *pool;
+static char dir[64];
+static ml_hmac_key_t secret;
+
+static ml_store_t *open_store(const char *size)
+{
+    const char *opts[1] = { size };
+    char spec[96], err[256];
+    ml_store_t *st;
+
+    snprintf(spec, sizeof(spec), "lmdb:%s", dir);
+    assert_int_equal(ml_store_parse(&st, spec, opts, size ? 1 : 0, pool, err, sizeof(err)),
+                     APR_SUCCESS);
+    if (ml_store_open(st, err, sizeof(err)) != APR_SUCCESS)
+        fail_msg("open: %s", err);
+    return st;
+}
+
+static ml_store_key_t key(const char *kind, const char *v)
+{
+    ml_store_key_t k;
+
+    ml_store_key(&secret, kind, v, strlen(v), &k);
+    return k;
+}
+
+static int setup(void **st)
+{
+    strcpy(dir, "/tmp/ml-lmdb-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    return 0;
+}
+
+static int teardown(void **st)
+{
+    char cmd[128];
+
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    return system(cmd);
+}
+
+static void test_parse(void **unused)
+{
+    const char *bad_size[1] = { "size=1" }, *unknown[1] = { "colour=red" };
+    const char *pw[1] = { "password=hunter2x" };
+    char err[256];
+    ml_store_t *st;
+
+    assert_int_equal(ml_store_parse(&st, "lmdb:relative", NULL, 0, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "shmcb", NULL, 0, pool, err, sizeof(err)), APR_EINVAL);
+    assert_non_null(strstr(err, "evicting"));
+    assert_int_equal(ml_store_parse(&st, "memcache:127.0.0.1:11211", NULL, 0, pool, err,
+                                    sizeof(err)), APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "lmdb:/x", bad_size, 1, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "lmdb:/x", unknown, 1, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "redis:127.0.0.1", NULL, 0, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "redis:[::1]:6379", pw, 1, pool, err, sizeof(err)),
+                     APR_SUCCESS);
+    assert_string_equal(st->where, "::1");
+    assert_int_equal(st->port, 6379);
+    /* A bad value is named, never echoed. */
+    pw[0] = "password=";
+    assert_int_equal(ml_store_parse(&st, "redis:h:1", pw, 1, pool, err, sizeof(err)),
+                     APR_EINVAL);
+}
+
+static void test_link_lifecycle(void **unused)
+{
+    ml_store_t *st = open_store(NULL);
+    ml_store_key_t id = key("u", "link-1"), other = key("u", "link-2");
+    ml_store_link_t l;
+
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "rec-A", 5, NOW, NOW + 900), ML_STORE_OK);
+    assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_OK);
+    assert_int_equal(l.len, 5);
+    assert_memory_equal(l.rec, "rec-A", 5);
+    assert_int_equal(l.tries, 0);
+    assert_int_equal(l.exp, NOW + 900);
+    assert_int_equal(ml_store_get(st, &other, NOW, pool, &l), ML_STORE_NOTFOUND);
+    /* Past its expiry a link is gone, whether or not it was reclaimed. */
+    assert_int_equal(ml_store_get(st, &id, NOW + 901, pool, &l), ML_STORE_NOTFOUND);
+    /* Compare and set: only from what it holds. */
+    assert_int_equal(ml_store_replace(st, &id, "rec-B", 5, "rec-C", 5, NOW), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_replace(st, &id, "rec-A", 5, "rec-used", 8, NOW), ML_STORE_OK);
+    assert_int_equal(ml_store_replace(st, &id, "rec-A", 5, "rec-used", 8, NOW),
+                     ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_OK);
+    assert_memory_equal(l.rec, "rec-used", 8);
+    assert_int_equal(l.exp, NOW + 900);
+    /* Code tries: counted in the link's own record, max then refused. */
+    assert_int_equal(ml_store_try_code(st, &id, 2, NOW, pool, &l), ML_STORE_OK);
+    assert_int_equal(l.tries, 1);
+    assert_int_equal(ml_store_try_code(st, &id, 2, NOW, pool, &l), ML_STORE_OK);
+    assert_int_equal(l.tries, 2);
+    assert_int_equal(ml_store_try_code(st, &id, 2, NOW, pool, &l), ML_STORE_OVER);
+    assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_OK);
+    assert_int_equal(l.tries, 2);
+    assert_int_equal(ml_store_try_code(st, &other, 2, NOW, pool, &l), ML_STORE_NOTFOUND);
+    /* Take: once. */
+    assert_int_equal(ml_store_take(st, &id, NOW, pool, &l), ML_STORE_OK);
+    assert_int_equal(ml_store_take(st, &id, NOW, pool, &l), ML_STORE_NOTFOUND);
+    ml_store_close(st);
+}
+
+static void test_limits_refuse_without_writing(void **unused)
+{
+    ml_store_t *st = open_store(NULL);
+    ml_store_limit_t lims[2] = { { key("i", "net"), 3, 60 }, { key("e", "a@x|net"), 2, 60 } };
+    ml_store_key_t id;
+    ml_store_link_t l;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        id = key("u", i ? "b" : "a");
+        assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+    }
+    /* The second limit is reached: refused, and the first did not count it. */
+    id = key("u", "c");
+    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60), ML_STORE_OVER);
+    assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60), ML_STORE_OVER);
+    /* A new window starts when the old one is over. */
+    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW + 61, NOW + 120),
+                     ML_STORE_OK);
+    ml_store_close(st);
+}
+
+static void test_times(void **unused)
+{
+    ml_store_t *st = open_store(NULL);
+    ml_store_key_t v = key("v", "a@example.com");
+    apr_int64_t t;
+
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, 0);
+    assert_int_equal(ml_store_set_time(st, &v, NOW, NOW + 100, NOW), ML_STORE_OK);
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW);
+    /* Never moved back. */
+    assert_int_equal(ml_store_set_time(st, &v, NOW - 50, NOW + 100, NOW), ML_STORE_OK);
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW);
+    ml_store_close(st);
+    /* Kept across a close and a reopen (a restart). */
+    st = open_store(NULL);
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW);
+    ml_store_close(st);
+}
+
+/* Each child opens the store itself, as an httpd child does after fork,
+ * and reports through its exit status how many of its calls won. */
+static int race(int children, int calls, int (*one)(ml_store_t *, int))
+{
+    int i, total = 0;
+
+    for (i = 0; i < children; i++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            ml_store_t *st = open_store(NULL);
+            int won = 0, c;
+            for (c = 0; c < calls; c++)
+                won += one(st, c);
+            ml_store_close(st);
+            _exit(won);
+        }
+    }
+    for (i = 0; i < children; i++) {
+        int status;
+        assert_true(wait(&status) > 0);
+        assert_true(WIFEXITED(status));
+        total += WEXITSTATUS(status);
+    }
+    return total;
+}
+
+static int take_one(ml_store_t *st, int c)
+{
+    ml_store_key_t id = key("u", apr_itoa(pool, c));
+    ml_store_link_t l;
+
+    return ml_store_take(st, &id, NOW, pool, &l) == ML_STORE_OK;
+}
+
+static int try_one(ml_store_t *st, int c)
+{
+    ml_store_key_t id = key("u", "coded");
+    ml_store_link_t l;
+
+    return ml_store_try_code(st, &id, 5, NOW, pool, &l) == ML_STORE_OK;
+}
+
+static int count_one(ml_store_t *st, int c)
+{
+    ml_store_limit_t lim = { key("E", "victim@example.com"), 7, 3600 };
+    ml_store_key_t id = key("u", apr_psprintf(pool, "n-%d-%d", getpid(), c));
+
+    return ml_store_issue(st, &lim, 1, &id, "r", 1, NOW, NOW + 60) == ML_STORE_OK;
+}
+
+static void test_racing_processes(void **unused)
+{
+    ml_store_t *st = open_store(NULL);
+    ml_store_key_t id;
+    int i;
+
+    for (i = 0; i < 40; i++) {
+        id = key("u", apr_itoa(pool, i));
+        assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+    }
+    id = key("u", "coded");
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+    ml_store_close(st);
+    /* 6 processes race for each of 40 links: each taken exactly once. */
+    assert_int_equal(race(6, 40, take_one), 40);
+    /* 100 code tries on one link from 5 processes: exactly 5 counted. */
+    assert_int_equal(race(5, 20, try_one), 5);
+    /* 60 sign-in requests against a limit of 7: exactly 7 admitted. */
+    assert_int_equal(race(4, 15, count_one), 7);
+}
+
+static void test_expired_records_are_reclaimed(void **unused)
+{
+    ml_store_t *st = open_store("size=4M");
+    ml_store_key_t id;
+    ml_store_link_t l;
+    char rec[1000], name[16];
+    int i, rounds = 0;
+
+    memset(rec, 'r', sizeof(rec));
+    /* Far more than the map holds at once (about 4,000 of these records):
+     * each write reclaims expired ones, so the store never fills. */
+    for (i = 0; i < 40000; i++) {
+        apr_int64_t now = NOW + i;      /* a second per link, each living 10 */
+        snprintf(name, sizeof(name), "%d", i);
+        id = key("u", name);
+        assert_int_equal(ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), now, now + 10),
+                         ML_STORE_OK);
+        rounds++;
+    }
+    assert_int_equal(rounds, 40000);
+    id = key("u", "0");
+    assert_int_equal(ml_store_get(st, &id, NOW + 40000, pool, &l), ML_STORE_NOTFOUND);
+    ml_store_close(st);
+}
+
+static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
+{
+    ml_store_t *st = open_store("size=1M");
+    ml_store_key_t id, v;
+    ml_store_rc_t rc = ML_STORE_OK;
+    char rec[1500];
+    apr_int64_t t;
+    int i;
+
+    memset(rec, 'r', sizeof(rec));
+    for (i = 0; i < 5000 && rc == ML_STORE_OK; i++) {
+        id = key("u", apr_itoa(pool, i));
+        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 3600);
+    }
+    assert_int_equal(rc, ML_STORE_FULL);
+    assert_true(i > 100);
+    /* Links already there still work; sign-outs still find room. */
+    id = key("u", "0");
+    assert_int_equal(ml_store_take(st, &id, NOW, pool, &(ml_store_link_t){ 0 }), ML_STORE_OK);
+    for (i = 0; i < 200; i++) {
+        v = key("v", apr_psprintf(pool, "user%d@example.com", i));
+        assert_int_equal(ml_store_set_time(st, &v, NOW, NOW + 86400, NOW), ML_STORE_OK);
+    }
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW);
+    ml_store_close(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_parse),
+        cmocka_unit_test_setup_teardown(test_link_lifecycle, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_refuse_without_writing, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_times, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_records_are_reclaimed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_store_refuses_links_keeps_sign_outs, setup,
+                                        teardown),
+    };
+    unsigned char k[32] = { 1, 2, 3 };
+    int rc;
+
+    apr_initialize();
+    apr_pool_create(&pool, NULL);
+    ml_hmac_key_init(&secret, k, sizeof(k));
+    rc = cmocka_run_group_tests(tests, NULL, NULL);
+    apr_pool_destroy(pool);
+    apr_terminate();
+    return rc;
+}

@@ -38,16 +38,16 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#define ML_REDIS_RETRY_MS 200   /* a thread's pause between failed connects */
+#define ML_REDIS_RETRY_MS 200 /* a thread's pause between failed connects */
 #define ML_REDIS_KEY_LEN (sizeof("magiclink:u:") - 1 + 2 * ML_STORE_KEY_LEN + 1)
-#define ML_REDIS_NUM_LEN 24     /* an apr_int64_t in decimal, and its NUL */
+#define ML_REDIS_NUM_LEN 24 /* an apr_int64_t in decimal, and its NUL */
 #define ML_REDIS_ARGS_MAX (3 + ML_STORE_LIMITS_MAX + 1 + 1 + 2 * ML_STORE_LIMITS_MAX + 3)
 
 /* ---- the scripts: each runs atomically in redis ---- */
 
 typedef struct ml_script {
     const char *src;
-    char sha[41];               /* SHA-1 in hex, for EVALSHA */
+    char sha[41]; /* SHA-1 in hex, for EVALSHA */
 } ml_script_t;
 
 /* KEYS: n limit counters, then the link (absent when only counting).
@@ -154,26 +154,26 @@ typedef struct ml_redis ml_redis_t;
 
 /* A thread's connection to one store. */
 typedef struct ml_redis_conn {
-    redisContext *c;            /* NULL: none now */
-    apr_uint32_t fork_gen;      /* the fork c was made in */
-    apr_int64_t retry_at;       /* monotonic ms: no connect before then */
+    redisContext *c;       /* NULL: none now */
+    apr_uint32_t fork_gen; /* the fork c was made in */
+    apr_int64_t retry_at;  /* monotonic ms: no connect before then */
     ml_redis_t *owner;
     struct ml_redis_conn *prev, *next;
 } ml_redis_conn_t;
 
 struct ml_redis {
-    pthread_key_t tls;          /* this thread's ml_redis_conn_t */
-    pthread_mutex_t lock;       /* guards conns */
-    ml_redis_conn_t *conns;     /* every thread's, so that close frees them */
+    pthread_key_t tls;      /* this thread's ml_redis_conn_t */
+    pthread_mutex_t lock;   /* guards conns */
+    ml_redis_conn_t *conns; /* every thread's, so that close frees them */
     struct timeval timeout;
-    int guard_sigpipe;          /* SIGPIPE was not ignored when opened */
+    int guard_sigpipe; /* SIGPIPE was not ignored when opened */
     const ml_store_t *st;
 };
 
 typedef enum {
     ML_REDIS_UP,
-    ML_REDIS_UNREACHABLE,       /* no connection, or no answer in time */
-    ML_REDIS_REFUSED            /* redis answered no: AUTH, SELECT, ... */
+    ML_REDIS_UNREACHABLE, /* no connection, or no answer in time */
+    ML_REDIS_REFUSED      /* redis answered no: AUTH, SELECT, ... */
 } ml_redis_state_t;
 
 static apr_int64_t ml_mono_ms(void)
@@ -405,8 +405,8 @@ static redisReply *ml_redis_call(ml_redis_t *r, int argc, const char **argv, con
 /* A script by its SHA-1, sent in full the first time a redis has not seen
  * it (argv[0] and argv[1] are the caller's room for the command and the
  * script). */
-static redisReply *ml_redis_eval(ml_redis_t *r, const ml_script_t *s, int argc,
-                                 const char **argv, size_t *lens)
+static redisReply *ml_redis_eval(ml_redis_t *r, const ml_script_t *s, int argc, const char **argv,
+                                 size_t *lens)
 {
     redisReply *rep;
 
@@ -566,8 +566,8 @@ static ml_store_rc_t ml_redis_get(ml_store_t *st, const ml_store_key_t *id, apr_
 /* A script on one link that answers nil (none), or the link. */
 static ml_store_rc_t ml_redis_link_script(ml_store_t *st, const ml_script_t *s,
                                           const ml_store_key_t *id, int nargs,
-                                          const apr_int64_t *args, apr_int64_t now,
-                                          apr_pool_t *p, ml_store_link_t *out)
+                                          const apr_int64_t *args, apr_int64_t now, apr_pool_t *p,
+                                          ml_store_link_t *out)
 {
     char key[ML_REDIS_KEY_LEN], nums[2][ML_REDIS_NUM_LEN];
     const char *argv[6] = {NULL, NULL, "1", key};
@@ -608,9 +608,9 @@ static ml_store_rc_t ml_redis_try(ml_store_t *st, const ml_store_key_t *id, int 
     return ml_redis_link_script(st, &ml_script_try, id, 2, args, now, p, out);
 }
 
-static ml_store_rc_t ml_redis_replace(ml_store_t *st, const ml_store_key_t *id,
-                                      const char *old, apr_size_t oldlen, const char *rec,
-                                      apr_size_t len, apr_int64_t now)
+static ml_store_rc_t ml_redis_replace(ml_store_t *st, const ml_store_key_t *id, const char *old,
+                                      apr_size_t oldlen, const char *rec, apr_size_t len,
+                                      apr_int64_t now)
 {
     char key[ML_REDIS_KEY_LEN], num[ML_REDIS_NUM_LEN];
     const char *argv[] = {NULL, NULL, "1", key, old, rec, num};
@@ -629,12 +629,16 @@ static ml_store_rc_t ml_redis_replace(ml_store_t *st, const ml_store_key_t *id,
     return rc;
 }
 
-static ml_store_rc_t ml_redis_set_time(ml_store_t *st, const ml_store_key_t *k,
-                                       apr_int64_t value, apr_int64_t exp, apr_int64_t now)
+static ml_store_rc_t ml_redis_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t value,
+                                       apr_int64_t exp, apr_int64_t now)
 {
     char key[ML_REDIS_KEY_LEN], nums[2][ML_REDIS_NUM_LEN];
     const char *argv[] = {NULL, NULL, "1", key, nums[0], nums[1]};
-    size_t lens[] = {0, 0, 1, ML_REDIS_KEY_LEN - 1, ml_num(value, nums[0]),
+    size_t lens[] = {0,
+                     0,
+                     1,
+                     ML_REDIS_KEY_LEN - 1,
+                     ml_num(value, nums[0]),
                      ml_num(ml_redis_ttl(exp, now), nums[1])};
     redisReply *rep;
 
@@ -646,8 +650,8 @@ static ml_store_rc_t ml_redis_set_time(ml_store_t *st, const ml_store_key_t *k,
     return ML_STORE_OK;
 }
 
-static ml_store_rc_t ml_redis_get_time(ml_store_t *st, const ml_store_key_t *k,
-                                       apr_int64_t now, apr_int64_t *value)
+static ml_store_rc_t ml_redis_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
+                                       apr_int64_t *value)
 {
     char key[ML_REDIS_KEY_LEN];
     const char *argv[] = {"GET", key};
@@ -681,41 +685,83 @@ static ml_store_rc_t ml_redis_ping(ml_store_t *st)
 
 /* ---- open and close ---- */
 
-/* The first connection of this process, to tell a wrong setting at once:
- * PING answered, and redis's eviction policy read where the user may. */
-static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t errlen)
+/* One command of open's check that must answer `want` (a status, or nil):
+ * UP, or what went wrong in err. */
+static ml_redis_state_t ml_redis_expect(const ml_store_t *st, redisContext *c, int argc,
+                                        const char **argv, const size_t *lens, int type,
+                                        const char *want, const char *refused, char *err,
+                                        apr_size_t errlen)
 {
-    const char *ping[] = {"PING"}, *conf[] = {"CONFIG", "GET", "maxmemory-policy"};
-    size_t ping_len[] = {4}, conf_len[] = {6, 3, 16};
-    ml_redis_state_t state;
-    redisContext *c = ml_redis_connect(st->impl, &state, err, errlen);
-    redisReply *rep;
+    redisReply *rep = redisCommandArgv(c, argc, argv, lens);
+    ml_redis_state_t state = ML_REDIS_UP;
+
+    if (!rep) {
+        ml_redis_say(st, err, errlen, "no answer", c->errstr);
+        return ML_REDIS_UNREACHABLE;
+    }
+    if (rep->type == REDIS_REPLY_ERROR && !strncmp(rep->str, "NOAUTH", 6)) {
+        ml_redis_say(st, err, errlen, "redis asks for a password (set password=)", rep->str);
+        state = ML_REDIS_REFUSED;
+    } else if (rep->type != type || (want && strcmp(rep->str, want) != 0)) {
+        ml_redis_say(st, err, errlen, refused,
+                     rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected answer");
+        state = ML_REDIS_REFUSED;
+    }
+    freeReplyObject(rep);
+    return state;
+}
+
+/* A warning in st->warning when redis may evict our keys. Where the policy
+ * cannot be read (ACL, a renamed CONFIG) there is nothing to say. */
+static void ml_redis_check_policy(ml_store_t *st, redisContext *c)
+{
+    const char *argv[] = {"CONFIG", "GET", "maxmemory-policy"};
+    size_t lens[] = {6, 3, 16};
+    redisReply *rep = redisCommandArgv(c, 3, argv, lens);
     char addr[300];
 
-    if (!c)
-        return state;
-    rep = redisCommandArgv(c, 1, ping, ping_len);
-    if (!rep || rep->type != REDIS_REPLY_STATUS || strcmp(rep->str, "PONG") != 0) {
-        ml_redis_say(st, err, errlen, "PING not answered",
-                     !rep ? c->errstr : rep->type == REDIS_REPLY_ERROR ? rep->str : NULL);
-        state = !rep ? ML_REDIS_UNREACHABLE : ML_REDIS_REFUSED;
-    }
-    if (rep)
-        freeReplyObject(rep);
-    /* Not readable (ACL, renamed CONFIG): nothing to say. */
-    rep = state == ML_REDIS_UP ? redisCommandArgv(c, 3, conf, conf_len) : NULL;
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
         && rep->element[1]->type == REDIS_REPLY_STRING
         && strcmp(rep->element[1]->str, "noeviction") != 0) {
         ml_redis_addr(st, addr, sizeof(addr));
-        st->warning = apr_psprintf(
-            st->pool, "redis %s: maxmemory-policy is %s, not noeviction: redis may drop "
-                      "links, rate counters and sign-outs when its memory is full (set "
-                      "maxmemory-policy noeviction; a full redis then refuses new links)",
-            addr, rep->element[1]->str);
+        st->warning =
+            apr_psprintf(st->pool,
+                         "redis %s: maxmemory-policy is %s, not noeviction: redis may drop "
+                         "links, rate counters and sign-outs when its memory is full (set "
+                         "maxmemory-policy noeviction; a full redis then refuses new links)",
+                         addr, rep->element[1]->str);
     }
     if (rep)
         freeReplyObject(rep);
+}
+
+/* The first connection of this process, to tell a wrong setting at once:
+ * PING answered; a script allowed to read our keys (an ACL user needs
+ * scripting and ~magiclink:*), which also loads it — run on a key no link
+ * ever has, it writes nothing; the eviction policy read where it may be. */
+static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t errlen)
+{
+    static const char probe_key[] =
+        "magiclink:u:"
+        "0000000000000000000000000000000000000000000000000000000000000000";
+    const char *ping[] = {"PING"};
+    const char *eval[] = {"EVAL", ml_script_take.src, "1", probe_key, "0"};
+    size_t ping_len[] = {4},
+           eval_len[] = {4, strlen(ml_script_take.src), 1, sizeof(probe_key) - 1, 1};
+    ml_redis_state_t state;
+    redisContext *c = ml_redis_connect(st->impl, &state, err, errlen);
+
+    if (!c)
+        return state;
+    state = ml_redis_expect(st, c, 1, ping, ping_len, REDIS_REPLY_STATUS, "PONG", "PING refused",
+                            err, errlen);
+    if (state == ML_REDIS_UP)
+        state = ml_redis_expect(st, c, 5, eval, eval_len, REDIS_REPLY_NIL, NULL,
+                                "a script was refused (a user needs +@scripting, "
+                                "+@read, +@write and ~magiclink:*)",
+                                err, errlen);
+    if (state == ML_REDIS_UP)
+        ml_redis_check_policy(st, c);
     redisFree(c);
     return state;
 }
@@ -776,8 +822,8 @@ static apr_status_t ml_redis_open(ml_store_t *st, char *err, apr_size_t errlen)
         ml_redis_close(st);
         return APR_EGENERAL;
     case ML_REDIS_UNREACHABLE:
-        st->warning = apr_pstrcat(st->pool, why,
-                                  " (every operation fails closed until redis answers)", NULL);
+        st->warning =
+            apr_pstrcat(st->pool, why, " (every operation fails closed until redis answers)", NULL);
         break;
     default:
         break;
@@ -786,7 +832,7 @@ static apr_status_t ml_redis_open(ml_store_t *st, char *err, apr_size_t errlen)
 }
 
 const ml_store_ops_t ml_store_redis_ops = {
-    "redis",          ml_redis_open,    ml_redis_close,     ml_redis_issue,
-    ml_redis_get,     ml_redis_take,    ml_redis_try,       ml_redis_replace,
+    "redis",           ml_redis_open,     ml_redis_close, ml_redis_issue,
+    ml_redis_get,      ml_redis_take,     ml_redis_try,   ml_redis_replace,
     ml_redis_set_time, ml_redis_get_time, ml_redis_ping,
 };

@@ -18,7 +18,9 @@
 
 #include "ml_store.h"
 
+#ifndef ML_REDIS_BIN
 #define ML_REDIS_BIN "/usr/bin/redis-server"
+#endif
 #define ML_NOW 1000000
 #define ML_EXP (ML_NOW + 900)
 

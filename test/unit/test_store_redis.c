@@ -32,8 +32,9 @@ typedef struct ml_redis_srv {
     char dir[64];
 } ml_redis_srv_t;
 
-static ml_redis_srv_t ml_shared; /* for the tests that do not stop it */
-static pid_t ml_started[8];      /* every redis running, killed at the end */
+static ml_redis_srv_t ml_shared;     /* for the tests that do not stop it */
+static ml_redis_srv_t ml_started[8]; /* every redis started: what a failed test left is
+                                      * stopped at the end */
 static apr_pool_t *ml_pool;
 
 static int ml_free_port(void)
@@ -165,10 +166,10 @@ static void ml_redis_start(ml_redis_srv_t *srv, const char *const *extra)
         execv(ML_REDIS_BIN, (char *const *)argv);
         _exit(127);
     }
-    for (i = 0; i < 8 && ml_started[i]; i++)
+    for (i = 0; i < 8 && ml_started[i].pid; i++)
         ;
     if (i < 8)
-        ml_started[i] = srv->pid;
+        ml_started[i] = *srv;
     for (i = 0; i < 200 && !ml_redis_answers(srv); i++) {
         assert_int_equal(waitpid(srv->pid, &status, WNOHANG), 0); /* it did not die */
         usleep(25000);
@@ -181,8 +182,8 @@ static void ml_redis_kill(ml_redis_srv_t *srv)
     int i;
 
     for (i = 0; i < 8; i++)
-        if (ml_started[i] == srv->pid)
-            ml_started[i] = 0;
+        if (ml_started[i].pid == srv->pid && &ml_started[i] != srv)
+            ml_started[i].pid = 0;
     if (srv->pid > 0) {
         kill(srv->pid, SIGCONT);
         kill(srv->pid, SIGKILL);
@@ -194,7 +195,12 @@ static void ml_redis_kill(ml_redis_srv_t *srv)
 
 static void ml_redis_stop(ml_redis_srv_t *srv)
 {
+    int i;
+
     ml_redis_kill(srv);
+    for (i = 0; i < 8; i++)
+        if (&ml_started[i] != srv && !strcmp(ml_started[i].dir, srv->dir))
+            ml_started[i].dir[0] = '\0';
     if (srv->dir[0])
         rmdir(srv->dir);
     srv->dir[0] = '\0';
@@ -900,12 +906,8 @@ static int ml_group_teardown(void **state)
     int i;
 
     ml_redis_stop(&ml_shared);
-    for (i = 0; i < 8; i++) /* left by a test that failed half-way */
-        if (ml_started[i] > 0) {
-            kill(ml_started[i], SIGCONT);
-            kill(ml_started[i], SIGKILL);
-            waitpid(ml_started[i], NULL, 0);
-        }
+    for (i = 0; i < 8; i++)
+        ml_redis_stop(&ml_started[i]);
     return 0;
 }
 

@@ -104,7 +104,8 @@ struct ml_store {
     ml_store_opts_t opts;
     apr_pool_t *pool;           /* lives as long as the store */
     void *impl;                 /* the backend's own; NULL while not open */
-    const char *warning;        /* set by open: something the admin should know */
+    const char *warning;        /* set by open: a risk to log (redis: an evicting
+                                 * maxmemory-policy, or not answering yet), or NULL */
 };
 
 /* Parses "lmdb:DIR" or "redis:HOST:PORT" with options "size=64M",

@@ -12,6 +12,7 @@
 
 #include "ml_auth.h"
 #include "ml_conf.h"
+#include "ml_deliverer.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -67,6 +68,7 @@ static int ml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 static void ml_child_init(apr_pool_t *p, server_rec *s)
 {
     ml_state_child_init(p, s);
+    ml_deliverer_child_init(p, s);
 }
 
 static void ml_register_hooks(apr_pool_t *p)
@@ -102,6 +104,8 @@ static const command_rec ml_cmds[] = {
     AP_INIT_TAKE_ARGV("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
                       "the state store: lmdb:DIR [size=64M] or redis:HOST:PORT [timeout=MS] "
                       "[user=U] [password=P] [db=N]"),
+    AP_INIT_TAKE1("MagicLinkDeliverers", ml_cmd_deliverers, NULL, RSRC_CONF,
+                  "mail deliverer threads per child process [4]"),
     AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
                   "email|email-total|ip|domain N SECONDS"),
     ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),

@@ -205,6 +205,7 @@ static apr_status_t ml_smtp_send(void *impl, const char *from, const char *rcpt,
     char cerr[CURL_ERROR_SIZE] = "", mfrom[260], mrcpt[260];
     struct curl_slist to = {mrcpt, NULL};
     CURL *h = ml_smtp_take(s);
+    long code = 0;
     CURLcode rc;
 
     if (!h) {
@@ -229,6 +230,7 @@ static apr_status_t ml_smtp_send(void *impl, const char *from, const char *rcpt,
         ml_smtp_give(s, h);
         return APR_SUCCESS;
     }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &code);
     ml_smtp_discard(h, rc);
     ml_mail_errf(errbuf, errlen, "%s: %s%s", s->c.desc, cerr[0] ? cerr : curl_easy_strerror(rc),
                  rc == CURLE_OPERATION_TIMEDOUT ? " (timed out)" : "");
@@ -237,6 +239,8 @@ static apr_status_t ml_smtp_send(void *impl, const char *from, const char *rcpt,
         ml_mail_errf(errbuf + o, errlen - o, "; server said: ");
         ml_mail_err_remote(errbuf, errlen, io.reply, strlen(io.reply));
     }
+    if (code >= 500 && code < 600)
+        return ML_MAIL_REJECTED;
     return rc == CURLE_OPERATION_TIMEDOUT ? APR_TIMEUP : APR_EGENERAL;
 }
 

@@ -33,6 +33,10 @@
 
 typedef struct ml_mailer ml_mailer_t;
 
+/* ml_mailer_send's answer when the server refused the message for good
+ * (SMTP 5xx): trying again cannot help. Every other failure may pass. */
+#define ML_MAIL_REJECTED (APR_OS_START_USERERR + 501)
+
 typedef enum {
     ML_STARTTLS_DEFAULT = 0, /* off for smtp://, not applicable to smtps:// */
     ML_STARTTLS_OFF,

@@ -6,6 +6,7 @@
 
 #define ML_STORE_DEFAULT_MAP   (64 * 1024 * 1024)
 #define ML_STORE_DEFAULT_TMO   1000
+#define ML_STORE_DEFAULT_OUTBOX 10000
 
 const char *ml_store_strerror(ml_store_rc_t rc)
 {
@@ -61,7 +62,9 @@ static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
     int lmdb = st->ops == &ml_store_lmdb_ops, ok = 0;
 
 #define ML_IS(name) (n == sizeof(name) - 1 && !strncmp(opt, name, n))
-    if (lmdb && ML_IS("size"))
+    if (ML_IS("outbox"))
+        ok = ml_parse_int(v, 1, 10000000, &st->opts.outbox_max);
+    else if (lmdb && ML_IS("size"))
         ok = ml_parse_size(v, &st->opts.map_size);
     else if (!lmdb && ML_IS("timeout"))
         ok = ml_parse_int(v, 10, 60000, &st->opts.timeout_ms);
@@ -73,7 +76,7 @@ static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
         ok = *v && !strpbrk(v, "\r\n") && (st->opts.password = apr_pstrdup(st->pool, v));
     else {
         apr_snprintf(err, errlen, "unknown option \"%.*s\" for %s (%s)", (int)n, opt,
-                     st->ops->scheme, lmdb ? "size=64M" : "timeout=MS, user=, password=, db=N");
+                     st->ops->scheme, lmdb ? "size=64M, outbox=N" : "timeout=MS, user=, password=, db=N, outbox=N");
         return APR_EINVAL;
     }
 #undef ML_IS
@@ -117,6 +120,7 @@ apr_status_t ml_store_parse(ml_store_t **out, const char *spec, const char *cons
     st->spec = apr_pstrdup(p, spec);
     st->opts.map_size = ML_STORE_DEFAULT_MAP;
     st->opts.timeout_ms = ML_STORE_DEFAULT_TMO;
+    st->opts.outbox_max = ML_STORE_DEFAULT_OUTBOX;
     if (n == 4 && !strncmp(spec, "lmdb", 4)) {
         st->ops = &ml_store_lmdb_ops;
         if (rest[0] != '/') {
@@ -156,11 +160,36 @@ void ml_store_close(ml_store_t *st)
 
 ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
                              const ml_store_key_t *id, const char *rec, apr_size_t len,
-                             apr_int64_t now, apr_int64_t exp)
+                             apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
-    if (!st->impl || n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX)
+    if (!st->impl || n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX
+        || (mail && mail->len > ML_STORE_MAIL_MAX))
         return ML_STORE_DOWN;
-    return st->ops->issue(st, lims, n, id, rec, len, now, exp);
+    return st->ops->issue(st, lims, n, id, rec, len, now, exp, mail);
+}
+
+ml_store_rc_t ml_store_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+                             ml_store_mail_t *out)
+{
+    return !st->impl ? ML_STORE_DOWN : st->ops->claim(st, now, lease, p, out);
+}
+
+ml_store_rc_t ml_store_mail_done(ml_store_t *st, const ml_store_key_t *id)
+{
+    return !st->impl ? ML_STORE_DOWN : st->ops->mail_done(st, id);
+}
+
+ml_store_rc_t ml_store_mail_retry(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due)
+{
+    return !st->impl ? ML_STORE_DOWN : st->ops->mail_retry(st, id, due);
+}
+
+ml_store_rc_t ml_store_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
+                                    apr_int64_t *oldest)
+{
+    *depth = 0;
+    *oldest = 0;
+    return !st->impl ? ML_STORE_DOWN : st->ops->outbox_stats(st, now, depth, oldest);
 }
 
 ml_store_rc_t ml_store_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,

@@ -61,6 +61,20 @@ typedef struct ml_store_link {
     apr_int64_t exp;
 } ml_store_link_t;
 
+/* A message in the outbox: what the deliverer needs (ml_outbox.h encodes
+ * it; opaque to the store), when it is next due, and when it is given up. */
+#define ML_STORE_MAIL_MAX (128 * 1024)
+
+typedef struct ml_store_mail {
+    ml_store_key_t id;
+    const char *data;
+    apr_size_t len;
+    apr_int64_t created;
+    apr_int64_t due;
+    apr_int64_t exp;
+    int attempts;               /* claims so far, this one included */
+} ml_store_mail_t;
+
 /* Options from `MagicLinkCache SPEC [name=value ...]`. */
 typedef struct ml_store_opts {
     apr_int64_t map_size;       /* lmdb: bytes [64 MiB] */
@@ -68,6 +82,7 @@ typedef struct ml_store_opts {
     const char *user;           /* redis ACL user */
     const char *password;       /* redis AUTH */
     int db;                     /* redis SELECT */
+    int outbox_max;             /* messages the outbox holds at most [10000] */
 } ml_store_opts_t;
 
 typedef struct ml_store ml_store_t;
@@ -79,7 +94,7 @@ typedef struct ml_store_ops {
     void (*close)(ml_store_t *st);
     ml_store_rc_t (*issue)(ml_store_t *st, const ml_store_limit_t *lims, int n,
                            const ml_store_key_t *id, const char *rec, apr_size_t len,
-                           apr_int64_t now, apr_int64_t exp);
+                           apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail);
     ml_store_rc_t (*get)(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                          apr_pool_t *p, ml_store_link_t *out);
     ml_store_rc_t (*take)(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
@@ -94,6 +109,12 @@ typedef struct ml_store_ops {
     ml_store_rc_t (*get_time)(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                               apr_int64_t *value);
     ml_store_rc_t (*ping)(ml_store_t *st);
+    ml_store_rc_t (*claim)(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+                           ml_store_mail_t *out);
+    ml_store_rc_t (*mail_done)(ml_store_t *st, const ml_store_key_t *id);
+    ml_store_rc_t (*mail_retry)(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due);
+    ml_store_rc_t (*outbox_stats)(ml_store_t *st, apr_int64_t now, int *depth,
+                                  apr_int64_t *oldest);
 } ml_store_ops_t;
 
 struct ml_store {
@@ -118,12 +139,14 @@ apr_status_t ml_store_parse(ml_store_t **out, const char *spec, const char *cons
 apr_status_t ml_store_open(ml_store_t *st, char *err, apr_size_t errlen);
 void ml_store_close(ml_store_t *st);
 
-/* If every limit is below its count, adds one to each and records the link
- * (id → rec, tries 0, until exp), all at once; else ML_STORE_OVER and nothing
- * written. n may be 0; rec may be NULL to count only. */
+/* If every limit is below its count, adds one to each, records the link
+ * (id → rec, tries 0, until exp) and puts mail (when not NULL) in the
+ * outbox, all at once; else ML_STORE_OVER and nothing written. A full
+ * outbox (opts.outbox_max) or store: ML_STORE_FULL, nothing written. n may
+ * be 0; rec may be NULL to count only. */
 ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
                              const ml_store_key_t *id, const char *rec, apr_size_t len,
-                             apr_int64_t now, apr_int64_t exp);
+                             apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail);
 /* The link's record, left in place. */
 ml_store_rc_t ml_store_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                            apr_pool_t *p, ml_store_link_t *out);
@@ -152,6 +175,19 @@ ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int
                                 apr_int64_t *value);
 /* Whether the store answers. */
 ml_store_rc_t ml_store_ping(ml_store_t *st);
+
+/* The outbox. claim takes the message most overdue (due <= now) for `lease`
+ * seconds: its due moves to now + lease and its attempts up by one, so a
+ * deliverer that dies holding it only delays it; ML_STORE_NOTFOUND when
+ * nothing is due. mail_done removes a message (delivered, refused for good,
+ * or given up); mail_retry sets when it is next due. outbox_stats: how many
+ * messages wait, and the creation time of the oldest (0 when none). */
+ml_store_rc_t ml_store_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+                             ml_store_mail_t *out);
+ml_store_rc_t ml_store_mail_done(ml_store_t *st, const ml_store_key_t *id);
+ml_store_rc_t ml_store_mail_retry(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due);
+ml_store_rc_t ml_store_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
+                                    apr_int64_t *oldest);
 
 /* The store key of (kind, value) under the store secret: HMAC-SHA256 of
  * kind "|" value. Kinds: 'u' link ids, 'e'/'E'/'i'/'d' rate counters,

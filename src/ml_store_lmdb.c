@@ -36,9 +36,16 @@ typedef struct ml_rec_head {
     unsigned char pad[7];
 } ml_rec_head_t;
 
+/* What every outbox message starts with; the message follows. */
+typedef struct ml_mail_head {
+    apr_int64_t created, due, exp;
+    apr_int64_t attempts;
+} ml_mail_head_t;
+
 typedef struct ml_lmdb {
     MDB_env *env;
     MDB_dbi rec, exp;
+    MDB_dbi out, due;           /* the outbox, and its messages by due time */
     pthread_key_t reader;       /* this thread's read transaction */
     apr_size_t map_pages;
 } ml_lmdb_t;
@@ -65,7 +72,7 @@ static int ml_lmdb_env(ml_store_t *st, ml_lmdb_t *l, char *err, apr_size_t errle
 
     if ((rc = mdb_env_create(&l->env)) != 0)
         return ml_lmdb_fail(err, errlen, "mdb_env_create", rc);
-    mdb_env_set_maxdbs(l->env, 4);
+    mdb_env_set_maxdbs(l->env, 8);
     mdb_env_set_maxreaders(l->env, ML_LMDB_MAX_READERS);
     if ((rc = mdb_env_set_mapsize(l->env, (size_t)st->opts.map_size)) != 0)
         return ml_lmdb_fail(err, errlen, "map size", rc);
@@ -81,7 +88,9 @@ static int ml_lmdb_env(ml_store_t *st, ml_lmdb_t *l, char *err, apr_size_t errle
     if ((rc = mdb_txn_begin(l->env, NULL, 0, &txn)) != 0)
         return ml_lmdb_fail(err, errlen, "begin", rc);
     if ((rc = mdb_dbi_open(txn, "rec", MDB_CREATE, &l->rec)) != 0
-        || (rc = mdb_dbi_open(txn, "exp", MDB_CREATE, &l->exp)) != 0) {
+        || (rc = mdb_dbi_open(txn, "exp", MDB_CREATE, &l->exp)) != 0
+        || (rc = mdb_dbi_open(txn, "out", MDB_CREATE, &l->out)) != 0
+        || (rc = mdb_dbi_open(txn, "due", MDB_CREATE, &l->due)) != 0) {
         mdb_txn_abort(txn);
         return ml_lmdb_fail(err, errlen, "open databases", rc);
     }
@@ -315,10 +324,69 @@ static int ml_count_of(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lim,
     return rc;
 }
 
+/* ---- the outbox ---- */
+
+static int ml_mail_get(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id, ml_mail_head_t *h,
+                       MDB_val *val)
+{
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)id->b };
+    int rc = mdb_get(txn, l->out, &key, val);
+
+    if (rc != 0)
+        return rc;
+    if (val->mv_size < sizeof(*h))
+        return MDB_CORRUPTED;
+    memcpy(h, val->mv_data, sizeof(*h));
+    return 0;
+}
+
+/* Moves a message's due entry from old_due (0: none) to h->due, and
+ * writes its header (and data, when given). */
+static int ml_mail_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id,
+                       const ml_mail_head_t *h, apr_int64_t old_due, const char *data,
+                       apr_size_t len)
+{
+    unsigned char dk[8 + ML_STORE_KEY_LEN];
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)id->b }, val, dkey = { sizeof(dk), dk };
+    MDB_val empty = { 0, (void *)"" };
+    int rc;
+
+    if (old_due) {
+        ml_exp_key(old_due, id, dk);
+        rc = mdb_del(txn, l->due, &dkey, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND)
+            return rc;
+    }
+    if (data) {
+        val.mv_size = sizeof(*h) + len;
+        if ((rc = mdb_put(txn, l->out, &key, &val, MDB_RESERVE)) != 0)
+            return rc;
+        memcpy((char *)val.mv_data + sizeof(*h), data, len);
+    }
+    else if ((rc = ml_mail_get(txn, l, id, &(ml_mail_head_t){ 0 }, &val)) != 0
+             || (rc = mdb_put(txn, l->out, &key, &val, MDB_RESERVE)) != 0) {
+        return rc;
+    }
+    memcpy(val.mv_data, h, sizeof(*h));
+    ml_exp_key(h->due, id, dk);
+    return mdb_put(txn, l->due, &dkey, &empty, 0);
+}
+
+static int ml_outbox_count(MDB_txn *txn, ml_lmdb_t *l, apr_size_t *n)
+{
+    MDB_stat stat;
+    int rc = mdb_stat(txn, l->out, &stat);
+
+    *n = stat.ms_entries;
+    return rc;
+}
+
 static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims, int n,
                         const ml_store_key_t *id, const char *rec, apr_size_t len,
-                        apr_int64_t now, apr_int64_t exp, int *over)
+                        apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail,
+                        int outbox_max, int *over)
 {
+    apr_size_t queued;
     ml_rec_head_t h[ML_STORE_LIMITS_MAX], link = { 0 };
     int i, rc;
 
@@ -326,6 +394,8 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
         return rc;
     if (!ml_room_for_links(txn, l))
         return MDB_MAP_FULL;
+    if (mail && ((rc = ml_outbox_count(txn, l, &queued)) != 0 || queued >= (apr_size_t)outbox_max))
+        return rc ? rc : MDB_MAP_FULL;
     /* Every limit is read before anything is written: a refusal writes nothing. */
     for (i = 0; i < n; i++) {
         if ((rc = ml_count_of(txn, l, &lims[i], now, &h[i])) != 0)
@@ -346,16 +416,22 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
         if ((rc = ml_rec_put(txn, l, &lims[i].key, &h[i], NULL, 0, old)) != 0)
             return rc;
     }
-    if (!rec)
-        return 0;
-    link.type = ML_REC_LINK;
-    link.exp = exp;
-    return ml_rec_put(txn, l, id, &link, rec, len, 0);
+    if (rec) {
+        link.type = ML_REC_LINK;
+        link.exp = exp;
+        if ((rc = ml_rec_put(txn, l, id, &link, rec, len, 0)) != 0)
+            return rc;
+    }
+    if (mail) {
+        ml_mail_head_t mh = { mail->created, mail->due, mail->exp, 0 };
+        return ml_mail_put(txn, l, &mail->id, &mh, 0, mail->data, mail->len);
+    }
+    return 0;
 }
 
 static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
                                    const ml_store_key_t *id, const char *rec, apr_size_t len,
-                                   apr_int64_t now, apr_int64_t exp)
+                                   apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
     ml_lmdb_t *l = st->impl;
     MDB_txn *txn;
@@ -364,7 +440,8 @@ static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims,
 
     if (src != ML_STORE_OK)
         return src;
-    rc = ml_issue_txn(txn, l, lims, n, id, rec, len, now, exp, &over);
+    rc = ml_issue_txn(txn, l, lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max,
+                      &over);
     if (over) {
         mdb_txn_abort(txn);
         return ML_STORE_OVER;
@@ -530,6 +607,128 @@ static ml_store_rc_t ml_lmdb_ping(ml_store_t *st)
     return ML_STORE_OK;
 }
 
+static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+                                   ml_store_mail_t *out)
+{
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val dkey, dval, val;
+    ml_mail_head_t h;
+    apr_int64_t due = 0;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc, j;
+
+    if (src != ML_STORE_OK)
+        return src;
+    if ((rc = mdb_cursor_open(txn, l->due, &cur)) != 0)
+        return ml_write_end(txn, rc);
+    rc = mdb_cursor_get(cur, &dkey, &dval, MDB_FIRST);
+    if (rc == 0 && dkey.mv_size != 8 + ML_STORE_KEY_LEN)
+        rc = MDB_CORRUPTED;
+    if (rc == 0) {
+        for (j = 0; j < 8; j++)
+            due = (due << 8) | ((const unsigned char *)dkey.mv_data)[j];
+        memcpy(out->id.b, (const unsigned char *)dkey.mv_data + 8, ML_STORE_KEY_LEN);
+    }
+    mdb_cursor_close(cur);
+    if (rc == 0 && due > now)
+        rc = MDB_NOTFOUND;
+    if (rc == 0)
+        rc = ml_mail_get(txn, l, &out->id, &h, &val);
+    if (rc == 0) {
+        out->data = apr_pstrmemdup(p, (const char *)val.mv_data + sizeof(h),
+                                   val.mv_size - sizeof(h));
+        out->len = val.mv_size - sizeof(h);
+        h.attempts++;
+        h.due = now + lease;
+        out->created = h.created;
+        out->due = h.due;
+        out->exp = h.exp;
+        out->attempts = (int)h.attempts;
+        rc = ml_mail_put(txn, l, &out->id, &h, due, NULL, 0);
+    }
+    if (rc == MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return ML_STORE_NOTFOUND;
+    }
+    return ml_write_end(txn, rc);
+}
+
+static ml_store_rc_t ml_lmdb_mail_done(ml_store_t *st, const ml_store_key_t *id)
+{
+    ml_lmdb_t *l = st->impl;
+    unsigned char dk[8 + ML_STORE_KEY_LEN];
+    MDB_txn *txn;
+    MDB_val val, key = { ML_STORE_KEY_LEN, (void *)id->b }, dkey = { sizeof(dk), dk };
+    ml_mail_head_t h;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_mail_get(txn, l, id, &h, &val);
+    if (rc == 0) {
+        ml_exp_key(h.due, id, dk);
+        rc = mdb_del(txn, l->due, &dkey, NULL);
+        if (rc == 0 || rc == MDB_NOTFOUND)
+            rc = mdb_del(txn, l->out, &key, NULL);
+    }
+    return ml_write_end(txn, rc);
+}
+
+static ml_store_rc_t ml_lmdb_mail_retry(ml_store_t *st, const ml_store_key_t *id,
+                                        apr_int64_t due)
+{
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn;
+    MDB_val val;
+    ml_mail_head_t h;
+    apr_int64_t old;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc;
+
+    if (src != ML_STORE_OK)
+        return src;
+    rc = ml_mail_get(txn, l, id, &h, &val);
+    if (rc == 0) {
+        old = h.due;
+        h.due = due;
+        rc = ml_mail_put(txn, l, id, &h, old, NULL, 0);
+    }
+    return ml_write_end(txn, rc);
+}
+
+/* Counting and finding the oldest walks the outbox: it is bounded by
+ * outbox=, and this runs for a metrics scrape, not per request. */
+static ml_store_rc_t ml_lmdb_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
+                                          apr_int64_t *oldest)
+{
+    ml_lmdb_t *l = st->impl;
+    MDB_txn *txn = ml_read_begin(l);
+    MDB_cursor *cur;
+    MDB_val key, val;
+    ml_mail_head_t h;
+    int rc;
+
+    if (!txn)
+        return ML_STORE_DOWN;
+    if ((rc = mdb_cursor_open(txn, l->out, &cur)) == 0) {
+        for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+            if (val.mv_size < sizeof(h))
+                continue;
+            memcpy(&h, val.mv_data, sizeof(h));
+            (*depth)++;
+            if (!*oldest || h.created < *oldest)
+                *oldest = h.created;
+        }
+        mdb_cursor_close(cur);
+    }
+    mdb_txn_reset(txn);
+    return rc == MDB_NOTFOUND ? ML_STORE_OK : ml_rc(rc);
+}
+
 const ml_store_ops_t ml_store_lmdb_ops = {
     "lmdb",
     ml_lmdb_open,
@@ -542,4 +741,8 @@ const ml_store_ops_t ml_store_lmdb_ops = {
     ml_lmdb_set_time,
     ml_lmdb_get_time,
     ml_lmdb_ping,
+    ml_lmdb_claim,
+    ml_lmdb_mail_done,
+    ml_lmdb_mail_retry,
+    ml_lmdb_outbox_stats,
 };

@@ -41,7 +41,11 @@
 #define ML_REDIS_RETRY_MS 200 /* a thread's pause between failed connects */
 #define ML_REDIS_KEY_LEN (sizeof("magiclink:u:") - 1 + 2 * ML_STORE_KEY_LEN + 1)
 #define ML_REDIS_NUM_LEN 24 /* an apr_int64_t in decimal, and its NUL */
-#define ML_REDIS_ARGS_MAX (3 + ML_STORE_LIMITS_MAX + 1 + 1 + 2 * ML_STORE_LIMITS_MAX + 3)
+#define ML_REDIS_ARGS_MAX (3 + ML_STORE_LIMITS_MAX + 4 + 3 + 2 * ML_STORE_LIMITS_MAX + 3 + 7)
+#define ML_REDIS_OUTBOX "magiclink:outbox"
+#define ML_REDIS_OUTBOX_BORN "magiclink:outbox:created"
+#define ML_REDIS_MAIL_PREFIX "magiclink:o:"
+#define ML_REDIS_LEASE_SLACK 600     /* a message's hash outlives its exp by this */
 
 /* ---- the scripts: each runs atomically in redis ---- */
 
@@ -50,31 +54,85 @@ typedef struct ml_script {
     char sha[41]; /* SHA-1 in hex, for EVALSHA */
 } ml_script_t;
 
-/* KEYS: n limit counters, then the link (absent when only counting).
- * ARGV: n, then limit and window of each counter, then rec, exp and ttl.
- * Reads every counter before it writes anything: 1 when one is at its
- * limit (nothing written), else 0 with every counter counted and the link
- * stored. The first write is the first command that may be refused for lack
- * of memory, and redis refuses only a script's first write: so a script
- * refused for memory has written nothing either. */
+/* KEYS: n limit counters, then the link (when ARGV[2] is 1), then the
+ * message's hash, the outbox and its by-creation set (when ARGV[3] is 1).
+ * ARGV: n, has link, has message, then limit and window of each counter,
+ * then rec, exp and ttl of the link, then the message's data, created, due,
+ * exp, ttl, id and the outbox's maximum.
+ * Reads every counter (and the outbox's size) before it writes anything: 1
+ * when one is at its limit, 2 when the outbox is full (nothing written),
+ * else 0 with every counter counted, the link stored and the message
+ * queued. The first write is the first command that may be refused for
+ * lack of memory, and redis refuses only a script's first write: so a
+ * script refused for memory has written nothing either. */
 static ml_script_t ml_script_issue = {
     "local n = tonumber(ARGV[1])\n"
+    "local k, a = n + 1, 2 * n + 4\n"
     "for i = 1, n do\n"
-    "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i]) then\n"
+    "  if tonumber(redis.call('GET', KEYS[i]) or '0') >= tonumber(ARGV[2 * i + 2]) then\n"
     "    return 1\n"
     "  end\n"
     "end\n"
+    "local m = ARGV[2] == '1' and k + 1 or k\n"
+    "local ma = ARGV[2] == '1' and a + 3 or a\n"
+    "if ARGV[3] == '1' and redis.call('ZCARD', KEYS[m + 1]) >= tonumber(ARGV[ma + 6]) then\n"
+    "  return 2\n"
+    "end\n"
     "for i = 1, n do\n"
     "  if redis.call('INCR', KEYS[i]) == 1 or redis.call('TTL', KEYS[i]) < 0 then\n"
-    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 1])\n"
+    "    redis.call('EXPIRE', KEYS[i], ARGV[2 * i + 3])\n"
     "  end\n"
     "end\n"
-    "if #KEYS > n then\n"
-    "  local a = 2 * n + 2\n"
-    "  redis.call('HSET', KEYS[n + 1], 'rec', ARGV[a], 'tries', 0, 'exp', ARGV[a + 1])\n"
-    "  redis.call('EXPIRE', KEYS[n + 1], ARGV[a + 2])\n"
+    "if ARGV[2] == '1' then\n"
+    "  redis.call('HSET', KEYS[k], 'rec', ARGV[a], 'tries', 0, 'exp', ARGV[a + 1])\n"
+    "  redis.call('EXPIRE', KEYS[k], ARGV[a + 2])\n"
+    "end\n"
+    "if ARGV[3] == '1' then\n"
+    "  redis.call('HSET', KEYS[m], 'm', ARGV[ma], 'created', ARGV[ma + 1], 'due', ARGV[ma + 2],\n"
+    "             'exp', ARGV[ma + 3], 'att', 0)\n"
+    "  redis.call('EXPIRE', KEYS[m], ARGV[ma + 4])\n"
+    "  redis.call('ZADD', KEYS[m + 1], ARGV[ma + 2], ARGV[ma + 5])\n"
+    "  redis.call('ZADD', KEYS[m + 2], ARGV[ma + 1], ARGV[ma + 5])\n"
     "end\n"
     "return 0\n",
+    ""};
+
+/* KEYS: the outbox, its by-creation set. ARGV: now, lease, the prefix of
+ * message hashes. The most overdue message, leased: {id, data, created,
+ * due, exp, attempts}; nil when none is due. A message whose hash redis
+ * already dropped (past its expiry) leaves both sets on the way. */
+static ml_script_t ml_script_claim = {
+    "for _ = 1, 16 do\n"
+    "  local r = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)\n"
+    "  if #r == 0 then return false end\n"
+    "  local h = ARGV[3] .. r[1]\n"
+    "  local v = redis.call('HMGET', h, 'm', 'created', 'exp')\n"
+    "  if v[1] then\n"
+    "    local due = tonumber(ARGV[1]) + tonumber(ARGV[2])\n"
+    "    local att = redis.call('HINCRBY', h, 'att', 1)\n"
+    "    redis.call('HSET', h, 'due', due)\n"
+    "    redis.call('ZADD', KEYS[1], due, r[1])\n"
+    "    return {r[1], v[1], v[2], tostring(due), v[3], att}\n"
+    "  end\n"
+    "  redis.call('ZREM', KEYS[1], r[1])\n"
+    "  redis.call('ZREM', KEYS[2], r[1])\n"
+    "end\n"
+    "return false\n",
+    ""};
+
+/* KEYS: the message, the outbox, the by-creation set. ARGV: id, and the
+ * due time (retry) or nothing (done). */
+static ml_script_t ml_script_mail = {
+    "if not ARGV[2] then\n"
+    "  redis.call('DEL', KEYS[1])\n"
+    "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
+    "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
+    "  return 1\n"
+    "end\n"
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
+    "redis.call('HSET', KEYS[1], 'due', ARGV[2])\n"
+    "redis.call('ZADD', KEYS[2], ARGV[2], ARGV[1])\n"
+    "return 1\n",
     ""};
 
 /* KEYS: the link. ARGV: now. Its {rec, tries, exp}, deleted; nil when it is
@@ -122,7 +180,8 @@ static ml_script_t ml_script_set_time = {
     ""};
 
 static ml_script_t *const ml_scripts[] = {
-    &ml_script_issue, &ml_script_take, &ml_script_try, &ml_script_replace, &ml_script_set_time,
+    &ml_script_issue, &ml_script_take,  &ml_script_try,  &ml_script_replace,
+    &ml_script_set_time, &ml_script_claim, &ml_script_mail,
 };
 
 static pthread_once_t ml_scripts_once = PTHREAD_ONCE_INIT;
@@ -501,13 +560,13 @@ static apr_int64_t ml_redis_ttl(apr_int64_t exp, apr_int64_t now)
 
 static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
                                     const ml_store_key_t *id, const char *rec, apr_size_t len,
-                                    apr_int64_t now, apr_int64_t exp)
+                                    apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
     const char *argv[ML_REDIS_ARGS_MAX];
     size_t lens[ML_REDIS_ARGS_MAX];
-    char keys[ML_STORE_LIMITS_MAX + 1][ML_REDIS_KEY_LEN];
-    char nums[2 * ML_STORE_LIMITS_MAX + 4][ML_REDIS_NUM_LEN];
-    int nkeys = n + (rec != NULL), argc = 3, i, a = 0;
+    char keys[ML_STORE_LIMITS_MAX + 2][ML_REDIS_KEY_LEN], mid[2 * ML_STORE_KEY_LEN + 1];
+    char nums[2 * ML_STORE_LIMITS_MAX + 12][ML_REDIS_NUM_LEN];
+    int nkeys = n, argc = 3, i, a = 0, k;
     redisReply *rep;
     ml_store_rc_t rc;
 
@@ -519,11 +578,21 @@ static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims
         ml_redis_key('c', &lims[i].key, keys[i]);
     }
     if (rec)
-        ml_redis_key('u', id, keys[n]);
-    argv[2] = nums[a], lens[2] = ml_num(nkeys, nums[a]), a++;
-    for (i = 0; i < nkeys; i++)
-        argv[argc] = keys[i], lens[argc++] = ML_REDIS_KEY_LEN - 1;
+        ml_redis_key('u', id, keys[nkeys++]);
+    if (mail) {
+        ml_redis_key('o', &mail->id, keys[nkeys++]);
+        ml_store_key_hex(&mail->id, mid);
+    }
+    argv[2] = nums[a], lens[2] = ml_num(nkeys + (mail ? 2 : 0), nums[a]), a++;
+    for (k = 0; k < nkeys; k++)
+        argv[argc] = keys[k], lens[argc++] = ML_REDIS_KEY_LEN - 1;
+    if (mail) {
+        argv[argc] = ML_REDIS_OUTBOX, lens[argc++] = sizeof(ML_REDIS_OUTBOX) - 1;
+        argv[argc] = ML_REDIS_OUTBOX_BORN, lens[argc++] = sizeof(ML_REDIS_OUTBOX_BORN) - 1;
+    }
     argv[argc] = nums[a], lens[argc++] = ml_num(n, nums[a]), a++;
+    argv[argc] = rec ? "1" : "0", lens[argc++] = 1;
+    argv[argc] = mail ? "1" : "0", lens[argc++] = 1;
     for (i = 0; i < n; i++) {
         argv[argc] = nums[a], lens[argc++] = ml_num(lims[i].limit, nums[a]), a++;
         argv[argc] = nums[a], lens[argc++] = ml_num(lims[i].window, nums[a]), a++;
@@ -533,10 +602,20 @@ static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims
         argv[argc] = nums[a], lens[argc++] = ml_num(exp, nums[a]), a++;
         argv[argc] = nums[a], lens[argc++] = ml_num(ml_redis_ttl(exp, now), nums[a]), a++;
     }
+    if (mail) {
+        apr_int64_t v[5] = { mail->created, mail->due, mail->exp,
+                             ml_redis_ttl(mail->exp, now) + ML_REDIS_LEASE_SLACK,
+                             st->opts.outbox_max };
+        argv[argc] = mail->data, lens[argc++] = mail->len;
+        for (i = 0; i < 4; i++)
+            argv[argc] = nums[a], lens[argc++] = ml_num(v[i], nums[a]), a++;
+        argv[argc] = mid, lens[argc++] = 2 * ML_STORE_KEY_LEN;
+        argv[argc] = nums[a], lens[argc++] = ml_num(v[4], nums[a]), a++;
+    }
     rep = ml_redis_eval(st->impl, &ml_script_issue, argc, argv, lens);
-    if (!rep || rep->type != REDIS_REPLY_INTEGER || (rep->integer != 0 && rep->integer != 1))
+    if (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 0 || rep->integer > 2)
         return ml_redis_fail(rep);
-    rc = rep->integer == 0 ? ML_STORE_OK : ML_STORE_OVER;
+    rc = rep->integer == 0 ? ML_STORE_OK : rep->integer == 1 ? ML_STORE_OVER : ML_STORE_FULL;
     freeReplyObject(rep);
     return rc;
 }
@@ -831,8 +910,131 @@ static apr_status_t ml_redis_open(ml_store_t *st, char *err, apr_size_t errlen)
     return APR_SUCCESS;
 }
 
+/* ---- the outbox ---- */
+
+static int ml_redis_hex_key(const char *hex, apr_size_t n, ml_store_key_t *out)
+{
+    apr_size_t i;
+
+    if (n != 2 * ML_STORE_KEY_LEN)
+        return 0;
+    for (i = 0; i < ML_STORE_KEY_LEN; i++) {
+        unsigned v = 0;
+        int j;
+        for (j = 0; j < 2; j++) {
+            char c = hex[2 * i + j];
+            v <<= 4;
+            if (c >= '0' && c <= '9')
+                v |= (unsigned)(c - '0');
+            else if (c >= 'a' && c <= 'f')
+                v |= (unsigned)(c - 'a' + 10);
+            else
+                return 0;
+        }
+        out->b[i] = (unsigned char)v;
+    }
+    return 1;
+}
+
+static ml_store_rc_t ml_redis_claim_out(redisReply *rep, apr_pool_t *p, ml_store_mail_t *out)
+{
+    apr_int64_t att;
+
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6
+        || rep->element[0]->type != REDIS_REPLY_STRING
+        || rep->element[1]->type != REDIS_REPLY_STRING
+        || !ml_redis_hex_key(rep->element[0]->str, rep->element[0]->len, &out->id)
+        || !ml_redis_int(rep->element[2], &out->created) || !ml_redis_int(rep->element[3], &out->due)
+        || !ml_redis_int(rep->element[4], &out->exp) || !ml_redis_int(rep->element[5], &att))
+        return ML_STORE_DOWN;
+    out->data = apr_pstrmemdup(p, rep->element[1]->str, rep->element[1]->len);
+    out->len = rep->element[1]->len;
+    out->attempts = (int)att;
+    return ML_STORE_OK;
+}
+
+static ml_store_rc_t ml_redis_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+                                    ml_store_mail_t *out)
+{
+    char nums[2][ML_REDIS_NUM_LEN];
+    const char *argv[] = { NULL, NULL, "2", ML_REDIS_OUTBOX, ML_REDIS_OUTBOX_BORN, nums[0],
+                           nums[1], ML_REDIS_MAIL_PREFIX };
+    size_t lens[] = { 0, 0, 1, sizeof(ML_REDIS_OUTBOX) - 1, sizeof(ML_REDIS_OUTBOX_BORN) - 1,
+                      ml_num(now, nums[0]), ml_num(lease, nums[1]),
+                      sizeof(ML_REDIS_MAIL_PREFIX) - 1 };
+    redisReply *rep = ml_redis_eval(st->impl, &ml_script_claim, 8, argv, lens);
+    ml_store_rc_t rc;
+
+    if (!rep)
+        return ML_STORE_DOWN;
+    if (rep->type == REDIS_REPLY_NIL)
+        rc = ML_STORE_NOTFOUND;
+    else if (rep->type == REDIS_REPLY_ARRAY)
+        rc = ml_redis_claim_out(rep, p, out);
+    else
+        return ml_redis_fail(rep);
+    freeReplyObject(rep);
+    return rc;
+}
+
+static ml_store_rc_t ml_redis_mail_op(ml_store_t *st, const ml_store_key_t *id, int retry,
+                                      apr_int64_t due)
+{
+    char key[ML_REDIS_KEY_LEN], mid[2 * ML_STORE_KEY_LEN + 1], num[ML_REDIS_NUM_LEN];
+    const char *argv[] = { NULL, NULL, "3", key, ML_REDIS_OUTBOX, ML_REDIS_OUTBOX_BORN, mid, num };
+    size_t lens[] = { 0, 0, 1, ML_REDIS_KEY_LEN - 1, sizeof(ML_REDIS_OUTBOX) - 1,
+                      sizeof(ML_REDIS_OUTBOX_BORN) - 1, 2 * ML_STORE_KEY_LEN, 0 };
+    redisReply *rep;
+    ml_store_rc_t rc;
+
+    ml_redis_key('o', id, key);
+    ml_store_key_hex(id, mid);
+    lens[7] = ml_num(due, num);
+    rep = ml_redis_eval(st->impl, &ml_script_mail, retry ? 8 : 7, argv, lens);
+    if (!rep || rep->type != REDIS_REPLY_INTEGER)
+        return ml_redis_fail(rep);
+    rc = rep->integer == 1 ? ML_STORE_OK : ML_STORE_NOTFOUND;
+    freeReplyObject(rep);
+    return rc;
+}
+
+static ml_store_rc_t ml_redis_mail_done(ml_store_t *st, const ml_store_key_t *id)
+{
+    return ml_redis_mail_op(st, id, 0, 0);
+}
+
+static ml_store_rc_t ml_redis_mail_retry(ml_store_t *st, const ml_store_key_t *id,
+                                         apr_int64_t due)
+{
+    return ml_redis_mail_op(st, id, 1, due);
+}
+
+static ml_store_rc_t ml_redis_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
+                                           apr_int64_t *oldest)
+{
+    const char *zcard[] = { "ZCARD", ML_REDIS_OUTBOX };
+    size_t zl[] = { 5, sizeof(ML_REDIS_OUTBOX) - 1 };
+    const char *first[] = { "ZRANGE", ML_REDIS_OUTBOX_BORN, "0", "0", "WITHSCORES" };
+    size_t fl[] = { 6, sizeof(ML_REDIS_OUTBOX_BORN) - 1, 1, 1, 10 };
+    redisReply *rep = ml_redis_call(st->impl, 2, zcard, zl);
+    char *end;
+
+    if (!rep || rep->type != REDIS_REPLY_INTEGER)
+        return ml_redis_fail(rep);
+    *depth = (int)rep->integer;
+    freeReplyObject(rep);
+    rep = ml_redis_call(st->impl, 5, first, fl);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY)
+        return ml_redis_fail(rep);
+    if (rep->elements == 2 && rep->element[1]->type == REDIS_REPLY_STRING)
+        *oldest = apr_strtoi64(rep->element[1]->str, &end, 10);
+    freeReplyObject(rep);
+    return ML_STORE_OK;
+}
+
 const ml_store_ops_t ml_store_redis_ops = {
     "redis",           ml_redis_open,     ml_redis_close, ml_redis_issue,
     ml_redis_get,      ml_redis_take,     ml_redis_try,   ml_redis_replace,
-    ml_redis_set_time, ml_redis_get_time, ml_redis_ping,
+    ml_redis_set_time, ml_redis_get_time, ml_redis_ping,  ml_redis_claim,
+    ml_redis_mail_done, ml_redis_mail_retry, ml_redis_outbox_stats,
 };

@@ -42,6 +42,7 @@ void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_PTR(mailer_spec);
     ML_MERGE_PTR(mail_from);
     ML_MERGE_PTR(store);
+    m->deliverers = add->deliverers ? add->deliverers : base->deliverers;
     ML_MERGE_PTR(site_name);
     m->rate_email = add->rate_email_set ? add->rate_email : base->rate_email;
     m->rate_email_total = add->rate_email_total_set ? add->rate_email_total
@@ -200,6 +201,19 @@ static const char *ml_parse_positive(cmd_parms *cmd, const char *arg, int *out)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a positive number, got ",
                            arg, NULL);
     *out = (int)v;
+    return NULL;
+}
+
+const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
+    int n;
+
+    if (err || (err = ml_parse_positive(cmd, arg, &n)))
+        return err;
+    if (n > 64)
+        return "MagicLinkDeliverers: at most 64 threads per child";
+    ml_srv(cmd)->deliverers = n;
     return NULL;
 }
 

@@ -2,7 +2,9 @@
  * DESIGN section 3, relative to the handler's <Location>. */
 #include "ml_routes.h"
 #include "ml_auth.h"
+#include "ml_deliverer.h"
 #include "ml_mailer.h"
+#include "ml_outbox.h"
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
 #include "ml_pages.h"
@@ -108,7 +110,8 @@ static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *ki
  * single addresses, and an address per network under a higher ceiling for
  * the address itself, so nobody elsewhere can lock a visitor out alone.
  * 1 when stored; else 0, with the refusal answered in *status. */
-static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is, int *status)
+static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
+                    const ml_store_mail_t *mail, int *status)
 {
     const char *at = strrchr(email, '@');
     const char *net = ml_net_block(q->r->pool, q->r->useragent_ip);
@@ -121,13 +124,13 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is, int *
     ml_limit(q, lims, &n, "E", email, &q->sc->rate_email_total);
     ml_limit(q, lims, &n, "d", at ? at + 1 : "", &q->sc->rate_domain);
     rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
-                                    q->now, is->link.exp + 60));
+                                    q->now, is->link.exp + 60, mail));
     if (rc == ML_STORE_OVER)
         *status = ml_too_many(q, ml_longest_window(q->sc), "Too many requests",
                               "Too many sign-in links were asked for. Please wait a while "
                               "and try again.");
     else if (rc != ML_STORE_OK)
-        *status = ml_unavailable(q, APR_EGENERAL, "storing the new link");
+        *status = ml_unavailable(q, APR_EGENERAL, "storing the new link and its mail");
     return rc == ML_STORE_OK;
 }
 
@@ -295,29 +298,37 @@ static int ml_compose(ml_req_t *q, const char *email, const char *display,
     return err == NULL;
 }
 
-/* Delivers the composed mail, after the page has gone out. */
-static void ml_deliver(ml_req_t *q, const char *email)
+/* The composed mail as an outbox message: queued for every address, to be
+ * sent only when it may sign in (send), so that every request does the
+ * same work. In the scratch's mail buffer's place, in the request pool. */
+static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_issued_t *is,
+                           ml_store_mail_t *mail)
 {
     ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
-    char errbuf[256];
-    apr_status_t rv;
+    ml_outbox_msg_t m = { send, ml_mailer_describe(q->sc->mailer), q->sc->from.addr, email,
+                          msg->data, msg->len };
+    unsigned char id[16];
 
-    rv = ml_mailer_send(q->sc->mailer, q->sc->from.addr, email, msg->data, msg->len, q->r->pool,
-                        errbuf, sizeof(errbuf));
-    if (rv != APR_SUCCESS)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, APLOGNO(10537)
-                      "mail delivery through %s failed: %s", ml_mailer_describe(q->sc->mailer),
-                      errbuf);
+    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS)
+        return 0;
+    ml_store_key(&q->kr->store_secret, "o", (const char *)id, sizeof(id), &mail->id);
+    mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
+    mail->created = mail->due = q->now;
+    mail->exp = is->link.exp;
+    mail->attempts = 0;
+    return mail->data != NULL;
 }
 
-/* Every address gets the same page at the same moment: the link is stored
- * for every address (a not-allowed one can never sign in with it: the policy
- * is asked again at every sign-in), the page is written out first, and only
- * then is the mail delivered (when the address may sign in). */
+/* Every address gets the same page after the same work: the link is
+ * stored and its mail queued for every address (a not-allowed one's mail is
+ * queued to be dropped, and it can never sign in with the link: the policy
+ * is asked again at every sign-in), in one step of the store; delivery
+ * happens in the background (ml_deliverer.h), never on this thread. */
 static int ml_route_generate(ml_req_t *q)
 {
     const char *raw, *email, *display, *why = NULL, *ret;
     int done, rc, allowed;
+    ml_store_mail_t mail;
     ml_issued_t is;
 
     rc = ml_post_prologue(q, &done);
@@ -329,24 +340,21 @@ static int ml_route_generate(ml_req_t *q)
                     != APR_SUCCESS)
         return ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
                              "Please enter a valid email address, like name@example.com.");
+    allowed = ml_policy_allows(q->dc->allow, email);
     if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret, NULL,
-                      q->r->pool, &is) != ML_CODEC_OK) {
+                      q->r->pool, &is) != ML_CODEC_OK
+        || !ml_compose(q, email, display, &is) || !ml_outbox_entry(q, email, allowed, &is, &mail)) {
+        ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-104: cannot make a link");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (!ml_admit(q, email, &is, &rc))
+    ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
+    if (!ml_admit(q, email, &is, &mail, &rc))
         return rc;
-    if (!ml_compose(q, email, display, &is))
-        return HTTP_INTERNAL_SERVER_ERROR;
-    allowed = ml_policy_allows(q->dc->allow, email);
+    ml_deliverer_kick();
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
                   "link requested (%s)", allowed ? "mailing it" : "address not allowed");
-    q->flush_page = 1;
-    rc = ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
-    if (rc == OK && allowed)
-        ml_deliver(q, email);
-    ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
-    return rc;
+    return ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
 }
 
 /* Whether the policy lets l's address sign in here, now: asked at every

@@ -89,7 +89,7 @@ static void test_link_lifecycle(void **unused)
     ml_store_key_t id = key("u", "link-1"), other = key("u", "link-2");
     ml_store_link_t l;
 
-    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "rec-A", 5, NOW, NOW + 900), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "rec-A", 5, NOW, NOW + 900, NULL), ML_STORE_OK);
     assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_OK);
     assert_int_equal(l.len, 5);
     assert_memory_equal(l.rec, "rec-A", 5);
@@ -131,16 +131,16 @@ static void test_limits_refuse_without_writing(void **unused)
 
     for (i = 0; i < 2; i++) {
         id = key("u", i ? "b" : "a");
-        assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+        assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OK);
     }
     /* The second limit is reached: refused, and the first did not count it. */
     id = key("u", "c");
-    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60), ML_STORE_OVER);
+    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OVER);
     assert_int_equal(ml_store_get(st, &id, NOW, pool, &l), ML_STORE_NOTFOUND);
-    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
-    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60), ML_STORE_OVER);
+    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, lims, 1, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OVER);
     /* A new window starts when the old one is over. */
-    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW + 61, NOW + 120),
+    assert_int_equal(ml_store_issue(st, lims, 2, &id, "r", 1, NOW + 61, NOW + 120, NULL),
                      ML_STORE_OK);
     ml_store_close(st);
 }
@@ -216,7 +216,7 @@ static int count_one(ml_store_t *st, int c)
     ml_store_limit_t lim = { key("E", "victim@example.com"), 7, 3600 };
     ml_store_key_t id = key("u", apr_psprintf(pool, "n-%d-%d", getpid(), c));
 
-    return ml_store_issue(st, &lim, 1, &id, "r", 1, NOW, NOW + 60) == ML_STORE_OK;
+    return ml_store_issue(st, &lim, 1, &id, "r", 1, NOW, NOW + 60, NULL) == ML_STORE_OK;
 }
 
 static void test_racing_processes(void **unused)
@@ -227,10 +227,10 @@ static void test_racing_processes(void **unused)
 
     for (i = 0; i < 40; i++) {
         id = key("u", apr_itoa(pool, i));
-        assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+        assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OK);
     }
     id = key("u", "coded");
-    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 60, NULL), ML_STORE_OK);
     ml_store_close(st);
     /* 6 processes race for each of 40 links: each taken exactly once. */
     assert_int_equal(race(6, 40, take_one), 40);
@@ -255,7 +255,7 @@ static void test_expired_records_are_reclaimed(void **unused)
         apr_int64_t now = NOW + i;      /* a second per link, each living 10 */
         snprintf(name, sizeof(name), "%d", i);
         id = key("u", name);
-        assert_int_equal(ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), now, now + 10),
+        assert_int_equal(ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), now, now + 10, NULL),
                          ML_STORE_OK);
         rounds++;
     }
@@ -277,7 +277,7 @@ static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
     memset(rec, 'r', sizeof(rec));
     for (i = 0; i < 5000 && rc == ML_STORE_OK; i++) {
         id = key("u", apr_itoa(pool, i));
-        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 3600);
+        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 3600, NULL);
     }
     assert_int_equal(rc, ML_STORE_FULL);
     assert_true(i > 100);

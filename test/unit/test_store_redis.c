@@ -261,7 +261,7 @@ static const char *ml_redis_name(char kind, const ml_store_key_t *k)
 
 static ml_store_rc_t ml_issue_link(ml_store_t *st, const ml_store_key_t *id, const char *rec)
 {
-    return ml_store_issue(st, NULL, 0, id, rec, strlen(rec), ML_NOW, ML_EXP);
+    return ml_store_issue(st, NULL, 0, id, rec, strlen(rec), ML_NOW, ML_EXP, NULL);
 }
 
 /* ---- semantics ---- */
@@ -279,7 +279,7 @@ static void test_issue_get_take(void **state)
     assert_null(st->warning);
     ml_key("issue-get-take", &id);
     name = ml_redis_name('u', &id);
-    assert_int_equal(ml_store_issue(st, NULL, 0, &id, bin, sizeof(bin), ML_NOW, ML_EXP),
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, bin, sizeof(bin), ML_NOW, ML_EXP, NULL),
                      ML_STORE_OK);
 
     /* The layout the docs promise: a hash with rec, tries and exp, and a TTL. */
@@ -327,7 +327,7 @@ static void test_limits_refused_write_nothing(void **state)
 
     for (i = 0; i < 2; i++) {
         ml_key(i ? "limited-link-1" : "limited-link-0", &id);
-        assert_int_equal(ml_store_issue(st, lims, 2, &id, "rec", 3, ML_NOW, ML_EXP), ML_STORE_OK);
+        assert_int_equal(ml_store_issue(st, lims, 2, &id, "rec", 3, ML_NOW, ML_EXP, NULL), ML_STORE_OK);
     }
     assert_int_equal(ml_admin_int(&ml_shared, "GET %s", a), 2);
     assert_int_equal(ml_admin_int(&ml_shared, "GET %s", b), 2);
@@ -338,16 +338,16 @@ static void test_limits_refused_write_nothing(void **state)
 
     /* a is full: refused, and neither b nor the link was written. */
     ml_key("refused-link", &id);
-    assert_int_equal(ml_store_issue(st, lims, 2, &id, "rec", 3, ML_NOW, ML_EXP), ML_STORE_OVER);
+    assert_int_equal(ml_store_issue(st, lims, 2, &id, "rec", 3, ML_NOW, ML_EXP, NULL), ML_STORE_OVER);
     assert_int_equal(ml_store_get(st, &id, ML_NOW, ml_pool, &out), ML_STORE_NOTFOUND);
     assert_int_equal(ml_admin_int(&ml_shared, "GET %s", a), 2);
     assert_int_equal(ml_admin_int(&ml_shared, "GET %s", b), 2);
     /* The same through the store: b has exactly one count left. */
-    assert_int_equal(ml_store_issue(st, &lims[1], 1, NULL, NULL, 0, ML_NOW, ML_EXP), ML_STORE_OK);
-    assert_int_equal(ml_store_issue(st, &lims[1], 1, NULL, NULL, 0, ML_NOW, ML_EXP), ML_STORE_OVER);
+    assert_int_equal(ml_store_issue(st, &lims[1], 1, NULL, NULL, 0, ML_NOW, ML_EXP, NULL), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, &lims[1], 1, NULL, NULL, 0, ML_NOW, ML_EXP, NULL), ML_STORE_OVER);
     assert_int_equal(ml_admin_int(&ml_shared, "GET %s", b), 3);
     /* No limits at all: always room. */
-    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, ML_NOW, ML_EXP), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, ML_NOW, ML_EXP, NULL), ML_STORE_OK);
     ml_store_close(st);
 }
 
@@ -469,7 +469,7 @@ static void test_wrong_types_fail_closed(void **state)
     assert_int_equal(ml_store_try_code(st, &id, 3, ML_NOW, ml_pool, &out), ML_STORE_DOWN);
     lim.key = id, lim.limit = 5, lim.window = 60;
     ml_admin_ok(&ml_shared, NULL, "SET %s %s", ml_redis_name('c', &id), "many");
-    assert_int_equal(ml_store_issue(st, &lim, 1, NULL, NULL, 0, ML_NOW, ML_EXP), ML_STORE_DOWN);
+    assert_int_equal(ml_store_issue(st, &lim, 1, NULL, NULL, 0, ML_NOW, ML_EXP, NULL), ML_STORE_DOWN);
     /* The connection survives an error reply. */
     assert_int_equal(ml_store_ping(st), ML_STORE_OK);
     ml_store_close(st);
@@ -713,8 +713,8 @@ static void test_auth_with_acl_user(void **state)
     assert_null(st->warning);
     ml_key("acl", &id);
     lim.key = id, lim.limit = 1, lim.window = 60;
-    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP), ML_STORE_OK);
-    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP), ML_STORE_OVER);
+    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP, NULL), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP, NULL), ML_STORE_OVER);
     assert_int_equal(ml_store_try_code(st, &id, 2, ML_NOW, ml_pool, &out), ML_STORE_OK);
     assert_int_equal(ml_store_take(st, &id, ML_NOW, ml_pool, &out), ML_STORE_OK);
     ml_store_close(st);
@@ -770,7 +770,7 @@ static void test_full_redis_refuses_and_writes_nothing(void **state)
     assert_int_equal(ml_issue_link(st, &other, "old"), ML_STORE_OK);
     lim.key = id, lim.limit = 5, lim.window = 60;
     ml_admin_ok(&ml_shared, NULL, "CONFIG SET %s %s", "maxmemory", "1");
-    rc = ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP);
+    rc = ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP, NULL);
     rc_bare = ml_issue_link(st, &id, "r");
     rc_time = ml_store_set_time(st, &id, 5, ML_EXP, ML_NOW);
     /* Reading and taking still work. */
@@ -782,7 +782,7 @@ static void test_full_redis_refuses_and_writes_nothing(void **state)
     assert_int_equal(ml_admin_int(&ml_shared, "EXISTS %s", ml_redis_name('c', &id)), 0);
     assert_int_equal(ml_admin_int(&ml_shared, "EXISTS %s", ml_redis_name('u', &id)), 0);
     assert_int_equal(ml_admin_int(&ml_shared, "EXISTS %s", ml_redis_name('v', &id)), 0);
-    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, &lim, 1, &id, "r", 1, ML_NOW, ML_EXP, NULL), ML_STORE_OK);
     ml_store_close(st);
 }
 

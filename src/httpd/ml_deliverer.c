@@ -1,0 +1,176 @@
+#include "ml_deliverer.h"
+#include "ml_conf.h"
+#include "ml_outbox.h"
+#include "ml_state.h"
+
+#include "http_log.h"
+#include "apr_hash.h"
+#include "apr_thread_cond.h"
+#include "apr_thread_proc.h"
+
+APLOG_USE_MODULE(magiclink);
+
+typedef struct ml_deliverers {
+    server_rec *s;
+    apr_hash_t *mailers;            /* ml_mailer_describe → ml_mailer_t */
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;
+    apr_thread_t **threads;
+    int nthreads;
+    int kicks;                      /* under lock: messages queued, not yet looked for */
+    volatile int stop;
+} ml_deliverers_t;
+
+static ml_deliverers_t *ml_dlv;
+
+static ml_mailer_t *ml_find_mailer(void *ctx, const char *spec)
+{
+    return apr_hash_get(((ml_deliverers_t *)ctx)->mailers, spec, APR_HASH_KEY_STRING);
+}
+
+static void ml_log_event(server_rec *s, const ml_outbox_event_t *ev)
+{
+    switch (ev->result) {
+    case ML_OUTBOX_SENT:
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MAGICLINK-140: mail delivered email=%s "
+                     "transport=%s attempt=%d", ev->rcpt, ev->transport, ev->attempts);
+        break;
+    case ML_OUTBOX_RETRY:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MAGICLINK-141: mail delivery failed "
+                     "email=%s transport=%s attempt=%d outcome=retry in=%" APR_INT64_T_FMT
+                     "s: %s", ev->rcpt, ev->transport, ev->attempts,
+                     ev->next - apr_time_sec(apr_time_now()), ev->why);
+        break;
+    case ML_OUTBOX_REJECTED:
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-142: mail refused for good "
+                     "email=%s transport=%s outcome=rejected: %s", ev->rcpt, ev->transport,
+                     ev->why);
+        break;
+    case ML_OUTBOX_GAVE_UP:
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-143: mail given up email=%s "
+                     "attempts=%d outcome=gave_up (its link expired)%s%s", ev->rcpt,
+                     ev->attempts, ev->why[0] ? ": " : "", ev->why);
+        break;
+    case ML_OUTBOX_UNKNOWN_MAILER:
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MAGICLINK-144: a queued mail names a "
+                     "mailer this server does not have; left for another server");
+        break;
+    case ML_OUTBOX_BROKEN:
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-145: an outbox entry is not a "
+                     "message of ours; removed");
+        break;
+    default:
+        break;
+    }
+}
+
+/* Waits up to a second, or until a message is queued in this process. */
+static void ml_idle(ml_deliverers_t *d)
+{
+    apr_thread_mutex_lock(d->lock);
+    if (!d->kicks && !d->stop)
+        apr_thread_cond_timedwait(d->wake, d->lock, apr_time_from_sec(1));
+    if (d->kicks)
+        d->kicks--;
+    apr_thread_mutex_unlock(d->lock);
+}
+
+static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
+{
+    ml_deliverers_t *d = data;
+    apr_pool_t *p;
+    ml_outbox_event_t ev;
+
+    apr_pool_create(&p, NULL);
+    while (!d->stop) {
+        ml_store_t *st = ml_state_store();
+        ml_outbox_result_t r = ML_OUTBOX_IDLE;
+
+        apr_pool_clear(p);
+        if (st) {
+            r = ml_outbox_step(st, ml_find_mailer, d, apr_time_sec(apr_time_now()), p, &ev);
+            ml_state_note(d->s, r == ML_OUTBOX_STORE_DOWN ? ML_STORE_DOWN : ML_STORE_OK);
+            ml_log_event(d->s, &ev);
+        }
+        if (r == ML_OUTBOX_IDLE || r == ML_OUTBOX_STORE_DOWN || r == ML_OUTBOX_UNKNOWN_MAILER)
+            ml_idle(d);
+    }
+    apr_pool_destroy(p);
+    apr_thread_exit(t, APR_SUCCESS);
+    return NULL;
+}
+
+static apr_status_t ml_deliverers_stop(void *data)
+{
+    ml_deliverers_t *d = data;
+    apr_status_t rv;
+    int i;
+
+    apr_thread_mutex_lock(d->lock);
+    d->stop = 1;
+    apr_thread_cond_broadcast(d->wake);
+    apr_thread_mutex_unlock(d->lock);
+    for (i = 0; i < d->nthreads; i++)
+        apr_thread_join(&rv, d->threads[i]);
+    ml_dlv = NULL;
+    return APR_SUCCESS;
+}
+
+/* Every configured mailer, by its description. */
+static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads)
+{
+    apr_hash_t *h = apr_hash_make(p);
+    server_rec *s;
+
+    for (s = main_s; s; s = s->next) {
+        ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
+        if (c->used && c->mailer) {
+            apr_hash_set(h, ml_mailer_describe(c->mailer), APR_HASH_KEY_STRING, c->mailer);
+            if (c->deliverers > *nthreads)
+                *nthreads = c->deliverers;
+        }
+    }
+    return h;
+}
+
+void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    ml_deliverers_t *d;
+    int i, n = 0;
+
+    if (!ml_state_store())
+        return;
+    d = apr_pcalloc(pchild, sizeof(*d));
+    d->s = s;
+    d->mailers = ml_mailers(pchild, s, &n);
+    if (!apr_hash_count(d->mailers))
+        return;
+    d->nthreads = n > 0 ? n : ML_DELIVERERS_DEFAULT;
+    d->threads = apr_pcalloc(pchild, sizeof(*d->threads) * (apr_size_t)d->nthreads);
+    apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pchild);
+    apr_thread_cond_create(&d->wake, pchild);
+    for (i = 0; i < d->nthreads; i++) {
+        if (apr_thread_create(&d->threads[i], NULL, ml_deliver_loop, d, pchild) != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                         "MAGICLINK-146: cannot start a mail deliverer thread");
+            d->nthreads = i;
+            break;
+        }
+    }
+    /* Registered after the threads: cleanups run last-first, so the
+     * deliverers stop before the store they use is closed. */
+    apr_pool_cleanup_register(pchild, d, ml_deliverers_stop, apr_pool_cleanup_null);
+    ml_dlv = d;
+}
+
+void ml_deliverer_kick(void)
+{
+    ml_deliverers_t *d = ml_dlv;
+
+    if (!d)
+        return;
+    apr_thread_mutex_lock(d->lock);
+    d->kicks++;
+    apr_thread_cond_signal(d->wake);
+    apr_thread_mutex_unlock(d->lock);
+}

@@ -337,6 +337,8 @@ ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const ch
     ml_claims_set(&c, "email", sess->email);
     ml_claims_set(&c, "iat", apr_off_t_toa(p, sess->iat));
     ml_claims_set(&c, "seen", apr_off_t_toa(p, sess->seen));
+    if (sess->sid)
+        ml_claims_set(&c, "sid", sess->sid);
     return ml_seal_to_pool(s, kr, name, &c, now, p, out);
 }
 
@@ -352,6 +354,9 @@ ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const ch
     if (e != ML_CODEC_OK)
         return e;
     out->email = ml_claims_get(&c, "email");
+    out->sid = ml_claims_get(&c, "sid");
+    if (out->sid && strlen(out->sid) != ML_NONCE_LEN)
+        return ML_CODEC_JSON;
     if (!out->email || !ml_parse_i64(ml_claims_get(&c, "iat"), &out->iat)
         || !ml_parse_i64(ml_claims_get(&c, "seen"), &out->seen))
         return ML_CODEC_JSON;

@@ -91,6 +91,8 @@ typedef struct ml_session {
     const char *email;
     apr_int64_t iat;
     apr_int64_t seen;
+    const char *sid;        /* this session's own random id ("sid"); NULL in one
+                             * sealed without it (a Go backend's, say) */
 } ml_session_t;
 
 ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,

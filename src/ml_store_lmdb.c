@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -340,15 +341,16 @@ static int ml_mail_get(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id, ml_
     return 0;
 }
 
-/* Moves a message's due entry from old_due (0: none) to h->due, and
- * writes its header (and data, when given). */
+/* Moves a message's due entry from old_due (0: none) to h->due, and writes
+ * its header and data (the caller's copy: a value read from the database
+ * must not be passed back, since the write may move it). */
 static int ml_mail_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id,
                        const ml_mail_head_t *h, apr_int64_t old_due, const char *data,
                        apr_size_t len)
 {
     unsigned char dk[8 + ML_STORE_KEY_LEN];
-    MDB_val key = { ML_STORE_KEY_LEN, (void *)id->b }, val, dkey = { sizeof(dk), dk };
-    MDB_val empty = { 0, (void *)"" };
+    MDB_val key = { ML_STORE_KEY_LEN, (void *)id->b }, val = { sizeof(*h) + len, NULL };
+    MDB_val dkey = { sizeof(dk), dk }, empty = { 0, (void *)"" };
     int rc;
 
     if (old_due) {
@@ -357,17 +359,10 @@ static int ml_mail_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *id,
         if (rc != 0 && rc != MDB_NOTFOUND)
             return rc;
     }
-    if (data) {
-        val.mv_size = sizeof(*h) + len;
-        if ((rc = mdb_put(txn, l->out, &key, &val, MDB_RESERVE)) != 0)
-            return rc;
-        memcpy((char *)val.mv_data + sizeof(*h), data, len);
-    }
-    else if ((rc = ml_mail_get(txn, l, id, &(ml_mail_head_t){ 0 }, &val)) != 0
-             || (rc = mdb_put(txn, l->out, &key, &val, MDB_RESERVE)) != 0) {
+    if ((rc = mdb_put(txn, l->out, &key, &val, MDB_RESERVE)) != 0)
         return rc;
-    }
     memcpy(val.mv_data, h, sizeof(*h));
+    memcpy((char *)val.mv_data + sizeof(*h), data, len);
     ml_exp_key(h->due, id, dk);
     return mdb_put(txn, l->due, &dkey, &empty, 0);
 }
@@ -646,7 +641,7 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, apr_int64_t now, int lease, a
         out->due = h.due;
         out->exp = h.exp;
         out->attempts = (int)h.attempts;
-        rc = ml_mail_put(txn, l, &out->id, &h, due, NULL, 0);
+        rc = ml_mail_put(txn, l, &out->id, &h, due, out->data, out->len);
     }
     if (rc == MDB_NOTFOUND) {
         mdb_txn_abort(txn);
@@ -686,16 +681,25 @@ static ml_store_rc_t ml_lmdb_mail_retry(ml_store_t *st, const ml_store_key_t *id
     ml_mail_head_t h;
     apr_int64_t old;
     ml_store_rc_t src = ml_write_begin(l, &txn);
+    char *copy = NULL;
+    apr_size_t len = 0;
     int rc;
 
     if (src != ML_STORE_OK)
         return src;
     rc = ml_mail_get(txn, l, id, &h, &val);
     if (rc == 0) {
+        len = val.mv_size - sizeof(h);
+        copy = malloc(len ? len : 1);
+        rc = copy ? 0 : ENOMEM;
+    }
+    if (rc == 0) {
+        memcpy(copy, (const char *)val.mv_data + sizeof(h), len);
         old = h.due;
         h.due = due;
-        rc = ml_mail_put(txn, l, id, &h, old, NULL, 0);
+        rc = ml_mail_put(txn, l, id, &h, old, copy, len);
     }
+    free(copy);
     return ml_write_end(txn, rc);
 }
 

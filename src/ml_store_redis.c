@@ -121,13 +121,12 @@ static ml_script_t ml_script_claim = {
     ""};
 
 /* KEYS: the message, the outbox, the by-creation set. ARGV: id, and the
- * due time (retry) or nothing (done). */
+ * due time (retry) or nothing (done). 1 when the message was there. */
 static ml_script_t ml_script_mail = {
     "if not ARGV[2] then\n"
-    "  redis.call('DEL', KEYS[1])\n"
     "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "  redis.call('ZREM', KEYS[3], ARGV[1])\n"
-    "  return 1\n"
+    "  return redis.call('DEL', KEYS[1])\n"
     "end\n"
     "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end\n"
     "redis.call('HSET', KEYS[1], 'due', ARGV[2])\n"

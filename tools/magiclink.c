@@ -225,9 +225,25 @@ static int cmd_revoke(apr_pool_t *p, int argc, const char **argv)
     rc = ml_store_set_time(st, &key, now, now + ttl, now);
     ml_store_close(st);
     if (rc != ML_STORE_OK)
-        return fail("revoke", ml_store_strerror(rc));
+        return fail("revoke", apr_pstrcat(p, st->spec, ": ", ml_store_strerror(rc), NULL));
     printf("signed out %s everywhere (sessions issued until now)\n", email);
     return 0;
+}
+
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void print_json_string(const char *v)
+{
+    putchar('"');
+    for (; *v; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
 }
 
 /* Prints what the store holds for an emailed link: who asked, where it
@@ -262,10 +278,15 @@ static int cmd_link(apr_pool_t *p, int argc, const char **argv)
     rec = apr_pstrmemdup(p, raw.rec, raw.len);
     if (ml_link_parse_record(rec, raw.len, &l) != ML_CODEC_OK)
         return fail("link", "the stored record does not parse");
-    printf("{\"email\": \"%s\", \"return\": \"%s\", \"lang\": \"%s\", \"used\": %s, "
-           "\"tries\": %d, \"iat\": %" APR_INT64_T_FMT ", \"exp\": %" APR_INT64_T_FMT "}\n",
-           l.email, l.ret, l.lang, l.state == ML_LINK_USED ? "true" : "false", raw.tries,
-           l.iat, l.exp);
+    fputs("{\"email\": ", stdout);
+    print_json_string(l.email);
+    fputs(", \"return\": ", stdout);
+    print_json_string(l.ret);
+    fputs(", \"lang\": ", stdout);
+    print_json_string(l.lang);
+    printf(", \"used\": %s, \"tries\": %d, \"iat\": %" APR_INT64_T_FMT
+           ", \"exp\": %" APR_INT64_T_FMT "}\n",
+           l.state == ML_LINK_USED ? "true" : "false", raw.tries, l.iat, l.exp);
     return 0;
 }
 

@@ -72,12 +72,14 @@ static void ml_renew(ml_req_t *q, ml_session_t *sess)
         ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
 }
 
-void ml_auth_session_keys(const ml_req_t *q, const char *email, apr_int64_t iat,
+void ml_auth_session_keys(const ml_req_t *q, const ml_session_t *sess,
                           ml_store_key_t *everywhere, ml_store_key_t *browser)
 {
-    const char *sid = apr_psprintf(q->r->pool, "%s|%" APR_INT64_T_FMT, email, iat);
+    const char *sid = sess->sid ? sess->sid
+                                : apr_psprintf(q->r->pool, "%s|%" APR_INT64_T_FMT, sess->email,
+                                               sess->iat);
 
-    ml_store_key(&q->kr->store_secret, "v", email, strlen(email), everywhere);
+    ml_store_key(&q->kr->store_secret, "v", sess->email, strlen(sess->email), everywhere);
     ml_store_key(&q->kr->store_secret, "s", sid, strlen(sid), browser);
 }
 
@@ -93,7 +95,7 @@ static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
     apr_int64_t not_before = 0, ended = 0;
     ml_store_rc_t rc;
 
-    ml_auth_session_keys(q, sess->email, sess->iat, &v, &s);
+    ml_auth_session_keys(q, sess, &v, &s);
     rc = st ? ml_store_get_time(st, &v, q->now, &not_before) : ML_STORE_DOWN;
     if (rc == ML_STORE_OK)
         rc = ml_store_get_time(st, &s, q->now, &ended);

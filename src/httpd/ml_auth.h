@@ -14,9 +14,9 @@ void ml_auth_register_hooks(apr_pool_t *p);
 int ml_auth_session(ml_req_t *q, ml_session_t *sess);
 
 /* Where the sign-outs that bind a session are stored: "sign out
- * everywhere" for its address, and "sign out this browser" for the
- * session itself (address and issue time). */
-void ml_auth_session_keys(const ml_req_t *q, const char *email, apr_int64_t iat,
+ * everywhere" for its address, and "sign out this browser" for the session
+ * itself (its sid; address and issue time for one sealed without). */
+void ml_auth_session_keys(const ml_req_t *q, const ml_session_t *sess,
                           ml_store_key_t *everywhere, ml_store_key_t *browser);
 
 #endif

@@ -137,14 +137,14 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
 /* Starts the session: sets the cookie and answers 303 to the return path. */
 static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
 {
-    ml_session_t sess = { l->email, q->now, q->now };
+    ml_session_t sess = { l->email, q->now, q->now, ml_nonce(q->r->pool) };
     ml_store_key_t v, unused;
     apr_int64_t not_before = 0;
     const char *sealed;
 
     /* A sign-out revokes sessions issued up to its second: one that begins
      * in that same second is dated just after it, so it survives. */
-    ml_auth_session_keys(q, l->email, q->now, &v, &unused);
+    ml_auth_session_keys(q, &sess, &v, &unused);
     if (ml_noted(q, ml_store_get_time(ml_store(), &v, q->now, &not_before)) != ML_STORE_OK)
         return ml_unavailable(q, APR_EGENERAL, "reading the sign-out time");
     if (not_before >= sess.iat)
@@ -231,6 +231,11 @@ static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml
         return 0;
     }
     l->tries = raw->tries;
+    /* The record outlives the link a little, to tell "used" from "expired". */
+    if (l->exp < q->now) {
+        *status = ml_link_expired(q);
+        return 0;
+    }
     if (l->state == ML_LINK_USED) {
         *status = ml_link_used(q);
         return 0;
@@ -473,7 +478,7 @@ static int ml_route_logout(ml_req_t *q)
         int this_browser = scope && !strcmp(scope, "browser");
         ml_store_rc_t src;
 
-        ml_auth_session_keys(q, sess.email, sess.iat, &everywhere, &browser);
+        ml_auth_session_keys(q, &sess, &everywhere, &browser);
         src = ml_noted(q, ml_store_set_time(ml_store(), this_browser ? &browser : &everywhere,
                                             q->now, q->now + ml_dir_session_ttl(q->dc),
                                             q->now));

@@ -134,8 +134,8 @@ def echo_backend():
 
 @pytest.fixture(scope="module")
 def cache_factory():
-    """cache_factory(kind, name) -> a started ml_httpd.CacheServer ("redis" or "memcache"),
-    one per name per module, stopped when the module ends."""
+    """cache_factory(kind, name) -> a started ml_httpd.CacheServer (kind "redis"), one
+    per name per module, stopped when the module ends."""
     stores = {}
 
     def make(kind, name=None):

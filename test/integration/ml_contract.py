@@ -22,8 +22,14 @@ BIND_COOKIE = "magiclink_bind"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_META = "csrf-token"
-LINK_NAME = "magic"                # the link token is sealed under this name
-LINK_CLAIMS = {"email", "csrf", "id", "return", "code", "exp"}
+# The emailed link's token and the waiting tab's pending value: an opaque id and a MAC
+# (base64url, 38 characters); what the link stands for lives in the store, read with
+# `magiclink link` (ml_httpd.Httpd.link_info) as these fields.
+LINK_TOKEN = r"[A-Za-z0-9_-]{38}"
+LINK_INFO = {"email", "return", "lang", "used", "tries", "iat", "exp"}
+# Another sealed-value name (links were sealed under it before the store held them): a
+# session sealed under it is no session.
+LINK_NAME = "magic"
 FROM_HEADER = ("Example Site", "login@example.com")
 
 # ---- limits

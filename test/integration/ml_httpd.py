@@ -3,7 +3,7 @@
 One `Httpd` is one server: a temp directory (ServerRoot, DefaultRuntimeDir, mutexes,
 logs, key file, maildir, document root), a generated httpd.conf, and an
 `apache2 -DFOREGROUND` process on a free 127.0.0.1 port.  The module's admin CLI
-(`magiclink keygen|seal|open`) is wrapped here too, and so is the maildir
+(`magiclink keygen|seal|open|link`) is wrapped here too, and so is the maildir
 (`Mailbox`), the error-log scan, and the secret scan.
 
 Environment:
@@ -57,7 +57,7 @@ READY_LINE = "AH00489"   # "... configured -- resuming normal operations" (needs
 
 # Core modules loaded from MODULES_DIR (unixd, log_config, so are compiled in).
 CORE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host",
-                "socache_shmcb", "mime", "dir", "alias", "headers"]
+                "mime", "dir", "alias", "headers"]
 
 # Static pages every server serves (path under htdocs -> body).
 PAGES = {
@@ -144,7 +144,8 @@ def _run_ids():
 DEFAULT_ALLOW = ("@example.com", "friend@other.org")
 # Generous limits, so that a test module's many requests from 127.0.0.1 are not
 # throttled by the defaults (ip 30/3600); rate-limit tests use their own variant.
-GENEROUS_LIMITS = ("email 1000 3600", "ip 100000 3600", "domain 100000 3600")
+GENEROUS_LIMITS = ("email 1000 3600", "email-total 1000 3600", "ip 100000 3600",
+                   "domain 100000 3600")
 
 
 @dataclass
@@ -642,19 +643,18 @@ def full_restart(server):
 # ---------------------------------------------------------------- shared stores (clusters)
 
 REDIS_SERVER = os.environ.get("ML_REDIS_SERVER", "/usr/bin/redis-server")
-MEMCACHED = os.environ.get("ML_MEMCACHED", "/usr/bin/memcached")
 STORE_START_TIMEOUT = 10.0
 
 
 class CacheServer:
-    """A real redis-server or memcached on a free 127.0.0.1 port, in the foreground, for
-    `MagicLinkCache redis:127.0.0.1:P` / `memcache:127.0.0.1:P`.  It can be stopped and
-    started again on the same port (an outage); it keeps nothing on disk."""
+    """A real redis-server on a free 127.0.0.1 port, in the foreground, for
+    `MagicLinkCache redis:127.0.0.1:P`.  It can be stopped and started again on the
+    same port (an outage); it keeps nothing on disk."""
 
-    MODULES = {"redis": "socache_redis", "memcache": "socache_memcache"}
+    KINDS = ("redis",)
 
-    def __init__(self, kind, name=None):
-        if kind not in self.MODULES:
+    def __init__(self, kind="redis", name=None):
+        if kind not in self.KINDS:
             raise HarnessError(f"no such store kind {kind!r}")
         self.kind = kind
         self.name = name or kind
@@ -665,24 +665,17 @@ class CacheServer:
 
     @property
     def spec(self):
-        """The MagicLinkCache argument (and `magiclink revoke`'s CACHE)."""
+        """The MagicLinkCache argument (and `magiclink revoke`'s STORE)."""
         return f"{self.kind}:127.0.0.1:{self.port}"
 
     def httpd_conf(self):
         """Server-level lines that make an httpd use this store."""
-        module = self.MODULES[self.kind]
-        return (f'LoadModule {module}_module "{MODULES_DIR}/mod_{module}.so"\n'
-                f"MagicLinkCache {self.spec}\n")
+        return f"MagicLinkCache {self.spec}\n"
 
     def _argv(self):
-        if self.kind == "redis":
-            return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
-                    "--save", "", "--appendonly", "no", "--daemonize", "no",
-                    "--dir", str(self.dir), "--logfile", ""]
-        argv = [MEMCACHED, "-l", "127.0.0.1", "-p", str(self.port), "-U", "0"]
-        if os.geteuid() == 0:
-            argv += ["-u", "nobody"]       # memcached refuses to run as root
-        return argv
+        return [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1",
+                "--save", "", "--appendonly", "no", "--daemonize", "no",
+                "--dir", str(self.dir), "--logfile", ""]
 
     def _ask(self, request, timeout=1.0):
         """Sends one raw request line; returns the first reply line ('' on failure)."""
@@ -700,9 +693,7 @@ class CacheServer:
             return ""
 
     def alive(self):
-        if self.kind == "redis":
-            return self._ask(b"PING\r\n") == "+PONG"
-        return self._ask(b"version\r\n").startswith("VERSION")
+        return self._ask(b"PING\r\n") == "+PONG"
 
     def start(self):
         """Starts it (again, on the same port) and waits (bounded) until it answers."""

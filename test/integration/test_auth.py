@@ -381,7 +381,7 @@ def test_offsite_return_through_a_sign_in_lands_on_root(browser, server, unique_
     csrf = browser.login().csrf
     expect(browser.generate({C.CSRF_FIELD: csrf, "email": addr, "return": target}), C.OK)
     mail = server.mailbox.take(addr)
-    assert ml_httpd.open_sealed(server.keyfile, C.LINK_NAME, mail.token)["return"] == "/"
+    assert server.link_info(mail.token)["return"] == "/"
     r = expect(browser.confirm(mail.token), C.SIGNED_IN)
     assert r.headers["Location"] in ("/", server.base + "/"), describe(r)
 

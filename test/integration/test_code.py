@@ -40,6 +40,15 @@ def test_malformed_code_is_refused(browser, waiting, code):
     expect(browser.enter_code(page, code), C.WRONG_CODE)
 
 
+def test_malformed_codes_cost_no_try_and_a_spaced_code_is_read(browser, server, waiting):
+    page, mail = waiting
+    for code in ("", "12345", "1234567", "abcdef", "12 456", "12345x"):
+        expect(browser.enter_code(page, code), C.BAD_REQUEST)
+    info = server.link_info(page.form_with("pending").fields["pending"])
+    assert info and info["tries"] == 0, info
+    expect(browser.enter_code(page, f" {mail.code[:3]} - {mail.code[3:]} "), C.SIGNED_IN)
+
+
 def test_the_try_after_the_last_allowed_one_is_refused_even_with_the_right_code(
         browser, waiting):
     page, mail = waiting
@@ -57,9 +66,13 @@ def test_the_last_allowed_try_may_still_be_right(browser, waiting):
 
 
 def test_after_the_code_the_link_is_used(browser, waiting):
+    """The page (GET) and the button (POST) of the link both say it was used."""
     page, mail = waiting
     expect(browser.enter_code(page, mail.code), C.SIGNED_IN)
-    expect(browser.confirm(mail.token), C.LINK_USED, C.TEXT_USED)
+    expect(browser.get(C.VERIFY + mail.token, headers={"Accept": "text/html"}), C.LINK_USED,
+           C.TEXT_USED)
+    r = browser.post(C.VERIFY + mail.token, data={C.CSRF_FIELD: browser.login().csrf})
+    expect(r, C.LINK_USED, C.TEXT_USED)
 
 
 def test_after_the_link_the_code_is_used(browser, waiting):
@@ -99,6 +112,8 @@ def test_tampered_pending_is_400(browser, waiting):
     tampered = pending[:-6] + ("AAAAAA" if not pending.endswith("AAAAAA") else "BBBBBB")
     expect(browser.enter_code(page, mail.code, pending=tampered), C.PENDING_INVALID)
     expect(browser.enter_code(page, mail.code, pending="garbage"), C.PENDING_INVALID)
+    # the link's token: the same id under the link's MAC, not a pending value
+    expect(browser.enter_code(page, mail.code, pending=mail.token), C.PENDING_INVALID)
     expect(browser.enter_code(page, mail.code), C.SIGNED_IN)
 
 

@@ -8,7 +8,6 @@ import pytest
 import requests
 
 import ml_contract as C
-import ml_httpd
 from ml_client import expect
 
 
@@ -31,16 +30,35 @@ def test_allowed_address_gets_link_and_code_in_both_parts(browser, server, uniqu
     assert re.fullmatch(r"\d{6}", mail.code)
 
 
-def test_link_token_carries_the_contract_claims(browser, server, unique_email):
+def _stored_record(server, addr):
+    """The link record for `addr` as the store's file holds it (one "k=value" line per
+    claim), read from the LMDB data file itself."""
+    data = (server.dir / "state" / "data.mdb").read_bytes()
+    i = data.find(f"\ne={addr}\n".encode())
+    assert i >= 0, f"no record for {addr} in the store's file"
+    start, end = data.rfind(b"ml1\n", 0, i), data.find(b"\nx=", i)
+    assert 0 <= start and end > 0, "the record is not where it should be"
+    return data[start:data.find(b"\n", end + 1) + 1].decode()
+
+
+def test_link_token_is_opaque_and_its_claims_are_in_the_store(browser, server, unique_email):
     addr = unique_email()
-    browser.request_link(addr)
+    page = browser.request_link(addr)
     mail = server.mailbox.take(addr)
-    claims = ml_httpd.open_sealed(server.keyfile, C.LINK_NAME, mail.token)
-    assert claims is not None, "the link token does not open under the name 'magic'"
-    assert set(claims) >= C.LINK_CLAIMS, claims
-    assert claims["email"] == addr and claims["return"] == "/"
-    assert all(isinstance(v, str) for v in claims.values())
-    assert mail.code not in claims.values(), "the code must be sealed hashed"
+    pending = page.form_with("pending").fields["pending"]
+    for token in (mail.token, pending):
+        assert re.fullmatch(C.LINK_TOKEN, token), token
+    assert mail.token != pending
+    info = server.link_info(mail.token)
+    assert info is not None, "the store holds nothing for the link"
+    assert set(info) >= C.LINK_INFO, info
+    assert info["email"] == addr and info["return"] == "/", info
+    assert info["used"] is False and info["tries"] == 0, info
+    assert info["exp"] - info["iat"] == C.LINK_TTL_DEFAULT, info
+    assert server.link_info(pending) == info, "the pending value names the same link"
+    record = _stored_record(server, addr)
+    assert "\nc=" in record and mail.code not in record, "the code must be stored hashed"
+    assert mail.token not in record and pending not in record
 
 
 def test_unknown_address_gets_no_mail(browser, unique_email):

@@ -133,6 +133,38 @@ def test_logout_clears_the_cookie_and_revokes_the_session(browser, new_browser, 
     expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)            # ...until logout
 
 
+def _iat(server, browser):
+    """When the browser's session began (its sealed claim)."""
+    claims = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE,
+                                  browser.cookie(C.SESSION_COOKIE))
+    return claims["iat"]
+
+
+def test_logout_of_this_browser_ends_only_this_session(new_browser, server, unique_email):
+    """scope=browser: every copy of this session's cookie is out; the same address's
+    session in another browser stays in -- also one that began in the same second (two
+    sign-ins in a row are tried a few times until they do)."""
+    addr = unique_email()
+    for _ in range(5):
+        mine, elsewhere = new_browser(), new_browser()
+        mine.sign_in(addr)
+        elsewhere.sign_in(addr)
+        if _iat(server, mine) == _iat(server, elsewhere):
+            break
+    copy = with_cookie(new_browser(), mine.cookie(C.SESSION_COOKIE))
+    expect(copy, C.OK, C.TEXT_SECRET_PAGE)
+    old = mine.cookie(C.SESSION_COOKIE)
+    r = expect(mine.post(C.LOGOUT, data={C.CSRF_FIELD: mine.login().csrf, "scope": "browser"}),
+               C.LOGGED_OUT)
+    assert _cleared(set_cookies(r)[C.SESSION_COOKIE][1]), set_cookies(r)
+    expect(mine.private(), C.LOGIN_REDIRECT)
+    expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)      # its copies too
+    expect(elsewhere.private(), C.OK, C.TEXT_SECRET_PAGE)          # the other session stays
+    again = new_browser()                                          # and a new sign-in works
+    again.sign_in(addr)
+    expect(again.private(), C.OK, C.TEXT_SECRET_PAGE)
+
+
 def test_login_page_offers_sign_out_only_to_a_live_session(browser, new_browser,
                                                            unique_email):
     """The sign-out button (a POST with the page's CSRF token) is on the login page of a

@@ -293,6 +293,60 @@ static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
     ml_store_close(st);
 }
 
+/* The outbox: queued with its link, leased, retried, done; bounded. */
+static void test_outbox(void **unused)
+{
+    ml_store_t *st = open_store("outbox=2");
+    ml_store_key_t id = key("u", "m1"), id2 = key("u", "m2"), id3 = key("u", "m3");
+    ml_store_mail_t m = { key("o", "1"), "message one", 11, NOW, NOW, NOW + 900, 0 }, got;
+    ml_store_mail_t m2 = { key("o", "2"), "message two", 11, NOW + 1, NOW + 5, NOW + 900, 0 };
+    ml_store_mail_t m3 = { key("o", "3"), "three", 5, NOW, NOW, NOW + 900, 0 };
+    ml_store_link_t l;
+    apr_int64_t oldest;
+    int depth;
+
+    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 900, &m), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id2, "r", 1, NOW, NOW + 900, &m2),
+                     ML_STORE_OK);
+    /* Full: nothing written, the link neither. */
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id3, "r", 1, NOW, NOW + 900, &m3),
+                     ML_STORE_FULL);
+    assert_int_equal(ml_store_get(st, &id3, NOW, pool, &l), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_outbox_stats(st, NOW + 10, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 2);
+    assert_int_equal(oldest, NOW);
+    /* Only what is due, most overdue first; a claim leases it. */
+    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
+    assert_int_equal(got.len, 11);
+    assert_memory_equal(got.data, "message one", 11);
+    assert_int_equal(got.attempts, 1);
+    assert_int_equal(got.exp, NOW + 900);
+    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    /* Retry: due again, its data intact, the attempt counted. */
+    assert_int_equal(ml_store_mail_retry(st, &m.id, NOW + 2), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, NOW + 2, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
+    assert_memory_equal(got.data, "message one", 11);
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_OK);
+    assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_NOTFOUND);
+    /* A lease that runs out (a deliverer that died) makes it due again. */
+    assert_int_equal(ml_store_claim(st, NOW + 5, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.data, "message two", 11);
+    assert_int_equal(ml_store_claim(st, NOW + 6, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, NOW + 65, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.data, "message two", 11);
+    assert_int_equal(got.attempts, 2);
+    assert_int_equal(ml_store_outbox_stats(st, NOW, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 1);
+    /* Room again. */
+    assert_int_equal(ml_store_issue(st, NULL, 0, &id3, "r", 1, NOW, NOW + 900, &m3),
+                     ML_STORE_OK);
+    ml_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -304,6 +358,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_expired_records_are_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_store_refuses_links_keeps_sign_outs, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
     };
     unsigned char k[32] = { 1, 2, 3 };
     int rc;

@@ -1,5 +1,7 @@
 # libFuzzer targets for what parses untrusted input: ml_open (cookies, link
-# tokens), the claims JSON reader/writer, base64. clang with ASan + UBSan.
+# tokens), the claims JSON reader/writer, base64, and the claims reader
+# against jansson (claims_diff: same verdict, same claims). clang with ASan +
+# UBSan.
 #
 #   make fuzz                         each target for its share of FUZZ_SECONDS (30)
 #   make fuzz-long FUZZ_SECONDS=600   the same, longer (default 600 s in all)
@@ -16,7 +18,7 @@ endif
 
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := open claims b64
+FUZZ_NAMES   := open claims b64 claims_diff
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 30
 FUZZ_RSS_MB  ?= 2048

@@ -1,7 +1,7 @@
 #include "ml_claims.h"
 
 #include <apr_strings.h>
-#include <jansson.h>
+#include <string.h>
 
 apr_status_t ml_claims_set(ml_claims_t *c, const char *key, const char *val)
 {
@@ -142,48 +142,256 @@ apr_status_t ml_claims_to_json(const ml_claims_t *c, ml_buf_t *out)
     return ml_buf_append(out, "}\n", 2);
 }
 
-static apr_status_t ml_claims_copy(ml_claims_t *c, json_t *obj, apr_pool_t *p, const char **why)
-{
-    const char *key;
-    json_t *val;
+/* ---- reading ----
+ *
+ * Our own reader of the one shape we accept, a flat JSON object of strings,
+ * so that opening a sealed value makes no heap call outside the caller's pool
+ * (jansson mallocs per value). It accepts exactly what jansson's json_loadb
+ * with JSON_REJECT_DUPLICATES and the checks that followed it accepted
+ * (test/fuzz/fuzz_claims_diff.c holds it to that): RFC 8259 whitespace,
+ * strict UTF-8 (no overlong form, no surrogate, nothing above U+10FFFF), all
+ * JSON escapes with \u surrogate pairs joined and lone ones refused, no NUL in
+ * a name or value, no duplicate name, nothing but whitespace after the
+ * object. A value that is not a string (nesting included) is refused at its
+ * first byte, so there is no depth to bound. */
 
-    ml_claims_clear(c);
-    json_object_foreach(obj, key, val) {
-        if (!json_is_string(val)) {
-            *why = "a claim value is not a string";
-            return APR_EINVAL;
-        }
-        if (c->n == ML_CLAIMS_MAX) {
-            *why = "too many claims";
-            return APR_EINVAL;
-        }
-        c->items[c->n].key = apr_pstrdup(p, key);
-        c->items[c->n].val = apr_pstrmemdup(p, json_string_value(val), json_string_length(val));
-        c->n++;
-    }
-    return APR_SUCCESS;
+typedef struct ml_json_in {
+    const unsigned char *s, *end; /* the input not read yet */
+    char *out;                    /* where the next decoded byte goes */
+    const char *why;              /* why the input was refused */
+} ml_json_in_t;
+
+static int ml_read_fail(ml_json_in_t *in, const char *why)
+{
+    in->why = why;
+    return 0;
 }
 
-apr_status_t ml_claims_from_json(ml_claims_t *c, const char *json, apr_size_t len,
-                                 apr_pool_t *p, const char **why)
+static void ml_read_ws(ml_json_in_t *in)
 {
-    json_error_t jerr;
-    json_t *root;
-    apr_status_t rv;
+    while (in->s < in->end && (*in->s == ' ' || *in->s == '\t' || *in->s == '\n' || *in->s == '\r'))
+        in->s++;
+}
 
-    /* Without JSON_ALLOW_NUL jansson refuses "\u0000", which C strings could
-     * not hold faithfully anyway. */
-    root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root) {
-        *why = "not valid JSON";
-        return APR_EINVAL;
+/* Consumes byte c after any whitespace; 0 if c is not next. */
+static int ml_read_take(ml_json_in_t *in, unsigned char c)
+{
+    ml_read_ws(in);
+    if (in->s == in->end || *in->s != c)
+        return 0;
+    in->s++;
+    return 1;
+}
+
+/* ml_utf8_len for input that may end inside the sequence: zero padding fails
+ * the continuation test, so a cut sequence is refused, not read past. */
+static int ml_utf8_len_in(const unsigned char *s, const unsigned char *end)
+{
+    unsigned char pad[4] = {0};
+
+    if (end - s >= 4)
+        return ml_utf8_len(s);
+    memcpy(pad, s, (apr_size_t)(end - s));
+    return ml_utf8_len(pad);
+}
+
+/* Writes scalar value cp (never a surrogate, at most U+10FFFF) as UTF-8. */
+static void ml_utf8_put(ml_json_in_t *in, apr_uint32_t cp)
+{
+    unsigned char *o = (unsigned char *)in->out;
+
+    if (cp < 0x80) {
+        *o++ = (unsigned char)cp;
+    } else if (cp < 0x800) {
+        *o++ = (unsigned char)(0xC0 | cp >> 6);
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        *o++ = (unsigned char)(0xE0 | cp >> 12);
+        *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
+    } else {
+        *o++ = (unsigned char)(0xF0 | cp >> 18);
+        *o++ = (unsigned char)(0x80 | (cp >> 12 & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp >> 6 & 0x3F));
+        *o++ = (unsigned char)(0x80 | (cp & 0x3F));
     }
-    if (!json_is_object(root)) {
-        json_decref(root);
+    in->out = (char *)o;
+}
+
+/* The four hex digits of a \u escape, either case. */
+static int ml_read_hex4(ml_json_in_t *in, apr_uint32_t *cp)
+{
+    int i;
+
+    if (in->end - in->s < 4)
+        return ml_read_fail(in, "truncated \\u escape");
+    *cp = 0;
+    for (i = 0; i < 4; i++) {
+        unsigned h = in->s[i], lower = h | 0x20;
+
+        if (h >= '0' && h <= '9')
+            *cp = *cp << 4 | (h - '0');
+        else if (lower >= 'a' && lower <= 'f')
+            *cp = *cp << 4 | (lower - 'a' + 10);
+        else
+            return ml_read_fail(in, "bad hex digit in a \\u escape");
+    }
+    in->s += 4;
+    return 1;
+}
+
+/* After "\u": one code unit, or a high and a low surrogate joined. */
+static int ml_read_uescape(ml_json_in_t *in)
+{
+    apr_uint32_t cp, lo;
+
+    if (!ml_read_hex4(in, &cp))
+        return 0;
+    if (cp >= 0xDC00 && cp <= 0xDFFF)
+        return ml_read_fail(in, "lone low surrogate escape");
+    if (cp >= 0xD800 && cp <= 0xDBFF) {
+        if (in->end - in->s < 2 || in->s[0] != '\\' || in->s[1] != 'u')
+            return ml_read_fail(in, "lone high surrogate escape");
+        in->s += 2;
+        if (!ml_read_hex4(in, &lo))
+            return 0;
+        if (lo < 0xDC00 || lo > 0xDFFF)
+            return ml_read_fail(in, "lone high surrogate escape");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+    }
+    /* C strings cannot hold NUL faithfully; jansson refused it too. */
+    if (cp == 0)
+        return ml_read_fail(in, "NUL in a claim");
+    ml_utf8_put(in, cp);
+    return 1;
+}
+
+/* After a backslash. */
+static int ml_read_escape(ml_json_in_t *in)
+{
+    static const char from[8] = "\"\\/bfnrt", to[8] = "\"\\/\b\f\n\r\t";
+    const char *hit;
+
+    if (in->s == in->end)
+        return ml_read_fail(in, "unterminated string");
+    if (*in->s == 'u') {
+        in->s++;
+        return ml_read_uescape(in);
+    }
+    if (!(hit = memchr(from, *in->s, sizeof(from))))
+        return ml_read_fail(in, "bad escape");
+    *in->out++ = to[hit - from];
+    in->s++;
+    return 1;
+}
+
+/* After the opening quote: decodes the string into in->out, NUL-terminated,
+ * and points *str at it with its length in *len. */
+static int ml_read_string(ml_json_in_t *in, const char **str, apr_size_t *len)
+{
+    char *start = in->out;
+
+    while (in->s < in->end) {
+        unsigned char c = *in->s;
+        int n;
+
+        if (c == '"') {
+            in->s++;
+            *len = (apr_size_t)(in->out - start);
+            *in->out++ = '\0';
+            *str = start;
+            return 1;
+        }
+        if (c == '\\') {
+            in->s++;
+            if (!ml_read_escape(in))
+                return 0;
+            continue;
+        }
+        if (c < 0x20)
+            return ml_read_fail(in, "control character in a string");
+        n = c < 0x80 ? 1 : ml_utf8_len_in(in->s, in->end);
+        if (n == 0)
+            return ml_read_fail(in, "invalid UTF-8");
+        memcpy(in->out, in->s, (apr_size_t)n);
+        in->out += n;
+        in->s += n;
+    }
+    return ml_read_fail(in, "unterminated string");
+}
+
+/* One "name":"value" pair, added to c; klen holds the names' lengths. */
+static int ml_read_member(ml_json_in_t *in, ml_claims_t *c, apr_size_t *klen)
+{
+    const char *key, *val;
+    apr_size_t kn, vn;
+    int i;
+
+    if (!ml_read_take(in, '"'))
+        return ml_read_fail(in, "a claim name is not a string");
+    if (!ml_read_string(in, &key, &kn))
+        return 0;
+    if (!ml_read_take(in, ':'))
+        return ml_read_fail(in, "':' expected after a claim name");
+    if (!ml_read_take(in, '"'))
+        return ml_read_fail(in, "a claim value is not a string");
+    if (!ml_read_string(in, &val, &vn))
+        return 0;
+    /* No NUL inside key or val: a raw one is a control character, and
+     * ml_read_uescape refuses \u0000. */
+    for (i = 0; i < c->n; i++)
+        if (klen[i] == kn && memcmp(c->items[i].key, key, kn) == 0)
+            return ml_read_fail(in, "duplicate claim name");
+    if (c->n == ML_CLAIMS_MAX)
+        return ml_read_fail(in, "too many claims");
+    klen[c->n] = kn;
+    c->items[c->n].key = key;
+    c->items[c->n].val = val;
+    c->n++;
+    return 1;
+}
+
+static int ml_read_object(ml_json_in_t *in, ml_claims_t *c)
+{
+    apr_size_t klen[ML_CLAIMS_MAX];
+
+    if (!ml_read_take(in, '{'))
+        return ml_read_fail(in, "not a JSON object");
+    if (!ml_read_take(in, '}')) {
+        do {
+            if (!ml_read_member(in, c, klen))
+                return 0;
+        } while (ml_read_take(in, ','));
+        if (!ml_read_take(in, '}'))
+            return ml_read_fail(in, "',' or '}' expected after a claim");
+    }
+    ml_read_ws(in);
+    if (in->s != in->end)
+        return ml_read_fail(in, "data after the JSON object");
+    return 1;
+}
+
+apr_status_t ml_claims_from_json(ml_claims_t *c, const char *json, apr_size_t len, apr_pool_t *p,
+                                 const char **why)
+{
+    ml_json_in_t in;
+
+    ml_claims_clear(c);
+    if (len < 2) {
         *why = "not a JSON object";
         return APR_EINVAL;
     }
-    rv = ml_claims_copy(c, root, p, why);
-    json_decref(root);
-    return rv;
+    in.s = (const unsigned char *)json;
+    in.end = in.s + len;
+    in.why = NULL;
+    /* Every string decodes to at most as many bytes as it takes between its
+     * quotes, and its NUL takes the place of a quote: one block the size of
+     * the input holds all the strings, and is the only allocation. */
+    in.out = apr_palloc(p, len);
+    if (!ml_read_object(&in, c)) {
+        ml_claims_clear(c); /* fail closed: no claims half read */
+        *why = in.why;
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
 }

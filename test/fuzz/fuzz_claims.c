@@ -1,7 +1,7 @@
 /* libFuzzer target: the claims JSON reader and writer.
  *
  *  1. Reader: the input as JSON. Whatever ml_claims_from_json accepts must
- *     write back (jansson hands out valid UTF-8 only), the written form must
+ *     write back (the reader hands out valid UTF-8 only), the written form must
  *     read back to the same claims, and writing is idempotent from there on.
  *  2. Writer: the input split at NUL bytes into key, value, key, value...
  *     (any bytes at all, invalid UTF-8 included). ml_claims_to_json either

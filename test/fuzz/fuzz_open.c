@@ -64,7 +64,7 @@ static ml_keyring_t *ml_fuzz_parse_ring(const ml_crypto_t *c, const char *text)
  * ring) would all look leaked. Everything long-lived is therefore made here,
  * with leak tracking off, and the scratch's buffers are grown up front past
  * anything -max_len can ask for, so no input makes them grow again; leaks in
- * per-input work (jansson, the codec) are still found. */
+ * per-input work (the claims reader, the codec) are still found. */
 static void ml_fuzz_warm(void)
 {
     static const unsigned char iv[ML_CODEC_IV_LEN];
@@ -192,7 +192,7 @@ static void ml_fuzz_as_value(const char *value, apr_size_t len)
                    == APR_SUCCESS);
     ML_FUZZ_ASSERT(ml_claims_equal(&claims, &again));
 
-    /* Claims jansson accepted are valid UTF-8, so they can be written back. */
+    /* Claims the reader accepted are valid UTF-8, so they can be written back. */
     ml_buf_init(&json);
     ML_FUZZ_ASSERT(ml_claims_to_json(&claims, &json) == APR_SUCCESS);
     canonical = json.len == plainlen && memcmp(json.data, plain_copy, plainlen) == 0;

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the fuzz seed corpora, test/fuzz/corpus_{open,claims,b64}/.
+"""Writes the fuzz seed corpora, test/fuzz/corpus_{open,claims,b64,claims_diff}/.
 
     make fuzz-corpus          (builds the tools, then runs this)
 
@@ -134,6 +134,43 @@ def claims_corpus():
     write("claims", "w-4byte", "k\0😀\0名\0前".encode())
 
 
+# For the reader against jansson: edges of each rule, on both sides of it.
+DIFF_JSON = {
+    "ws": ' \t\r\n{ \t\r\n"a" \t\r\n: \t\r\n"b" \t\r\n} \t\r\n',
+    "ws-formfeed": '\f{}',
+    "all-escapes": r'{"k":"\"\\\/\b\f\n\r\t\u00e9\u00E9\u20ac\uD83D\uDE00\uDBFF\uDFFF"}',
+    "escaped-key": r'{"\u0061":"1","b":"2"}',
+    "dup-by-escape": r'{"a":"1","\u0061":"2"}',
+    "bad-escape": r'{"k":"\x"}',
+    "short-u": r'{"k":"\u12"}',
+    "lone-low": r'{"k":"\udc00"}',
+    "high-then-high": r'{"k":"\ud800\ud800"}',
+    "nul-key": r'{"\u0000":"v"}',
+    "trailing-comma": '{"a":"b",}',
+    "number": '{"a":-1.5e3}',
+    "true": '{"a":true}',
+    "empty-key": '{"":""}',
+}
+DIFF_BYTES = {
+    "utf8-valid": '{"k":"\u00e9 \u20ac \U0001f600 \U0010ffff \x7f"}'.encode(),
+    "utf8-overlong": b'{"k":"\xc0\xaf\xe0\x80\xaf"}',
+    "utf8-surrogate": b'{"k":"\xed\xa0\x80"}',
+    "utf8-too-big": b'{"k":"\xf4\x90\x80\x80"}',
+    "utf8-cut": b'{"k":"\xe2\x82',
+    "utf8-stray": b'{"\x80":"v"}',
+    "raw-nul": b'{"k":"a\x00"}',
+    "raw-ctl": b'{"k":"\x1f"}',
+    "nul-after": b'{}\x00',
+}
+
+
+def claims_diff_corpus():
+    for label, js in {**JSON_SAMPLES, **BAD_JSON, **DIFF_JSON}.items():
+        write("claims_diff", label, js)
+    for label, data in DIFF_BYTES.items():
+        write("claims_diff", label, data)
+
+
 def b64_corpus():
     samples = {
         "empty": b"", "one": b"QQ==", "two": b"QUI=", "three": b"QUJD",
@@ -153,3 +190,4 @@ if __name__ == "__main__":
     open_corpus()
     claims_corpus()
     b64_corpus()
+    claims_diff_corpus()

@@ -11,8 +11,8 @@
  * *, in p; empty when none). The file is read with httpd's own config-file
  * reader and word splitter, exactly as mod_authz_groupfile reads it, so a
  * file shared with `Require group` means the same to both: a member must be
- * written as the canonical (lower-case) address, since r->user is that and
- * the match is exact. Any error (a missing file, a line over 16 MiB) is
+ * written as r->user is, the canonical address (domain in lower case, local
+ * part as the visitor typed it), since the match is exact. Any error (a missing file, a line over 16 MiB) is
  * returned, never taken for "no groups". */
 apr_status_t ml_groups_of(apr_pool_t *p, const char *file, const char *user,
                           apr_array_header_t **out);

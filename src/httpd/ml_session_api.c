@@ -109,6 +109,7 @@ static int ml_session_json(ml_req_t *q, const ml_session_t *sess)
 {
     ml_buf_t *b = ml_scratch_buf(q->scratch, ML_SBUF_USER);
     apr_status_t rv;
+    int rc;
 
     ml_buf_reset(b);
     rv = ml_buf_puts(b, "{\"email\":");
@@ -125,9 +126,9 @@ static int ml_session_json(ml_req_t *q, const ml_session_t *sess)
         rv = ml_buf_putc(b, '}');
     if (rv != APR_SUCCESS)
         return HTTP_INTERNAL_SERVER_ERROR;
-    rv = ml_json_answer(q->r, HTTP_OK, b->data, b->len);
+    rc = ml_json_answer(q->r, HTTP_OK, b->data, b->len);
     ml_buf_wipe(b);
-    return rv;
+    return rc;
 }
 
 /* Reading the session neither renews it nor counts as activity: a page

@@ -159,6 +159,7 @@ apr_status_t ml_jwt_ring_add_pem(ml_jwt_ring_t *ring, const char *kid, const cha
 {
     ml_jwt_key_t *k = &ring->keys[ring->n];
     apr_status_t rv = ml_jwt_kid_check(ring, kid, origin, err, errlen);
+    unsigned char probe[ML_JWT_SIG_LEN];
     BIO *bio;
 
     if (rv != APR_SUCCESS)
@@ -181,6 +182,15 @@ apr_status_t ml_jwt_ring_add_pem(ml_jwt_ring_t *ring, const char *kid, const cha
         ERR_clear_error();
         apr_snprintf(err, errlen, "%s: only Ed25519 and EC P-256 keys sign identity tokens",
                      origin);
+        return APR_EINVAL;
+    }
+    /* One signature now: a key that cannot sign fails the start, not a
+     * request; and OpenSSL's per-key provider cache is filled here, in the
+     * parent, before threads share the key. */
+    if (ml_jwt_sign_raw(k, "ml_jwt", 6, probe) != APR_SUCCESS) {
+        EVP_PKEY_free(k->pkey);
+        k->pkey = NULL;
+        apr_snprintf(err, errlen, "%s: the key cannot sign", origin);
         return APR_EINVAL;
     }
     apr_cpystrn(k->kid, kid, sizeof(k->kid));

@@ -13,6 +13,8 @@
 #include "ml_auth.h"
 #include "ml_conf.h"
 #include "ml_deliverer.h"
+#include "ml_jwt_glue.h"
+#include "ml_session_api.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -81,6 +83,7 @@ static void ml_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(ml_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(ml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ml_auth_register_hooks(p);
+    ml_jwt_register_hooks(p);
 }
 
 #define ML_SRV_STR(name, field, help) \
@@ -123,6 +126,8 @@ static const command_rec ml_cmds[] = {
            "Refuse (503) or Admit valid sessions when the sign-out check cannot reach the cache"),
     ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
     ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
+    ML_JWT_CMDS,
+    ML_SESSION_API_CMDS,
     { NULL }
 };
 

@@ -11,6 +11,7 @@
 #   make bench-core                 the in-process core alone (C and Go)
 #   make bench-profile              perf (or callgrind) of POST generate in httpd
 #   make bench-syscalls             strace -c: system calls per request in httpd -X
+#   make bench-jwt                  the protected page with and without MagicLinkJWTHeader
 #
 # Needs root or a user that may run apache2 on a high port; writes scratch
 # files (maildir, runtime) under $(BENCH_TMP) (tmpfs) and removes them.
@@ -63,7 +64,7 @@ BENCH_RUN  = $(BENCH_GOENV) /usr/bin/python3 test/bench/run.py --build $(BUILD) 
              --mem-requests $(BENCH_MEM_REQUESTS) --tmp $(BENCH_TMP) \
              --malloc-count $(abspath $(MALLOC_COUNT_SO)) $(BENCH_ARGS)
 
-.PHONY: bench bench-http bench-core bench-profile bench-syscalls
+.PHONY: bench bench-http bench-core bench-profile bench-syscalls bench-jwt
 bench: bench-http
 
 bench-http: $(BENCH_DEPS)
@@ -77,3 +78,6 @@ bench-profile: $(BENCH_DEPS)
 
 bench-syscalls: $(BENCH_DEPS)
 	$(BENCH_RUN) --only syscalls
+
+bench-jwt: $(BENCH_DEPS)
+	$(BENCH_RUN) --only jwt --command "make bench-jwt"

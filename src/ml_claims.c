@@ -75,7 +75,7 @@ static apr_status_t ml_json_escape_byte(ml_buf_t *out, unsigned char c)
     }
 }
 
-static apr_status_t ml_json_string(ml_buf_t *out, const char *str)
+apr_status_t ml_json_string(ml_buf_t *out, const char *str)
 {
     const unsigned char *s = (const unsigned char *)str, *run = s;
 

@@ -42,4 +42,8 @@ apr_status_t ml_claims_to_json(const ml_claims_t *c, ml_buf_t *out);
 apr_status_t ml_claims_from_json(ml_claims_t *c, const char *json, apr_size_t len,
                                  apr_pool_t *p, const char **why);
 
+/* Appends str as a quoted JSON string, escaped as Go's encoder escapes it;
+ * APR_EINVAL if str is not valid UTF-8. For other JSON writers (ml_jwt). */
+apr_status_t ml_json_string(ml_buf_t *out, const char *str);
+
 #endif

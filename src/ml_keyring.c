@@ -210,7 +210,7 @@ apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const ch
     return APR_SUCCESS;
 }
 
-static apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_size_t errlen)
+apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_size_t errlen)
 {
     apr_os_file_t fd;
     struct stat st;

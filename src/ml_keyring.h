@@ -16,6 +16,8 @@
 #include "ml_crypto.h"
 #include "ml_hmac.h"
 
+#include <apr_file_io.h>
+
 #define ML_KEY_BYTES    32
 #define ML_KEYRING_MAX  16
 #define ML_KEY_ID_MAX   32
@@ -58,5 +60,9 @@ apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const ch
 apr_status_t ml_keyring_keygen(const char *id, char *line, apr_size_t linelen);
 
 int ml_key_id_valid(const char *id);
+
+/* The checks every secret file gets (this key file, the JWT signing keys):
+ * a regular file of at most 64 KiB without group or other permissions. */
+apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_size_t errlen);
 
 #endif

@@ -4,10 +4,13 @@
  *   magiclink seal [--time UNIX] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
  *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL
+ *   magiclink link [--key-file FILE] STORE TOKEN
+ *   magiclink jwt-keygen [ed25519|es256]
  *
  * Every failure prints one line on stderr saying which, and exits 1. */
 #include "ml_addr.h"
 #include "ml_codec.h"
+#include "ml_jwt.h"
 #include "ml_link.h"
 #include "ml_store.h"
 
@@ -42,6 +45,8 @@ static void usage(FILE *f)
           "  magiclink link [--key-file FILE] STORE TOKEN\n"
           "      print what STORE holds for an emailed link (or a pending value) as\n"
           "      JSON: address, return path, language, used, code tries, times\n"
+          "  magiclink jwt-keygen [ed25519|es256]\n"
+          "      print a fresh private key (PKCS#8 PEM) for MagicLinkJWTKey [ed25519]\n"
           "  magiclink --help\n", f);
 }
 
@@ -77,6 +82,24 @@ static int cmd_keygen(int argc, const char **argv)
         return fail("keygen", "no randomness available");
     fputs(line, stdout);
     return 0;
+}
+
+/* The PEM goes to stdout only: the admin redirects it into a mode-600 file. */
+static int cmd_jwt_keygen(int argc, const char **argv)
+{
+    const char *why = NULL;
+    ml_buf_t pem;
+    int rc = 0;
+
+    if (argc > 1)
+        return fail("jwt-keygen", "too many arguments");
+    ml_buf_init(&pem);
+    if (ml_jwt_keygen_pem(argc ? argv[0] : "ed25519", &pem, &why) != APR_SUCCESS)
+        rc = fail("jwt-keygen", why);
+    else if (fwrite(pem.data, 1, pem.len, stdout) != pem.len || fflush(stdout) != 0)
+        rc = fail("jwt-keygen", "cannot write the key to standard output");
+    ml_buf_free(&pem);
+    return rc;
 }
 
 /* Splits a leading "--flag VALUE" off argv. */
@@ -313,6 +336,8 @@ int main(int argc, const char *const *argv)
         rc = cmd_revoke(p, argc - 2, args);
     else if (strcmp(argv[1], "link") == 0)
         rc = cmd_link(p, argc - 2, args);
+    else if (strcmp(argv[1], "jwt-keygen") == 0)
+        rc = cmd_jwt_keygen(argc - 2, args);
     else {
         usage(stderr);
         rc = 1;

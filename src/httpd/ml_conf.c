@@ -1,5 +1,6 @@
 /* Directive handlers, merging, and the start-up checks. */
 #include "ml_conf.h"
+#include "ml_jwt_glue.h"
 #include "ml_mailer.h"
 #include "ml_state.h"
 
@@ -54,6 +55,7 @@ void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     m->rate_ip_set = add->rate_ip_set || base->rate_ip_set;
     m->rate_domain_set = add->rate_domain_set || base->rate_domain_set;
     m->used = add->used || base->used;
+    m->jwt = ml_jwt_merge_srv(p, base->jwt, add->jwt);
     return m;
 }
 
@@ -82,6 +84,8 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_PTR(pass_header);
     ML_MERGE_PTR(cookie_name);
     m->allow = ml_policy_merge(p, base->allow, add->allow);
+    m->jwt = ml_jwt_merge_dir(p, base->jwt, add->jwt);
+    ML_MERGE_PTR(cors_origins);
     return m;
 }
 

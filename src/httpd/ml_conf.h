@@ -32,6 +32,8 @@ typedef struct ml_rate {
 } ml_rate_t;
 
 struct ml_mailer;
+struct ml_jwt_srv;
+struct ml_jwt_dir;
 
 typedef struct ml_srv_conf {
     const char *key_file;
@@ -52,6 +54,7 @@ typedef struct ml_srv_conf {
     ml_addr_from_t from;            /* MagicLinkMailFrom, parsed */
     const char *origin;             /* scheme://host[:port] of emailed links */
     int origin_https;
+    struct ml_jwt_srv *jwt;         /* identity tokens: ml_jwt_glue.h */
 } ml_srv_conf_t;
 
 typedef struct ml_dir_conf {
@@ -63,6 +66,8 @@ typedef struct ml_dir_conf {
     int outage_admit;               /* MagicLinkCacheOutage Admit */
     const char *pass_header;
     const char *cookie_name;
+    struct ml_jwt_dir *jwt;         /* identity tokens: ml_jwt_glue.h */
+    apr_array_header_t *cors_origins;   /* MagicLinkCORSOrigin: ml_session_api.h */
 } ml_dir_conf_t;
 
 void *ml_create_srv_conf(apr_pool_t *p, server_rec *s);

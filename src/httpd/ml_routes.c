@@ -10,6 +10,7 @@
 #include "ml_pages.h"
 #include "ml_net.h"
 #include "ml_return.h"
+#include "ml_session_api.h"
 #include "ml_state.h"
 
 #include "http_core.h"
@@ -506,7 +507,7 @@ static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
  * <Directory> alike. Returns the route ("" for the base itself) or NULL. */
 static const char *ml_route_split(ml_req_t *q)
 {
-    static const char *const routes[] = { "login", "generate", "code", "logout" };
+    static const char *const routes[] = { "login", "generate", "code", "logout", "session" };
     const char *uri = q->r->uri, *slash = strrchr(uri, '/'), *v;
     apr_size_t i;
 
@@ -591,5 +592,7 @@ int ml_handler(request_rec *r)
         return m == M_POST ? ml_route_code(&q) : ml_method_not_allowed(r, ML_M(M_POST));
     if (!strcmp(sub, "logout"))
         return m == M_POST ? ml_route_logout(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+    if (!strcmp(sub, "session"))            /* ml_session_api.c: GET, HEAD, OPTIONS */
+        return ml_route_session(&q);
     return HTTP_NOT_FOUND;
 }

@@ -6,6 +6,7 @@ One httpd per MPM under test, each serving, in the same server:
   /trivial/<endpoint>   mod_ml_trivial (test/bench/mod_ml_trivial.c): a fixed page of the
                         size of our page for that endpoint; POSTs read and discard the body
   /private/page.html    AuthType MagicLink, a static page
+  /private-jwt/page.html  the same, with the signed identity header (MagicLinkJWTHeader)
   /public/page.html     the same page, no auth
 beside the Go peer (test/bench/goseed) in both modes, on 127.0.0.1. wrk (-t2 -c50,
 keep-alive, BENCH_SECONDS per run) drives every peer of an endpoint in turn, round after
@@ -91,7 +92,9 @@ PEER_LABEL = {
     "go-baseline": "Go baseline",
 }
 # Diagnostic peers of some endpoints (not in the ratios of DESIGN's targets).
-EXTRA_PEERS = {"generate": ["ours-nomail"]}
+EXTRA_PEERS = {"generate": ["ours-nomail"],
+               # The same gated page with the signed identity header (MagicLinkJWTHeader).
+               "protected": ["ours-jwt"]}
 CEILING_LABEL = {
     "login": "trivial handler",
     "generate": "trivial handler (POST)",
@@ -280,6 +283,7 @@ class Httpd:
             "<Directory />", "    AllowOverride None", "    Require all denied", "</Directory>",
             f'<Directory "{self.htdocs}">', "    Require all granted", "</Directory>",
             f'MagicLinkKeyFile "{self.key}"', f"MagicLinkBaseURL http://127.0.0.1:{self.port}",
+            f'MagicLinkJWTKey bench "{self.args.jwt_key}"',
             f"MagicLinkMailer maildir:{self.maildir}",
             'MagicLinkMailFrom "Bench <login@bench.example>"', f'MagicLinkSiteName "{SITE}"',
             "MagicLinkCookieSecure Off",
@@ -294,6 +298,8 @@ class Httpd:
             "    MagicLinkAllow @nomail.invalid", "</Location>",
             "<Location /private>", "    AuthType MagicLink", "    AuthName bench",
             "    Require valid-user", "</Location>",
+            "<Location /private-jwt>", "    AuthType MagicLink", "    AuthName bench",
+            "    Require valid-user", "    MagicLinkJWTHeader X-Identity", "</Location>",
             *trivial,
         ]
         self.conf.write_text("\n".join(lines) + "\n")
@@ -644,6 +650,7 @@ class Bench:
         self.root = Path(tempfile.mkdtemp(prefix="mlbench-", dir=args.tmp))
         self.root.chmod(0o755)
         self.servers = []
+        self.peers = PEERS          # --only jwt: ours and the ceiling alone
         self.results = {"meta": {}, "mpm_selection": {}, "matrix": {}, "ab": {},
                         "memory": {}, "core": {}, "go": {}, "callgrind": {}, "heap_httpd": {},
                         "profile": {}, "syscalls": {}, "pages": {}}
@@ -670,11 +677,14 @@ class Bench:
         key_line = run([str(self.args.bin["cli"]), "keygen", "bench"], 30).stdout
         self.key.write_text(key_line)
         self.key.chmod(0o600)
+        self.args.jwt_key = r / "jwt.pem"
+        self.args.jwt_key.write_text(run([str(self.args.bin["cli"]), "jwt-keygen"], 30).stdout)
+        self.args.jwt_key.chmod(0o600)
         self.pages = r / "pages"
         self.pages.mkdir()
         run([str(self.args.bin["core"]), "--render", str(self.pages)], 30)
         self.htdocs = r / "htdocs"
-        for d in ("private", "public"):
+        for d in ("private", "private-jwt", "public"):
             (self.htdocs / d).mkdir(parents=True)
         self.htdocs.chmod(0o755)
         self.tokens = r / "tokens"
@@ -722,7 +732,7 @@ class Bench:
         finally:
             self.stop(srv)
         # The static page: the size of the generate page (its own text).
-        for d in ("private", "public"):
+        for d in ("private", "private-jwt", "public"):
             p = self.htdocs / d / "page.html"
             p.write_bytes(static_page)
             p.chmod(0o644)
@@ -763,6 +773,8 @@ class Bench:
             "ours": (srv.port, "/private/page.html", {"cookie": "session:ours",
                                                       "accept": "text/html"}),
             "ceiling": (srv.port, "/public/page.html", {"cookie": ob}),
+            "ours-jwt": (srv.port, "/private-jwt/page.html", {"cookie": "session:ours",
+                                                              "accept": "text/html"}),
         }
         for g in goes:
             peer = "go-" + g.mode
@@ -851,19 +863,19 @@ class Bench:
         return len(body)
 
     def run_matrix(self, mpm, srv, vp, goes, endpoints=ENDPOINTS):
-        log(f"matrix under {mpm}: {len(endpoints)} endpoints x {len(PEERS)} peers x "
+        log(f"matrix under {mpm}: {len(endpoints)} endpoints x {len(self.peers)} peers x "
             f"{self.args.rounds} rounds x {self.args.seconds}s")
         state = self.peer_state(srv, vp, goes)
         specs = self.specs(srv, vp, goes, state)
         self.fresh_sessions(srv, goes, state)
         res = {}
         # Warm every peer once (threads, pools, Go's heap).
-        for peer in PEERS:
+        for peer in self.peers:
             port, path, spec = specs["login"][peer]
             wrk(port, path, self.resolve(spec, state, vp, goes, peer, 0), 1)
         srv.clear_mail()
         for ep in endpoints:
-            peers = PEERS + EXTRA_PEERS.get(ep, [])
+            peers = self.peers + EXTRA_PEERS.get(ep, [])
             runs = {p: [] for p in peers}
             sizes = {}
             for rnd in range(self.args.rounds):
@@ -1293,6 +1305,22 @@ class Bench:
             self.stop(srv)
         return out
 
+    # -- the protected page with and without the signed identity header, alone
+    def run_jwt(self, mpm):
+        """`make bench-jwt`: the protected endpoint's peers but the Go ones (the page
+        without auth, with AuthType MagicLink, and with MagicLinkJWTHeader too)."""
+        self.peers = ["ours", "ceiling"]
+        self.results["best_mpm"] = mpm
+        srv = self.start(Httpd(mpm, self.root, self.args, self.sizes, self.key, self.htdocs))
+        try:
+            self.results["matrix"][mpm] = self.run_matrix(mpm, srv, srv, [], ["protected"])
+        finally:
+            self.stop(srv)
+        m = self.results["matrix"][mpm]["protected"]
+        log(f"protected page, {mpm}: {m['ours']['rps']:.0f} req/s without the identity header, "
+            f"{m['ours-jwt']['rps']:.0f} with it (with/without "
+            f"{1 / m['ratios']['ours-jwt']:.3f}); no auth {m['ceiling']['rps']:.0f}")
+
     # -- the whole thing
     def main(self):
         a = self.args
@@ -1314,6 +1342,9 @@ class Bench:
         self.probe()
         if a.only == "profile":
             self.results["profile"] = {"mpm": "event", "endpoints": self.run_profile("event")}
+            return
+        if a.only == "jwt":
+            self.run_jwt("event")
             return
         if a.only == "syscalls":
             self.results["syscalls"] = {"mpm": "event", "per_request": self.run_syscalls("event")}
@@ -1385,7 +1416,7 @@ def main():
     ap.add_argument("--go-benchtime", default="0.5s")
     ap.add_argument("--max-load", type=float, default=0.5)
     ap.add_argument("--max-wait", type=int, default=180)
-    ap.add_argument("--only", choices=["core", "profile", "syscalls"])
+    ap.add_argument("--only", choices=["core", "profile", "syscalls", "jwt"])
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--command", default="make bench-http")

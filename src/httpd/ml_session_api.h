@@ -1,0 +1,21 @@
+/* GET `session` below the handler: who is signed in, as JSON, for scripts
+ * of the site itself and of the origins listed with MagicLinkCORSOrigin
+ * (doc/backends.md). */
+#ifndef ML_SESSION_API_H
+#define ML_SESSION_API_H
+
+#include "ml_web.h"
+
+/* The route, called by the handler for "session" (every method: it answers
+ * GET, HEAD and OPTIONS, and 405 to the rest). */
+int ml_route_session(ml_req_t *q);
+
+const char *ml_cmd_cors_origin(cmd_parms *cmd, void *dc, const char *arg);
+
+#define ML_SESSION_API_CMDS \
+    AP_INIT_ITERATE("MagicLinkCORSOrigin", ml_cmd_cors_origin, NULL, \
+                    RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, \
+                    "origins (https://app.example.com) whose scripts may read the session " \
+                    "endpoint with credentials")
+
+#endif

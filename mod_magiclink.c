@@ -12,6 +12,7 @@
 
 #include "ml_auth.h"
 #include "ml_conf.h"
+#include "ml_preflight.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -27,10 +28,12 @@ static int ml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-/* Runs for `apachectl -t` too, so a bad key file or mailer fails the test. */
+/* Runs for `apachectl -t` too: everything a start can refuse is refused
+ * here (key file, mailer, store), so the test and the start agree. */
 static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *main_s)
 {
+    ml_srv_conf_t *main_c = ap_get_module_config(main_s->module_config, &magiclink_module);
     const char *why = NULL;
     server_rec *s;
     int used = 0;
@@ -48,6 +51,8 @@ static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     for (s = main_s; s; s = s->next)
         if (ml_conf_check(pconf, s, ml_crypto) != OK)
             return !OK;
+    if (ml_preflight_store(ptemp, main_s, main_c->cache_spec) != OK)
+        return !OK;
     if (ml_conf_allow_count() == 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, APLOGNO(10504)
                      "no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
@@ -61,8 +66,10 @@ static int ml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
     if (!ml_crypto)
         return OK;
-    return ml_store_post_config(pconf, ptemp, main_s, c->cache_spec) == APR_SUCCESS ? OK
-                                                                                    : !OK;
+    if (ml_store_post_config(pconf, ptemp, main_s, c->cache_spec) != APR_SUCCESS)
+        return !OK;
+    ml_conf_note_mail_fallback(ptemp, main_s);
+    return OK;
 }
 
 static void ml_child_init(apr_pool_t *p, server_rec *s)

@@ -160,6 +160,7 @@ class Config:
     key_mode: int = 0o600
     key_file: str = None           # MagicLinkKeyFile, not written [{dir}/keys, written]
     files: dict = None             # more files: path relative to {dir} -> text (mode 644)
+    mailer: str = None             # MagicLinkMailer [maildir:{dir}/mail]; "" for none
     log_level: str = "info magiclink:debug"
 
 
@@ -248,7 +249,8 @@ class Httpd:
                 f'LoadModule magiclink_module "{MODULE}"',
                 f'MagicLinkKeyFile "{self.keyfile}"',
                 f"MagicLinkBaseURL {self.base}",
-                f"MagicLinkMailer maildir:{self.maildir}",
+                *([] if c.mailer == "" else
+                  [f"MagicLinkMailer {self._fmt(c.mailer or f'maildir:{self.maildir}')}"]),
                 'MagicLinkMailFrom "Example Site <login@example.com>"',
             ]
             out += [f"MagicLinkAllow {a}" for a in c.allow]

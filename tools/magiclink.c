@@ -4,8 +4,10 @@
  *   magiclink seal [--time UNIX] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
  *   magiclink revoke [--ttl SECS] CACHE EMAIL
+ *   magiclink --version | --help
  *
- * Every failure prints one line on stderr saying which, and exits 1. */
+ * Every failure prints one line on stderr saying which, and exits 1; a
+ * command line it cannot make sense of gets the usage on stderr and exit 2. */
 #include "ml_addr.h"
 #include "ml_cachekey.h"
 #include "ml_codec.h"
@@ -18,6 +20,13 @@
 #include <stdlib.h>
 
 #define ML_CLI_DEFAULT_MAX_AGE (86400 * 30)   /* gorilla/securecookie's default */
+#define ML_CLI_USAGE_ERROR     2                /* as getopt-style tools do */
+
+/* From the VERSION file, through the Makefile (debian/changelog agrees:
+ * test/packaging/test_version.py). */
+#ifndef ML_VERSION
+#error "build with -DML_VERSION=\"x.y.z\" (the Makefile passes VERSION)"
+#endif
 
 static void usage(FILE *f)
 {
@@ -34,6 +43,8 @@ static void usage(FILE *f)
           "      sign EMAIL out everywhere: sessions issued until now stop working on\n"
           "      every server sharing CACHE (redis:host:port or memcache:host:port, as\n"
           "      in MagicLinkCache); --ttl is MagicLinkSessionTTL [604800]\n"
+          "  magiclink --version\n"
+          "      print the version\n"
           "  magiclink --help\n", f);
 }
 
@@ -194,26 +205,36 @@ int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
     const char **args;
+    const char *cmd = argc < 2 ? NULL : argv[1];
     int rc;
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+    if (!cmd) {
+        usage(stderr);
+        return ML_CLI_USAGE_ERROR;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("magiclink %s\n", ML_VERSION);
+        return 0;
     }
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     args = (const char **)argv + 2;
-    if (strcmp(argv[1], "keygen") == 0)
+    if (strcmp(cmd, "keygen") == 0)
         rc = cmd_keygen(argc - 2, args);
-    else if (strcmp(argv[1], "seal") == 0)
+    else if (strcmp(cmd, "seal") == 0)
         rc = cmd_seal(p, argc - 2, args);
-    else if (strcmp(argv[1], "open") == 0)
+    else if (strcmp(cmd, "open") == 0)
         rc = cmd_open(p, argc - 2, args);
-    else if (strcmp(argv[1], "revoke") == 0)
+    else if (strcmp(cmd, "revoke") == 0)
         rc = cmd_revoke(p, argc - 2, args);
     else {
+        fprintf(stderr, "magiclink: unknown command \"%s\"\n", cmd);
         usage(stderr);
-        rc = 1;
+        rc = ML_CLI_USAGE_ERROR;
     }
     apr_pool_destroy(p);
     apr_terminate();

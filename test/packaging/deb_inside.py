@@ -212,6 +212,24 @@ def check_installed_files():
     assert out.strip() == f"magiclink {os.environ['ML_VERSION']}", out
 
 
+def check_make_install():
+    for f in ("/usr/lib/apache2/modules/mod_magiclink.so", "/usr/sbin/magiclink",
+              "/etc/apache2/mods-available/magiclink.load",
+              "/etc/apache2/conf-available/magiclink.conf",
+              "/usr/share/man/man8/magiclink.8", "/usr/share/man/man5/magiclink.conf.5"):
+        assert os.path.isfile(f), f"make install did not install {f}"
+    st = KEYFILE.stat()
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (0, 0, 0o600), oct(st.st_mode)
+    ids = [ln.split()[0] for ln in KEYFILE.read_text().splitlines()
+           if ln.strip() and not ln.startswith("#")]
+    assert len(ids) == 2 and ids[1] == "store", ids
+    st = STATEDIR.stat()
+    assert st.st_uid == pwd.getpwnam("www-data").pw_uid and stat.S_IMODE(st.st_mode) == 0o750
+    run("a2enmod", "-q", "magiclink")
+    out = run("apache2ctl", "configtest").stdout
+    assert "Syntax OK" in out, out
+
+
 def configure_site(work):
     maildir = work / "mail"
     DOCROOT.joinpath("private").mkdir(parents=True)
@@ -336,6 +354,11 @@ def main():
         del after[p]
     assert after == before, "purge left the apache2 trees changed:\n" + diff(before, after)
     step(f"purged: {len(before)} entries under {', '.join(WATCHED[:3])} ... as before")
+
+    step("make install (no package, no DESTDIR): the same files, key file, state directory")
+    repo = Path(__file__).resolve().parents[2]
+    run("make", "-C", str(repo), "install", "prefix=/usr", env=env, timeout=300)
+    check_make_install()
     print("INSIDE OK", flush=True)
 
 

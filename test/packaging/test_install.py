@@ -77,3 +77,36 @@ def test_deb_installs_signs_in_and_purges_without_touching_the_host():
     status = deb_inside.dpkg_status()
     assert status in ("", "not-installed"), f"host dpkg knows the package: {status!r}"
     assert not apache2_elsewhere(), "an apache2 process of the test outlived it"
+
+
+# Files only the Debian package has, by Debian's rules (dh_installchangelogs,
+# dh_installdocs' copyright, dh_lintian).
+DEBIAN_ONLY = {f"/usr/share/doc/{deb_inside.PKG}/changelog",
+               f"/usr/share/doc/{deb_inside.PKG}/copyright",
+               f"/usr/share/lintian/overrides/{deb_inside.PKG}"}
+
+
+def test_make_install_installs_what_the_package_does(tmp_path):
+    """`make install` (for systems without the package) places the same files as the
+    .deb, given Debian's layout; man pages and docs compared without the .gz that
+    dh_compress adds. The state directory and key file are made by the postinst
+    (and by make install only when DESTDIR is empty), so neither list has them."""
+    assert DEB and Path(DEB).is_file(), f"no package at ML_DEB={DEB!r} (make deb)"
+    repo = HERE.parents[1]
+    dest = tmp_path / "stage"
+    proc = subprocess.run(["make", "-C", str(repo), "install", f"DESTDIR={dest}", "prefix=/usr",
+                           f"docdir=/usr/share/doc/{deb_inside.PKG}", "APACHE_LAYOUT=debian"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "warning" not in (proc.stdout + proc.stderr).lower(), proc.stdout + proc.stderr
+    staged = {"/" + str(p.relative_to(dest)) for p in dest.rglob("*") if not p.is_dir()}
+    listing = subprocess.run(["dpkg-deb", "--fsys-tarfile", DEB], capture_output=True,
+                             check=True).stdout
+    names = subprocess.run(["tar", "-t"], input=listing, capture_output=True,
+                           check=True).stdout.decode().split("\n")
+    packaged = {n.lstrip(".").removesuffix(".gz") if n.startswith("./usr/share/") else
+                n.lstrip(".") for n in names if n and not n.endswith("/")}
+    assert staged == packaged - DEBIAN_ONLY
+    assert (dest / "var/lib/apache2/magiclink").is_dir()
+    load = (dest / "etc/apache2/mods-available/magiclink.load").read_text()
+    assert "LoadModule magiclink_module /usr/lib/apache2/modules/mod_magiclink.so" in load, load

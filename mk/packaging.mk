@@ -137,6 +137,6 @@ packaging: $(MODULE) $(CLI)
 
 # In `make check` when the tools are there (Debian: debhelper, lintian, dh_apache2).
 CHECKS += packaging
-ifeq ($(shell command -v dpkg-buildpackage dh_apache2 lintian 2>/dev/null | wc -l),3)
+ifeq ($(shell for t in dpkg-buildpackage dh_apache2 lintian; do command -v $$t; done | wc -l),3)
 CHECKS += lintian install-test
 endif

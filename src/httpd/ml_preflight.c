@@ -1,6 +1,8 @@
 /* Start-up checks on files against the user the children run as. */
 #include "ml_preflight.h"
 
+#include "ap_provider.h"
+#include "ap_socache.h"
 #include "http_log.h"
 #include "unixd.h"
 #include "apr_strings.h"
@@ -146,19 +148,51 @@ static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
     return OK;
 }
 
+/* Until the glue moves to ml_store (lmdb, redis): MagicLinkCache names an
+ * httpd socache provider, which post_config looks up and creates. Doing
+ * both here, on a scratch instance, makes -t refuse a provider whose module
+ * is not loaded or whose arguments it rejects. (Drop with the socache glue.) */
+static int ml_preflight_socache(apr_pool_t *p, server_rec *s, const char *spec)
+{
+    const char *name = spec ? spec : "shmcb", *args = NULL, *colon = strchr(name, ':'), *err;
+    const ap_socache_provider_t *provider;
+    ap_socache_instance_t *scratch;
+
+    if (colon) {
+        args = colon + 1;
+        name = apr_pstrmemdup(p, name, (apr_size_t)(colon - name));
+    }
+    provider = ap_lookup_provider(AP_SOCACHE_PROVIDER_GROUP, name, AP_SOCACHE_PROVIDER_VERSION);
+    if (!provider) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-408: MagicLinkCache %s: no socache provider \"%s\" is loaded "
+                     "(a2enmod socache_%s)", spec ? spec : "(default)", name, name);
+        return !OK;
+    }
+    if ((err = provider->create(&scratch, args, p, p)) != NULL) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-409: MagicLinkCache %s: %s",
+                     spec ? spec : name, err);
+        return !OK;
+    }
+    return OK;
+}
+
 int ml_preflight_store(apr_pool_t *p, server_rec *s, const char *spec)
 {
-    /* Only lmdb: checks files. The spec's syntax is the directive's (and
-     * ml_store_parse's) business; what can only be known at start-up, with
-     * User known, is here. ml_store_parse itself cannot be called from here
-     * while the socache glue (ml_state.c) still defines the same names. */
+    /* lmdb: checks files; the spec's syntax is the directive's (and
+     * ml_store_parse's) business. ml_store_parse itself cannot be called from
+     * here while the socache glue (ml_state.c) defines the same names. */
     if (!spec || strncmp(spec, "lmdb:", 5))
-        return OK;
+        return ml_preflight_socache(p, s, spec);
     if (spec[5] != '/') {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-403: MagicLinkCache %s: lmdb needs an absolute directory, "
                      "e.g. lmdb:/var/lib/apache2/magiclink", spec);
         return !OK;
     }
-    return ml_preflight_lmdb_dir(p, s, spec, spec + 5);
+    if (ml_preflight_lmdb_dir(p, s, spec, spec + 5) != OK)
+        return !OK;
+    /* While the glue is socache's, a start would still refuse lmdb: say so
+     * now too. (Goes with ml_preflight_socache.) */
+    return ml_preflight_socache(p, s, spec);
 }

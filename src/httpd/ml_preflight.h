@@ -13,9 +13,10 @@
  * read the keys (and mint sessions for anyone) or swap the file. */
 int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path);
 
-/* MagicLinkCache: the spec parses, and an lmdb directory exists and is
- * writable by User (the children open the store after they switch to it).
- * spec NULL: nothing to check here. */
+/* MagicLinkCache: an lmdb directory exists and is writable by User (the
+ * children open the store after they switch to it); until the glue moves to
+ * ml_store, any other spec (NULL: the default) names a socache provider that
+ * must be loaded and accept its arguments. */
 int ml_preflight_store(apr_pool_t *p, server_rec *s, const char *spec);
 
 #endif

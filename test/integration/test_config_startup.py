@@ -150,3 +150,14 @@ def test_explicit_mailer_gives_no_fallback_notice(make_server):
     srv.start()
     srv.stop()
     assert "MAGICLINK-407" not in srv.error_log_text()
+
+
+@pytest.mark.parametrize("spec,pattern", [
+    ("memcache:127.0.0.1:11211", r"MagicLinkCache memcache:127\.0\.0\.1:11211: "),
+    ("shmcb:relative/path(notasize)", r"MagicLinkCache shmcb:relative/path\(notasize\): "),
+])
+def test_store_a_start_would_refuse_is_refused_by_configtest(make_server, spec, pattern):
+    """A store httpd cannot set up (its module not loaded, arguments it rejects) was
+    refused only by post_config: -t said OK and the restart took the server down."""
+    srv = make_server("store-spec", ml_httpd.Config(server_conf=f"MagicLinkCache {spec}"))
+    assert_refused_by_both(srv, pattern)

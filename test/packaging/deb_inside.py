@@ -335,6 +335,17 @@ def main():
     wait_for(lambda: not port_open() and not glob.glob("/run/apache2/apache2.pid")
              and not apache2_running(), "apache2 and all its processes to stop")
 
+    step("apt-get install --reinstall (an upgrade's scripts): keys and store kept")
+    keys = KEYFILE.read_bytes()
+    out = run("apt-get", "install", "-y", "-q", "--reinstall", f"{deb}", env=env).stdout
+    assert KEYFILE.read_bytes() == keys, "the upgrade replaced the key file"
+    assert STATEDIR.is_dir() and run("a2query", "-q", "-m", "magiclink", check=False) \
+        .returncode == 0, "the upgrade lost the state directory or the admin's a2enmod"
+    # An enabled module is reloaded through apache2-maintscript-helper once the
+    # configuration passes its test; policy-rc.d (see isolate) stops the reload.
+    assert "policy-rc.d denied execution of reload" in out, out
+    assert "configuration is broken" not in out, out
+
     step("undo the admin's steps (site, modules a2enmod pulled in), apt-get purge")
     run("a2dissite", "-q", "-p", SITE.stem)
     SITE.unlink()

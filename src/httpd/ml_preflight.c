@@ -23,7 +23,7 @@ typedef struct {
     uid_t uid;
     gid_t gid;
     const char *name;
-    int switched;           /* the parent is root and the children are not */
+    int switched; /* the parent is root and the children are not */
 } ml_runner_t;
 
 static void ml_runner(apr_pool_t *p, ml_runner_t *r)
@@ -34,8 +34,7 @@ static void ml_runner(apr_pool_t *p, ml_runner_t *r)
         r->gid = ap_unixd_config.group_id;
         r->name = ap_unixd_config.user_name ? ap_unixd_config.user_name
                                             : apr_psprintf(p, "#%ld", (long)r->uid);
-    }
-    else {
+    } else {
         r->uid = geteuid();
         r->gid = getegid();
         r->name = "the server's own user";
@@ -90,7 +89,7 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
 
     ml_runner(p, &r);
     if (!r.switched)
-        return OK;      /* the children are the parent: nobody else to keep out */
+        return OK; /* the children are the parent: nobody else to keep out */
     if (stat(path, &st) == 0 && st.st_uid == r.uid) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-400: MagicLinkKeyFile %s: owned by User %s, the user the "
@@ -100,11 +99,13 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
     }
     if (stat(dir, &st) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
-                     "MAGICLINK-402: MagicLinkKeyFile %s: cannot examine its directory %s",
-                     path, dir);
+                     "MAGICLINK-402: MagicLinkKeyFile %s: cannot examine its directory %s", path,
+                     dir);
         return !OK;
     }
-    if (st.st_uid == r.uid || (ml_runner_bits(&r, &st) & 2)) {
+    /* In a sticky directory (such as /tmp) only the owner of a file may
+     * rename or remove it, so writing there does not reach root's file. */
+    if (st.st_uid == r.uid || ((ml_runner_bits(&r, &st) & 2) && !(st.st_mode & S_ISVTX))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-401: MagicLinkKeyFile %s: its directory %s is %s User %s, "
                      "who could replace the file; keep it in a directory only root may "
@@ -116,8 +117,7 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
 }
 
 /* lmdb:DIR: the children create and write the store's files in DIR. */
-static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
-                                 const char *dir)
+static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec, const char *dir)
 {
     struct stat st;
     ml_runner_t r;
@@ -129,8 +129,7 @@ static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
         ap_log_error(APLOG_MARK, APLOG_EMERG, e, s,
                      "MAGICLINK-404: MagicLinkCache %s: directory %s %s; create it for User "
                      "%s (install -d -o USER -g GROUP -m 750 %s)",
-                     spec, dir, e == ENOENT ? "does not exist" : "cannot be examined", r.name,
-                     dir);
+                     spec, dir, e == ENOENT ? "does not exist" : "cannot be examined", r.name, dir);
         return !OK;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -166,7 +165,8 @@ static int ml_preflight_socache(apr_pool_t *p, server_rec *s, const char *spec)
     if (!provider) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-408: MagicLinkCache %s: no socache provider \"%s\" is loaded "
-                     "(a2enmod socache_%s)", spec ? spec : "(default)", name, name);
+                     "(a2enmod socache_%s)",
+                     spec ? spec : "(default)", name, name);
         return !OK;
     }
     if ((err = provider->create(&scratch, args, p, p)) != NULL) {
@@ -187,7 +187,8 @@ int ml_preflight_store(apr_pool_t *p, server_rec *s, const char *spec)
     if (spec[5] != '/') {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-403: MagicLinkCache %s: lmdb needs an absolute directory, "
-                     "e.g. lmdb:/var/lib/apache2/magiclink", spec);
+                     "e.g. lmdb:/var/lib/apache2/magiclink",
+                     spec);
         return !OK;
     }
     if (ml_preflight_lmdb_dir(p, s, spec, spec + 5) != OK)

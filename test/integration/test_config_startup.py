@@ -83,6 +83,14 @@ KEY_TRAPS = {
 
 
 @needs_root
+def test_root_key_in_a_sticky_world_writable_dir_is_accepted(make_server):
+    """Sticky (like /tmp): User may write there but cannot replace root's file."""
+    srv = key_setup("keydir-sticky", dir_mode=0o1777)(make_server)
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+
+
+@needs_root
 @pytest.mark.parametrize("case", KEY_TRAPS)
 def test_key_file_within_reach_of_user_is_refused(make_server, case):
     setup, pattern = KEY_TRAPS[case]

@@ -2,7 +2,8 @@
 #
 #   make             core library, module (build/mod_magiclink.so) and CLI (build/magiclink)
 #   make test        installs what is missing (Debian), then runs every test suite
-#   make install     installs the module with apxs
+#   make install     module, .load/.conf, CLI, man pages, docs (mk/packaging.mk)
+#   make deb         the Debian package, build/libapache2-mod-magiclink_*.deb
 #   make run         the demo (see README.md)
 #   make bench       benchmarks (figures, not tests)
 #   make SAN=address ...   everything built with AddressSanitizer (+UBSan)
@@ -14,6 +15,9 @@ APXS     ?= apxs
 CC       ?= cc
 BUILD    ?= build
 SAN      ?=
+# The one place the version is written; debian/changelog must agree
+# (test/packaging/test_version.py).
+ML_VERSION = $(shell cat VERSION)
 
 APR_CPPFLAGS = $(shell apr-1-config --cppflags --includes) $(shell apu-1-config --includes)
 HTTPD_INC    = -I$(shell $(APXS) -q INCLUDEDIR)
@@ -28,7 +32,9 @@ OPT      := -O1 -g -fno-omit-frame-pointer -fsanitize=$(SAN),undefined -fno-sani
 SAN_LD   := -fsanitize=$(SAN),undefined
 BUILD    := build/san-$(SAN)
 endif
-CFLAGS_ALL = -std=gnu11 -fPIC $(OPT) $(WARN) -Isrc -I$(BUILD)/gen $(APR_CPPFLAGS) $(CFLAGS)
+# CPPFLAGS, CFLAGS, LDFLAGS from the environment (dpkg-buildflags' hardening
+# flags when debian/rules builds) reach the core, the module and the CLI.
+CFLAGS_ALL = -std=gnu11 -fPIC $(OPT) $(WARN) -Isrc -I$(BUILD)/gen $(APR_CPPFLAGS) $(CPPFLAGS) $(CFLAGS)
 
 CORE_SRC := $(wildcard src/*.c)
 CORE_OBJ := $(patsubst src/%.c,$(BUILD)/obj/core/%.o,$(CORE_SRC))
@@ -44,7 +50,7 @@ GEN_OBJ  :=
 include $(sort $(wildcard mk/*.mk))
 
 CHECKS   ?=
-.PHONY: all deps test check unit interop fuzz fuzz-long integration install clean run bench asan
+.PHONY: all deps test check unit interop fuzz fuzz-long integration clean run bench asan
 all: $(CORE_LIB) $(MODULE) $(CLI)
 
 $(BUILD)/obj/core/%.o: src/%.c $(wildcard src/*.h) | $(GEN_HEADERS)
@@ -60,19 +66,18 @@ $(MODULE): $(GLUE_SRC) $(wildcard src/*.h src/httpd/*.h) $(CORE_LIB)
 	@mkdir -p $(BUILD)/apxs
 	cp $(GLUE_SRC) $(wildcard src/httpd/*.h) $(BUILD)/apxs/
 	cd $(BUILD)/apxs && $(APXS) -c -o mod_magiclink.la \
-	    $(addprefix -Wc$(comma),$(OPT) $(WARN) -std=gnu11 -I$(CURDIR)/src -I$(CURDIR)/$(BUILD)/gen) \
-	    $(addprefix -Wl$(comma),$(SAN_LD)) \
+	    $(addprefix -Wc$(comma),$(OPT) $(WARN) -std=gnu11 -I$(CURDIR)/src -I$(CURDIR)/$(BUILD)/gen \
+	        $(CPPFLAGS) $(CFLAGS)) \
+	    $(addprefix -Wl$(comma),$(SAN_LD) $(LDFLAGS)) \
 	    $(notdir $(GLUE_SRC)) $(CURDIR)/$(CORE_LIB) $(DEP_LIBS) >apxs.log 2>&1 \
 	    || { cat apxs.log; exit 1; }
 	cp $(BUILD)/apxs/.libs/mod_magiclink.so $@.tmp && mv -f $@.tmp $@   # never rewrite a loaded .so in place
 
-$(CLI): tools/magiclink.c $(CORE_LIB)
-	$(CC) $(CFLAGS_ALL) $< -o $@ $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(SAN_LD)
+$(CLI): tools/magiclink.c $(CORE_LIB) VERSION
+	$(CC) $(CFLAGS_ALL) -DML_VERSION='"$(ML_VERSION)"' $< -o $@ $(CORE_LIB) $(APR_LIBS) \
+	    $(DEP_LIBS) $(SAN_LD) $(LDFLAGS)
 
 comma := ,
-
-install: $(MODULE)
-	$(APXS) -i -n magiclink $(MODULE)
 
 deps:
 	@test/deps.sh

@@ -15,6 +15,7 @@
 #include "ml_deliverer.h"
 #include "ml_jwt_glue.h"
 #include "ml_session_api.h"
+#include "ml_preflight.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -30,10 +31,12 @@ static int ml_pre_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp)
     return OK;
 }
 
-/* Runs for `apachectl -t` too, so a bad key file or mailer fails the test. */
+/* Runs for `apachectl -t` too: everything a start can refuse is refused
+ * here (key file, mailer, store), so the test and the start agree. */
 static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp,
                            server_rec *main_s)
 {
+    ml_srv_conf_t *main_c = ap_get_module_config(main_s->module_config, &magiclink_module);
     const char *why = NULL;
     server_rec *s;
     int used = 0;
@@ -51,6 +54,8 @@ static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     for (s = main_s; s; s = s->next)
         if (ml_conf_check(pconf, s, ml_crypto) != OK)
             return !OK;
+    if (ml_preflight_store(ptemp, main_s, main_c->store) != OK)
+        return !OK;
     if (ml_conf_allow_count() == 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, APLOGNO(10504)
                      "no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
@@ -64,7 +69,10 @@ static int ml_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
 
     if (!ml_crypto)
         return OK;
-    return ml_state_post_config(pconf, main_s, c->store) == APR_SUCCESS ? OK : !OK;
+    if (ml_state_post_config(pconf, main_s, c->store) != APR_SUCCESS)
+        return !OK;
+    ml_conf_note_mail_fallback(ptemp, main_s);
+    return OK;
 }
 
 static void ml_child_init(apr_pool_t *p, server_rec *s)

@@ -6,8 +6,10 @@
  *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL
  *   magiclink link [--key-file FILE] STORE TOKEN
  *   magiclink jwt-keygen [ed25519|es256]
+ *   magiclink --version | --help
  *
- * Every failure prints one line on stderr saying which, and exits 1. */
+ * Every failure prints one line on stderr saying which, and exits 1; a
+ * command line it cannot make sense of gets the usage on stderr and exit 2. */
 #include "ml_addr.h"
 #include "ml_codec.h"
 #include "ml_jwt.h"
@@ -24,6 +26,13 @@
 #define ML_CLI_DEFAULT_MAX_AGE (86400 * 30)   /* gorilla/securecookie's default */
 #ifndef ML_CLI_DEFAULT_KEYFILE
 #define ML_CLI_DEFAULT_KEYFILE "/etc/apache2/magiclink.key"
+#endif
+#define ML_CLI_USAGE_ERROR     2                /* as getopt-style tools do */
+
+/* From the VERSION file, through the Makefile (debian/changelog agrees:
+ * test/packaging/test_version.py). */
+#ifndef ML_VERSION
+#error "build with -DML_VERSION=\"x.y.z\" (the Makefile passes VERSION)"
 #endif
 
 static void usage(FILE *f)
@@ -47,6 +56,8 @@ static void usage(FILE *f)
           "      JSON: address, return path, language, used, code tries, times\n"
           "  magiclink jwt-keygen [ed25519|es256]\n"
           "      print a fresh private key (PKCS#8 PEM) for MagicLinkJWTKey [ed25519]\n"
+          "  magiclink --version\n"
+          "      print the version\n"
           "  magiclink --help\n", f);
 }
 
@@ -317,30 +328,40 @@ int main(int argc, const char *const *argv)
 {
     apr_pool_t *p;
     const char **args;
+    const char *cmd = argc < 2 ? NULL : argv[1];
     int rc;
 
-    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 1 : 0;
+    if (!cmd) {
+        usage(stderr);
+        return ML_CLI_USAGE_ERROR;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("magiclink %s\n", ML_VERSION);
+        return 0;
     }
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
     args = (const char **)argv + 2;
-    if (strcmp(argv[1], "keygen") == 0)
+    if (strcmp(cmd, "keygen") == 0)
         rc = cmd_keygen(argc - 2, args);
-    else if (strcmp(argv[1], "seal") == 0)
+    else if (strcmp(cmd, "seal") == 0)
         rc = cmd_seal(p, argc - 2, args);
-    else if (strcmp(argv[1], "open") == 0)
+    else if (strcmp(cmd, "open") == 0)
         rc = cmd_open(p, argc - 2, args);
-    else if (strcmp(argv[1], "revoke") == 0)
+    else if (strcmp(cmd, "revoke") == 0)
         rc = cmd_revoke(p, argc - 2, args);
-    else if (strcmp(argv[1], "link") == 0)
+    else if (strcmp(cmd, "link") == 0)
         rc = cmd_link(p, argc - 2, args);
-    else if (strcmp(argv[1], "jwt-keygen") == 0)
+    else if (strcmp(cmd, "jwt-keygen") == 0)
         rc = cmd_jwt_keygen(argc - 2, args);
     else {
+        fprintf(stderr, "magiclink: unknown command \"%s\"\n", cmd);
         usage(stderr);
-        rc = 1;
+        rc = ML_CLI_USAGE_ERROR;
     }
     apr_pool_destroy(p);
     apr_terminate();

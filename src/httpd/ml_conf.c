@@ -2,6 +2,7 @@
 #include "ml_conf.h"
 #include "ml_jwt_glue.h"
 #include "ml_mailer.h"
+#include "ml_preflight.h"
 #include "ml_state.h"
 
 #include "http_log.h"
@@ -9,6 +10,8 @@
 #include "apr_strings.h"
 #include "apr_lib.h"
 #include "apr_uri.h"
+#include "apr_hash.h"
+#include "http_core.h"
 
 #include <unistd.h>
 
@@ -385,9 +388,10 @@ static int ml_conf_mailer(apr_pool_t *pconf, server_rec *s, ml_srv_conf_t *c)
     const char *spec = c->mailer_spec, *err = NULL;
     ml_mailer_opts_t opts;
 
-    if (!spec)
-        spec = apr_pstrcat(pconf, "maildir:", ap_runtime_dir_relative(pconf, "magiclink-mail"),
-                           NULL);
+    if (!spec) {
+        c->mail_fallback = ap_runtime_dir_relative(pconf, "magiclink-mail");
+        spec = apr_pstrcat(pconf, "maildir:", c->mail_fallback, NULL);
+    }
     memset(&opts, 0, sizeof(opts));
     /* The parent runs as root; the children that deliver run as User. */
     if (geteuid() == 0) {
@@ -428,8 +432,35 @@ int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto)
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10503) "MagicLinkKeyFile %s", err);
         return !OK;
     }
+    if (ml_preflight_key_file(pconf, s, c->key_file) != OK)
+        return !OK;
     ml_conf_origin(pconf, s, c);
     if (!c->site_name)
         c->site_name = s->server_hostname;
     return ml_conf_mailer(pconf, s, c);
+}
+
+/* Where mail goes when no MagicLinkMailer says: once per path and per
+ * start, after the logs are open (not in the pre-flight pass httpd makes
+ * before it detaches, nor under -t). */
+void ml_conf_note_mail_fallback(apr_pool_t *ptemp, server_rec *main_s)
+{
+    apr_hash_t *seen = apr_hash_make(ptemp);
+    server_rec *s;
+
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG)
+        return;
+    for (s = main_s; s; s = s->next) {
+        ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
+
+        if (!c->used || !c->mail_fallback || apr_hash_get(seen, c->mail_fallback,
+                                                          APR_HASH_KEY_STRING))
+            continue;
+        apr_hash_set(seen, c->mail_fallback, APR_HASH_KEY_STRING, "");
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s,
+                     "MAGICLINK-407: no MagicLinkMailer: sign-in mail is delivered to the "
+                     "maildir %s (not sent to anybody); set MagicLinkMailer smtp://HOST:PORT "
+                     "or pipe:... to send it",
+                     c->mail_fallback);
+    }
 }

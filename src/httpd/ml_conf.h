@@ -53,6 +53,7 @@ typedef struct ml_srv_conf {
     struct ml_mailer *mailer;
     ml_addr_from_t from;            /* MagicLinkMailFrom, parsed */
     const char *origin;             /* scheme://host[:port] of emailed links */
+    const char *mail_fallback;      /* the default maildir, when no MagicLinkMailer */
     int origin_https;
     struct ml_jwt_srv *jwt;         /* identity tokens: ml_jwt_glue.h */
 } ml_srv_conf_t;
@@ -106,6 +107,9 @@ const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
 /* Start-up: called from check_config for every server; loads the key ring
  * and makes the mailer, or logs why the server cannot start and fails. */
 int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto);
+
+/* post_config: says where mail goes for servers with no MagicLinkMailer. */
+void ml_conf_note_mail_fallback(apr_pool_t *ptemp, server_rec *main_s);
 
 /* How many allow entries the configuration holds (for the start-up warning). */
 int ml_conf_allow_count(void);

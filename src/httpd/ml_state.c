@@ -40,14 +40,15 @@ static apr_status_t ml_state_close(void *data)
 
 /* The children run as User: the directory and LMDB's two files must be
  * theirs. Created here, as root, since a child could not. */
-static apr_status_t ml_state_own(apr_pool_t *p, server_rec *s, ml_store_t *st)
+static apr_status_t ml_state_own(apr_pool_t *p, server_rec *s, ml_store_t *st, int made_dir)
 {
     static const char *const files[] = { "", "/data.mdb", "/lock.mdb" };
     int i;
 
     if (geteuid() != 0)
         return APR_SUCCESS;
-    for (i = 0; i < 3; i++) {
+    /* A directory the admin made keeps its owner; one made here is User's. */
+    for (i = made_dir ? 0 : 1; i < 3; i++) {
         const char *f = apr_pstrcat(p, st->where, files[i], NULL);
         if (chown(f, ap_unixd_config.user_id, ap_unixd_config.group_id) != 0) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
@@ -62,6 +63,8 @@ static apr_status_t ml_state_own(apr_pool_t *p, server_rec *s, ml_store_t *st)
 apr_status_t ml_state_post_config(apr_pool_t *pconf, server_rec *s, ml_store_t *st)
 {
     char err[256];
+    struct stat dir;
+    int made_dir;
     apr_status_t rv;
 
     if (!st && ml_store_parse(&st, ML_DEFAULT_STORE, NULL, 0, pconf, err, sizeof(err))
@@ -70,6 +73,7 @@ apr_status_t ml_state_post_config(apr_pool_t *pconf, server_rec *s, ml_store_t *
     /* Opened once here to create it (LMDB) or to reach it and read its
      * eviction policy (redis), then closed: a store opened before fork
      * must not be used after it. */
+    made_dir = st->ops == &ml_store_lmdb_ops && stat(st->where, &dir) != 0;
     rv = ml_store_open(st, err, sizeof(err));
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-011: MagicLinkCache %s: %s",
@@ -80,7 +84,7 @@ apr_status_t ml_state_post_config(apr_pool_t *pconf, server_rec *s, ml_store_t *
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MAGICLINK-012: MagicLinkCache %s: %s",
                      st->spec, st->warning);
     ml_store_close(st);
-    if (st->ops == &ml_store_lmdb_ops && (rv = ml_state_own(pconf, s, st)) != APR_SUCCESS)
+    if (st->ops == &ml_store_lmdb_ops && (rv = ml_state_own(pconf, s, st, made_dir)) != APR_SUCCESS)
         return rv;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MAGICLINK-013: state store %s", st->spec);
     ml_the_store = st;

@@ -161,6 +161,7 @@ class Config:
     key_mode: int = 0o600
     key_file: str = None           # MagicLinkKeyFile, not written [{dir}/keys, written]
     files: dict = None             # more files: path relative to {dir} -> text (mode 644)
+    mailer: str = None             # MagicLinkMailer [maildir:{dir}/mail]; "" for none
     log_level: str = "info magiclink:debug"
     # MagicLinkCache unless server_conf names one; None: the module's default
     # store (a test that uses it removes what it made).
@@ -252,7 +253,8 @@ class Httpd:
                 f'LoadModule magiclink_module "{MODULE}"',
                 f'MagicLinkKeyFile "{self.keyfile}"',
                 f"MagicLinkBaseURL {self.base}",
-                f"MagicLinkMailer maildir:{self.maildir}",
+                *([] if c.mailer == "" else
+                  [f"MagicLinkMailer {self._fmt(c.mailer or f'maildir:{self.maildir}')}"]),
                 'MagicLinkMailFrom "Example Site <login@example.com>"',
             ]
             out += [f"MagicLinkAllow {a}" for a in c.allow]

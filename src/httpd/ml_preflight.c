@@ -1,0 +1,166 @@
+/* Start-up checks on files against the user the children run as. */
+#include "ml_preflight.h"
+#include "ml_state.h"
+
+#include "ap_provider.h"
+#include "http_log.h"
+#include "unixd.h"
+#include "apr_strings.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+APLOG_USE_MODULE(magiclink);
+
+#define ML_MAX_GROUPS 256
+
+/* Who the children run as: User and Group when the parent is root (unixd
+ * switches to them after fork); otherwise the parent's own identity. */
+typedef struct {
+    uid_t uid;
+    gid_t gid;
+    const char *name;
+    int switched; /* the parent is root and the children are not */
+} ml_runner_t;
+
+static void ml_runner(apr_pool_t *p, ml_runner_t *r)
+{
+    r->switched = geteuid() == 0 && ap_unixd_config.user_id != 0;
+    if (r->switched) {
+        r->uid = ap_unixd_config.user_id;
+        r->gid = ap_unixd_config.group_id;
+        r->name = ap_unixd_config.user_name ? ap_unixd_config.user_name
+                                            : apr_psprintf(p, "#%ld", (long)r->uid);
+    } else {
+        r->uid = geteuid();
+        r->gid = getegid();
+        r->name = "the server's own user";
+    }
+}
+
+/* Whether gid is the runner's primary group or one of the supplementary
+ * groups the children get (unixd calls initgroups with User's name). */
+static int ml_runner_in_group(const ml_runner_t *r, gid_t gid)
+{
+    gid_t groups[ML_MAX_GROUPS];
+    int i, n = ML_MAX_GROUPS;
+
+    if (gid == r->gid)
+        return 1;
+    if (!r->switched || !ap_unixd_config.user_name
+        || getgrouplist(ap_unixd_config.user_name, r->gid, groups, &n) < 0)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (groups[i] == gid)
+            return 1;
+    return 0;
+}
+
+/* The permission bits (of S_IRWXU's layout, shifted down) that apply to the
+ * runner, as the kernel would pick them for a non-root process. */
+static mode_t ml_runner_bits(const ml_runner_t *r, const struct stat *st)
+{
+    if (st->st_uid == r->uid)
+        return (st->st_mode >> 6) & 7;
+    if (ml_runner_in_group(r, st->st_gid))
+        return (st->st_mode >> 3) & 7;
+    return st->st_mode & 7;
+}
+
+static const char *ml_dirname(apr_pool_t *p, const char *path)
+{
+    const char *slash = strrchr(path, '/');
+
+    if (!slash)
+        return ".";
+    if (slash == path)
+        return "/";
+    return apr_pstrmemdup(p, path, (apr_size_t)(slash - path));
+}
+
+int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
+{
+    const char *dir = ml_dirname(p, path);
+    struct stat st;
+    ml_runner_t r;
+
+    ml_runner(p, &r);
+    if (!r.switched)
+        return OK; /* the children are the parent: nobody else to keep out */
+    if (stat(path, &st) == 0 && st.st_uid == r.uid) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-400: MagicLinkKeyFile %s: owned by User %s, the user the "
+                     "server's children (and CGI scripts) run as; chown root:root it",
+                     path, r.name);
+        return !OK;
+    }
+    if (stat(dir, &st) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
+                     "MAGICLINK-402: MagicLinkKeyFile %s: cannot examine its directory %s", path,
+                     dir);
+        return !OK;
+    }
+    /* In a sticky directory (such as /tmp) only the owner of a file may
+     * rename or remove it, so writing there does not reach root's file. */
+    if (st.st_uid == r.uid || ((ml_runner_bits(&r, &st) & 2) && !(st.st_mode & S_ISVTX))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-401: MagicLinkKeyFile %s: its directory %s is %s User %s, "
+                     "who could replace the file; keep it in a directory only root may "
+                     "write, such as /etc/apache2",
+                     path, dir, st.st_uid == r.uid ? "owned by" : "writable by", r.name);
+        return !OK;
+    }
+    return OK;
+}
+
+/* lmdb:DIR: the children write the store's files in DIR. A directory that
+ * is missing is made at start (owned by User) if its parent exists. */
+static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec, const char *dir)
+{
+    struct stat st;
+    ml_runner_t r;
+    const char *slash = strrchr(dir, '/');
+    const char *parent = slash && slash != dir ? apr_pstrmemdup(p, dir, (apr_size_t)(slash - dir))
+                                               : "/";
+
+    ml_runner(p, &r);
+    if (stat(dir, &st) != 0) {
+        int e = errno;
+
+        if (e == ENOENT && stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
+            return OK;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, e, s,
+                     "MAGICLINK-404: MagicLinkCache %s: directory %s %s; create it for User "
+                     "%s (install -d -o USER -g GROUP -m 750 %s)",
+                     spec, dir, e == ENOENT ? "cannot be made (no parent)" : "cannot be examined",
+                     r.name, dir);
+        return !OK;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-405: MagicLinkCache %s: %s is not a directory", spec, dir);
+        return !OK;
+    }
+    if (r.uid != 0 && (ml_runner_bits(&r, &st) & 3) != 3) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-406: MagicLinkCache %s: User %s cannot write in %s (owner "
+                     "uid %ld, mode %04o); chown it to User",
+                     spec, r.name, dir, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+        return !OK;
+    }
+    return OK;
+}
+
+int ml_preflight_store(apr_pool_t *p, server_rec *s, ml_store_t *st)
+{
+    char err[256];
+
+    if (!st && ml_store_parse(&st, ML_DEFAULT_STORE, NULL, 0, p, err, sizeof(err)) != APR_SUCCESS)
+        return !OK;
+    if (st->ops != &ml_store_lmdb_ops)
+        return OK;
+    return ml_preflight_lmdb_dir(p, s, st->spec, st->where);
+}

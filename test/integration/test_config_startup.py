@@ -1,0 +1,171 @@
+"""`apache2 -t` refuses what a start would refuse, with the same message.
+
+Traps that a configuration test used to pass and a restart then failed on (or
+that nothing refused): the key file within reach of the user the children run
+as, the lmdb store's directory, and the default mailer, which must say where
+mail goes.  Same style as test_config_errors.py: each broken setup must be
+refused by `apache2 -t` AND by a real start, both naming the cause.
+"""
+import os
+import pwd
+import re
+
+import pytest
+
+import ml_httpd
+
+needs_root = pytest.mark.skipif(os.geteuid() != 0,
+                                reason="User switching (and chown) needs root")
+
+
+def run_ids():
+    pw = pwd.getpwnam(ml_httpd.RUN_USER)
+    return pw.pw_uid, pw.pw_gid
+
+
+@pytest.fixture
+def make_server():
+    made = []
+
+    def make(name, config):
+        srv = ml_httpd.Httpd(name, config)
+        made.append(srv)
+        return srv
+    yield make
+    for srv in made:
+        srv.stop()
+        srv.cleanup()
+
+
+def put_key(path, owner=(0, 0), dir_owner=(0, 0), dir_mode=0o755, mode=0o600):
+    """A valid key file at path, with the given ownerships and modes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chown(path.parent, *dir_owner)
+    path.parent.chmod(dir_mode)
+    ml_httpd.write_keyfile(path, [ml_httpd.keygen()], mode)
+    os.chown(path, *owner)
+
+
+def assert_refused_by_both(srv, pattern):
+    proc = srv.config_test()
+    assert proc.returncode != 0, f"apache2 -t accepted it:\n{proc.stdout}"
+    assert re.search(pattern, proc.stdout), f"/{pattern}/ not in -t output:\n{proc.stdout}"
+    started, output = srv.try_start()
+    assert not started, f"httpd started anyway:\n{output}"
+    assert re.search(pattern, output), f"/{pattern}/ not in start output:\n{output}"
+
+
+def key_setup(name, **how):
+    def setup(make_server):
+        srv = make_server(name, ml_httpd.Config(key_file="{dir}/kdir/keys"))
+        uid, gid = run_ids()
+        resolved = {k: (uid, gid) if v == "run" else (0, gid) if v == "rootgrp" else v
+                    for k, v in how.items()}
+        put_key(srv.keyfile, **resolved)
+        return srv
+    return setup
+
+
+# name -> (setup, what -t and the start must both say)
+KEY_TRAPS = {
+    "key owned by User": (key_setup("key-owned", owner="run"),
+                          r"MAGICLINK-400: MagicLinkKeyFile \S+/kdir/keys: owned by User "
+                          r"www-data"),
+    "key dir owned by User": (key_setup("keydir-owned", dir_owner="run"),
+                              r"MAGICLINK-401: MagicLinkKeyFile \S+/kdir/keys: its directory "
+                              r"\S+/kdir is owned by User www-data"),
+    "key dir writable by User's group": (key_setup("keydir-grp", dir_owner="rootgrp",
+                                                   dir_mode=0o770),
+                                         r"MAGICLINK-401: .*is writable by User www-data"),
+    "key dir writable by all": (key_setup("keydir-all", dir_mode=0o777),
+                                r"MAGICLINK-401: .*is writable by User www-data"),
+}
+
+
+@needs_root
+def test_root_key_in_a_sticky_world_writable_dir_is_accepted(make_server):
+    """Sticky (like /tmp): User may write there but cannot replace root's file."""
+    srv = key_setup("keydir-sticky", dir_mode=0o1777)(make_server)
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+
+
+@needs_root
+@pytest.mark.parametrize("case", KEY_TRAPS)
+def test_key_file_within_reach_of_user_is_refused(make_server, case):
+    setup, pattern = KEY_TRAPS[case]
+    assert_refused_by_both(setup(make_server), pattern)
+
+
+@needs_root
+def test_root_owned_key_in_root_dir_is_accepted(make_server):
+    """The control: the same layout, owned by root, passes -t and starts."""
+    srv = key_setup("key-root")(make_server)
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+    started, output = srv.try_start()
+    assert started, output
+
+
+def test_key_file_that_is_a_directory_is_refused(make_server):
+    srv = make_server("key-is-dir", ml_httpd.Config(key_file="{dir}/keys.d"))
+    srv.keyfile.mkdir(mode=0o700)
+    assert_refused_by_both(srv, r"MagicLinkKeyFile \S+/keys\.d: not a regular file")
+
+
+@pytest.mark.parametrize("spec,pattern", [
+    ("lmdb:relative/dir", r"MAGICLINK-403: MagicLinkCache lmdb:relative/dir: lmdb needs an "
+                          r"absolute directory"),
+    ("lmdb:{dir}/no-such-store", r"MAGICLINK-404: MagicLinkCache \S+: directory "
+                                 r"\S+/no-such-store does not exist"),
+    ("lmdb:{dir}/htdocs/static.txt", r"MAGICLINK-405: MagicLinkCache \S+: \S+static\.txt is "
+                                     r"not a directory"),
+])
+def test_unusable_lmdb_store_is_refused(make_server, spec, pattern):
+    srv = make_server("store", ml_httpd.Config(server_conf=f"MagicLinkCache {spec}"))
+    assert_refused_by_both(srv, pattern)
+
+
+@needs_root
+def test_lmdb_dir_not_writable_by_user_is_refused(make_server):
+    srv = make_server("store-ro", ml_httpd.Config(server_conf="MagicLinkCache lmdb:{dir}/store"))
+    (srv.dir / "store").mkdir(mode=0o755)        # root's: the children could not write
+    assert_refused_by_both(srv, r"MAGICLINK-406: MagicLinkCache \S+: User www-data cannot "
+                                r"write in \S+/store")
+
+
+def test_default_mailer_says_where_mail_goes_once(make_server):
+    """No MagicLinkMailer: one notice at start naming the maildir, however many
+    virtual hosts fall back to it; none in the configuration test."""
+    vhost = ("<VirtualHost 127.0.0.1:{port}>\n    ServerName other.example\n"
+             "</VirtualHost>\n<VirtualHost 127.0.0.1:{port}>\n    ServerName 127.0.0.1\n"
+             "</VirtualHost>")
+    srv = make_server("fallback", ml_httpd.Config(mailer="", server_conf=vhost,
+                                                  log_level="notice"))
+    proc = srv.config_test()
+    assert proc.returncode == 0, proc.stdout
+    srv.start()
+    srv.stop()
+    lines = [ln for ln in srv.error_log_text().splitlines() if "MAGICLINK-407" in ln]
+    maildir = srv.dir / "run" / "magiclink-mail"
+    assert len(lines) == 1, lines
+    assert "[magiclink:notice]" in lines[0] and f"maildir {maildir} " in lines[0], lines[0]
+    assert (maildir / "new").is_dir()
+
+
+def test_explicit_mailer_gives_no_fallback_notice(make_server):
+    srv = make_server("no-fallback", ml_httpd.Config(log_level="notice"))
+    srv.start()
+    srv.stop()
+    assert "MAGICLINK-407" not in srv.error_log_text()
+
+
+@pytest.mark.parametrize("spec,pattern", [
+    ("memcache:127.0.0.1:11211", r"MagicLinkCache memcache:127\.0\.0\.1:11211: "),
+    ("shmcb:relative/path(notasize)", r"MagicLinkCache shmcb:relative/path\(notasize\): "),
+])
+def test_store_a_start_would_refuse_is_refused_by_configtest(make_server, spec, pattern):
+    """A store httpd cannot set up (its module not loaded, arguments it rejects) was
+    refused only by post_config: -t said OK and the restart took the server down."""
+    srv = make_server("store-spec", ml_httpd.Config(server_conf=f"MagicLinkCache {spec}"))
+    assert_refused_by_both(srv, pattern)

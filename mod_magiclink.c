@@ -12,6 +12,7 @@
 
 #include "ml_auth.h"
 #include "ml_conf.h"
+#include "ml_metrics_glue.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -82,6 +83,7 @@ static void ml_register_hooks(apr_pool_t *p)
     ap_hook_map_to_storage(ml_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(ml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ml_auth_register_hooks(p);
+    ml_metrics_register_hooks(p);
 }
 
 #define ML_SRV_STR(name, field, help) \

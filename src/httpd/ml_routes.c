@@ -5,6 +5,7 @@
 #include "ml_mailer.h"
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
+#include "ml_metrics.h"
 #include "ml_pages.h"
 #include "ml_return.h"
 #include "ml_state.h"
@@ -48,6 +49,13 @@ static int ml_csrf_failed(ml_req_t *q)
                          "sign-in page again and resend it.", NULL, "Open the sign-in page");
 }
 
+/* Counts one outcome (src/ml_metrics.h) and passes the answer on. */
+static int ml_counted(ml_metric_t outcome, int rc)
+{
+    ml_metric_inc(outcome);
+    return rc;
+}
+
 /* Reads the form and checks CSRF: OK, or the status already answered. */
 static int ml_post_prologue(ml_req_t *q, int *done)
 {
@@ -79,6 +87,8 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *sta
     apr_status_t rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto,
                                      limits, 3, &link, &over, q->r->pool);
 
+    if (rv != APR_SUCCESS || over)
+        ml_metric_inc(rv != APR_SUCCESS ? ML_MET_LINK_STORE_DOWN : ML_MET_LINK_THROTTLED);
     if (rv != APR_SUCCESS)
         *status = ml_unavailable(q, rv, "counting and recording the new link");
     else if (over)
@@ -88,8 +98,9 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *sta
     return rv == APR_SUCCESS && !over;
 }
 
-/* Starts the session: sets the cookie and answers 303 to the return path. */
-static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
+/* Starts the session: sets the cookie and answers 303 to the return path.
+ * method is the sign_ins_total counter to move. */
+static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
 {
     ml_session_t sess = { l->email, q->now, q->now };
     apr_int64_t not_before = 0;
@@ -105,6 +116,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
                         &sealed) != ML_CODEC_OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
+    ml_metric_inc(method);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
     return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
 }
@@ -203,10 +215,13 @@ static void ml_deliver(ml_req_t *q, const char *email)
 {
     ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
     char errbuf[256];
+    apr_time_t t0 = apr_time_now();
     apr_status_t rv;
 
     rv = ml_mailer_send(q->sc->mailer, q->sc->from.addr, email, msg->data, msg->len, q->r->pool,
                         errbuf, sizeof(errbuf));
+    ml_metric_delivery(ml_mailer_kind(q->sc->mailer), rv == APR_SUCCESS,
+                       (double)(apr_time_now() - t0) / APR_USEC_PER_SEC);
     if (rv != APR_SUCCESS)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r, APLOGNO(10537)
                       "mail delivery through %s failed: %s", ml_mailer_describe(q->sc->mailer),
@@ -224,14 +239,17 @@ static int ml_route_generate(ml_req_t *q)
     ml_issued_t is;
 
     rc = ml_post_prologue(q, &done);
-    if (done)
-        return rc;
+    if (done)   /* 403: the CSRF page; else the body was refused */
+        return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_LINK_CSRF
+                                                         : ML_MET_LINK_INVALID, rc);
     raw = ml_web_field(q, "email");
     ret = ml_return_or(ml_web_field(q, "return"), "/");
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
-                    != APR_SUCCESS)
+                    != APR_SUCCESS) {
+        ml_metric_inc(ML_MET_LINK_INVALID);
         return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL,
                              "Please enter a valid email address, like name@example.com.");
+    }
     if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
                       ret, q->r->pool, &is) != ML_CODEC_OK)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -240,6 +258,7 @@ static int ml_route_generate(ml_req_t *q)
     if (!ml_compose(q, email, display, &is))
         return HTTP_INTERNAL_SERVER_ERROR;
     allowed = ml_policy_allows(q->dc->allow, email);
+    ml_metric_inc(allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
                   "link requested (%s)", allowed ? "mailing it" : "address not allowed");
     q->flush_page = 1;
@@ -258,26 +277,32 @@ static int ml_route_verify(ml_req_t *q, const char *token)
 
     if (q->r->method_number == M_POST) {
         rc = ml_post_prologue(q, &done);
-        if (done)
-            return rc;
+        if (done)   /* 403: the CSRF page; else the body was refused */
+            return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_CONFIRM_CSRF
+                                                             : ML_MET_CONFIRM_INVALID, rc);
     }
     else {
         ml_web_binding(q, 1);
     }
     e = ml_link_open(q->scratch, q->kr, ML_NAME_LINK, token, q->now, ml_dir_link_ttl(q->dc),
                      q->r->pool, &l);
+    if (e != ML_CODEC_OK && q->r->method_number == M_POST)
+        ml_metric_inc(e == ML_CODEC_EXPIRED ? ML_MET_CONFIRM_EXPIRED : ML_MET_CONFIRM_INVALID);
     if (e != ML_CODEC_OK)
         return ml_link_failed(q, e);
     if (q->r->method_number != M_POST)    /* mail scanners fetch links: never consume */
         return ml_page_confirm(q, l.email);
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
-                             "For your safety this link works only in the browser where it "
-                             "was asked for. Go back to that tab and type the code from the "
-                             "email there.", NULL, "Request a link in this browser");
-    if (!ml_consume(q, &l, &rc))
-        return rc;
-    return ml_sign_in(q, &l);
+        return ml_counted(ML_MET_CONFIRM_OTHER_BROWSER, ml_page_error(q, HTTP_FORBIDDEN,
+                          "Opened in another browser",
+                          "For your safety this link works only in the browser where it "
+                          "was asked for. Go back to that tab and type the code from the "
+                          "email there.", NULL, "Request a link in this browser"));
+    if (!ml_consume(q, &l, &rc))   /* 410: used; else the store failed */
+        return ml_counted(q->r->status == HTTP_GONE ? ML_MET_CONFIRM_USED
+                                                    : ML_MET_CONFIRM_STORE_DOWN, rc);
+    ml_metric_inc(ML_MET_CONFIRM_SIGNED_IN);
+    return ml_sign_in(q, &l, ML_MET_SIGN_IN_LINK);
 }
 
 static int ml_route_code(ml_req_t *q)
@@ -291,35 +316,38 @@ static int ml_route_code(ml_req_t *q)
 
     rc = ml_post_prologue(q, &done);
     if (done)
-        return rc;
+        return ml_counted(ML_MET_CODE_INVALID, rc);
     pending = ml_web_field(q, "pending");
     code = ml_web_field(q, "code");
     if (!pending || !code)
-        return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
-                             "Type the code from the email.", NULL, NULL);
+        return ml_counted(ML_MET_CODE_INVALID, ml_page_error(q, HTTP_BAD_REQUEST,
+                          "Incomplete form", "Type the code from the email.", NULL, NULL));
     e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now,
                      ml_dir_link_ttl(q->dc), q->r->pool, &l);
     if (e != ML_CODEC_OK)
-        return ml_link_failed(q, e);
+        return ml_counted(ML_MET_CODE_INVALID, ml_link_failed(q, e));
     if (!ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_csrf_failed(q);
+        return ml_counted(ML_MET_CODE_INVALID, ml_csrf_failed(q));
     tries = (ml_counter_t){ "t", l.id, ML_CODE_TRIES, ml_dir_link_ttl(q->dc) + 60 };
     rv = ml_store_count(ml_store_get(), q->r->server, q->scratch, q->kr->crypto, &tries, 1, NULL,
                         &over, q->r->pool);
     if (rv != APR_SUCCESS)
-        return ml_unavailable(q, rv, "counting code tries");
+        return ml_counted(ML_MET_CODE_STORE_DOWN, ml_unavailable(q, rv, "counting code tries"));
     if (over)
-        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
-                             "That code was mistyped too many times. Request a new link.",
-                             NULL, NULL);
+        return ml_counted(ML_MET_CODE_LOCKED, ml_page_error(q, HTTP_TOO_MANY_REQUESTS,
+                          "Too many tries",
+                          "That code was mistyped too many times. Request a new link.",
+                          NULL, NULL));
     while (*code == ' ')
         code++;
     if (!ml_link_code_matches(q->scratch, q->kr, &l, code))
-        return ml_page_sent(q, NULL, pending, "That code is not right. Check the email and "
-                            "try again.", HTTP_FORBIDDEN);
+        return ml_counted(ML_MET_CODE_WRONG, ml_page_sent(q, NULL, pending,
+                          "That code is not right. Check the email and try again.",
+                          HTTP_FORBIDDEN));
+    ml_metric_inc(ML_MET_CODE_RIGHT);
     if (!ml_consume(q, &l, &rc))
         return rc;
-    return ml_sign_in(q, &l);
+    return ml_sign_in(q, &l, ML_MET_SIGN_IN_CODE);
 }
 
 static int ml_route_logout(ml_req_t *q)
@@ -341,6 +369,7 @@ static int ml_route_logout(ml_req_t *q)
                                             q->r->pool);
         if (rv != APR_SUCCESS)
             return ml_unavailable(q, rv, "recording the sign-out");
+        ml_metric_inc(ML_MET_SIGN_OUT_EVERYWHERE);
     }
     ml_web_set_cookie(q, name, "", "/", 0);
     return ml_page_signed_out(q, ml_login_url(q));

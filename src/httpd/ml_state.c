@@ -1,5 +1,6 @@
 #include "ml_state.h"
 #include "ml_cachekey.h"
+#include "ml_metrics_glue.h"
 
 #include "ap_socache.h"
 #include "ap_provider.h"
@@ -118,6 +119,7 @@ ml_store_t *ml_store_get(void)
  * process, however many requests fail in between. */
 static apr_status_t ml_store_note(ml_store_t *st, server_rec *s, apr_status_t rv)
 {
+    ml_metric_set_store_up(rv == APR_SUCCESS);
     if (rv == APR_SUCCESS)
         apr_atomic_set32(&st->last_ok, (apr_uint32_t)apr_time_sec(apr_time_now()));
     if (rv != APR_SUCCESS) {
@@ -152,6 +154,31 @@ static apr_status_t ml_store_miss(ml_store_t *st, server_rec *s, apr_pool_t *p)
     return ml_store_note(st, s, rv);
 }
 
+/* Counts one operation (and times it, if t0 says so: ml_metrics.h). */
+static apr_status_t ml_store_timed(uint64_t t0, apr_status_t rv)
+{
+    ml_metric_store_done(t0, rv == APR_SUCCESS);
+    return rv;
+}
+
+/* For the health answer: a store in this server's shared memory always
+ * answers; a remote one is asked with the probe write. */
+int ml_health_store_ok(server_rec *s, apr_pool_t *p)
+{
+    ml_store_t *st = ml_the_store;
+    uint64_t t0;
+    apr_status_t rv;
+
+    if (!st)
+        return 0;
+    if (!st->remote)
+        return ml_store_note(st, s, APR_SUCCESS) == APR_SUCCESS;
+    t0 = ml_metric_store_start();
+    rv = st->provider->store(st->instance, s, ml_probe_id, sizeof(ml_probe_id) - 1,
+                             apr_time_now() + apr_time_from_sec(60), (unsigned char *)"1", 1, p);
+    return ml_store_timed(t0, ml_store_note(st, s, rv)) == APR_SUCCESS;
+}
+
 static apr_status_t ml_lock(ml_store_t *st)
 {
     return st->mutex ? apr_global_mutex_lock(st->mutex) : APR_SUCCESS;
@@ -169,16 +196,17 @@ static apr_status_t ml_store_put(ml_store_t *st, server_rec *s, ml_scratch_t *sc
                                  apr_time_t expiry, const char *data, apr_pool_t *p)
 {
     unsigned char id[ML_CACHEKEY_LEN];
+    uint64_t t0 = ml_metric_store_start();
     apr_status_t rv;
 
     if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
-        return rv;
+        return ml_store_timed(t0, rv);
     rv = st->provider->store(st->instance, s, id, sizeof(id), expiry, (unsigned char *)data,
                              (unsigned int)strlen(data), p);
     ml_unlock(st);
-    return ml_store_note(st, s, rv);
+    return ml_store_timed(t0, ml_store_note(st, s, rv));
 }
 
 apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
@@ -186,13 +214,14 @@ apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                               int *first, apr_pool_t *p)
 {
     unsigned char id[ML_CACHEKEY_LEN];
+    uint64_t t0 = ml_metric_store_start();
     apr_status_t rv;
 
     *first = 0;
     if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
-        return rv;
+        return ml_store_timed(t0, rv);
     /* Whoever removes the entry used the link; every other caller, on this
      * server or another one sharing the store, finds it gone. */
     rv = st->provider->remove(st->instance, s, id, sizeof(id), p);
@@ -200,8 +229,8 @@ apr_status_t ml_store_consume(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     if (rv == APR_SUCCESS)
         *first = 1;
     else if (APR_STATUS_IS_NOTFOUND(rv))
-        return ml_store_miss(st, s, p);
-    return ml_store_note(st, s, rv);
+        return ml_store_timed(t0, ml_store_miss(st, s, p));
+    return ml_store_timed(t0, ml_store_note(st, s, rv));
 }
 
 /* Adds one to the counter stored under id (value "count window_end"), the
@@ -239,6 +268,7 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
                             const ml_entry_t *issue, int *over, apr_pool_t *p)
 {
     unsigned char ids[ML_STORE_MAX_COUNTERS + 1][ML_CACHEKEY_LEN];
+    uint64_t t0 = ml_metric_store_start();
     apr_int64_t now = apr_time_sec(apr_time_now());
     apr_status_t rv = APR_SUCCESS;
     int i, k = 0, active[ML_STORE_MAX_COUNTERS];
@@ -258,14 +288,14 @@ apr_status_t ml_store_count(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
     if (!k && !issue)
         return APR_SUCCESS;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
-        return rv;
+        return ml_store_timed(t0, rv);
     for (i = 0; i < k && rv == APR_SUCCESS; i++)
         rv = ml_count_one(st, s, ids[i], &cs[active[i]], now, over, p);
     if (rv == APR_SUCCESS && issue && !*over)
         rv = st->provider->store(st->instance, s, ids[ML_STORE_MAX_COUNTERS], ML_CACHEKEY_LEN,
                                  issue->expiry, (unsigned char *)"1", 1, p);
     ml_unlock(st);
-    return ml_store_note(st, s, rv);
+    return ml_store_timed(t0, ml_store_note(st, s, rv));
 }
 
 apr_status_t ml_store_put_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
@@ -281,20 +311,21 @@ apr_status_t ml_store_get_time(ml_store_t *st, server_rec *s, ml_scratch_t *sc,
 {
     unsigned char id[ML_CACHEKEY_LEN], val[24];
     unsigned int vlen = sizeof(val) - 1;
+    uint64_t t0 = ml_metric_store_start();
     apr_status_t rv;
 
     *value = 0;
     if (!ml_cachekey(sc, c, kind, key, id))
         return APR_EGENERAL;
     if ((rv = ml_lock(st)) != APR_SUCCESS)
-        return rv;
+        return ml_store_timed(t0, rv);
     rv = st->provider->retrieve(st->instance, s, id, sizeof(id), val, &vlen, p);
     ml_unlock(st);
-    if (APR_STATUS_IS_NOTFOUND(rv))
-        return ml_store_miss(st, s, p);               /* absent: never signed out */
+    if (APR_STATUS_IS_NOTFOUND(rv))                   /* absent: never signed out */
+        return ml_store_timed(t0, ml_store_miss(st, s, p));
     if (rv != APR_SUCCESS)
-        return ml_store_note(st, s, rv);
+        return ml_store_timed(t0, ml_store_note(st, s, rv));
     val[vlen] = '\0';
     *value = apr_atoi64((char *)val);
-    return APR_SUCCESS;
+    return ml_store_timed(t0, APR_SUCCESS);
 }

@@ -16,6 +16,7 @@
 #include "ml_jwt_glue.h"
 #include "ml_session_api.h"
 #include "ml_preflight.h"
+#include "ml_metrics_glue.h"
 #include "ml_routes.h"
 #include "ml_state.h"
 
@@ -92,6 +93,7 @@ static void ml_register_hooks(apr_pool_t *p)
     ap_hook_handler(ml_handler, NULL, NULL, APR_HOOK_MIDDLE);
     ml_auth_register_hooks(p);
     ml_jwt_register_hooks(p);
+    ml_metrics_register_hooks(p);
 }
 
 #define ML_SRV_STR(name, field, help) \

@@ -1,4 +1,5 @@
 #include "ml_store.h"
+#include "ml_metrics.h"
 
 #include <apr_strings.h>
 #include <stdio.h>
@@ -147,6 +148,21 @@ apr_status_t ml_store_parse(ml_store_t **out, const char *spec, const char *cons
     return APR_SUCCESS;
 }
 
+/* Every operation is counted (and one in ML_MET_STORE_SAMPLE timed) for
+ * the metrics; "failed" is a store that did not answer, not a refusal. */
+static ml_store_rc_t ml_counted(uint64_t t0, ml_store_rc_t rc)
+{
+    ml_metric_store_done(t0, rc != ML_STORE_DOWN);
+    ml_metric_set_store_up(rc != ML_STORE_DOWN);
+    return rc;
+}
+
+#define ML_COUNTED(call) \
+    do { \
+        uint64_t t0_ = ml_metric_store_start(); \
+        return ml_counted(t0_, !st->impl ? ML_STORE_DOWN : (call)); \
+    } while (0)
+
 apr_status_t ml_store_open(ml_store_t *st, char *err, apr_size_t errlen)
 {
     return st->ops->open(st, err, errlen);
@@ -165,23 +181,23 @@ ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n
     if (!st->impl || n < 0 || n > ML_STORE_LIMITS_MAX || len > ML_STORE_REC_MAX
         || (mail && mail->len > ML_STORE_MAIL_MAX))
         return ML_STORE_DOWN;
-    return st->ops->issue(st, lims, n, id, rec, len, now, exp, mail);
+    ML_COUNTED(st->ops->issue(st, lims, n, id, rec, len, now, exp, mail));
 }
 
 ml_store_rc_t ml_store_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
                              ml_store_mail_t *out)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->claim(st, now, lease, p, out);
+    ML_COUNTED(st->ops->claim(st, now, lease, p, out));
 }
 
 ml_store_rc_t ml_store_mail_done(ml_store_t *st, const ml_store_key_t *id)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->mail_done(st, id);
+    ML_COUNTED(st->ops->mail_done(st, id));
 }
 
 ml_store_rc_t ml_store_mail_retry(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->mail_retry(st, id, due);
+    ML_COUNTED(st->ops->mail_retry(st, id, due));
 }
 
 ml_store_rc_t ml_store_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
@@ -189,25 +205,25 @@ ml_store_rc_t ml_store_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,
 {
     *depth = 0;
     *oldest = 0;
-    return !st->impl ? ML_STORE_DOWN : st->ops->outbox_stats(st, now, depth, oldest);
+    ML_COUNTED(st->ops->outbox_stats(st, now, depth, oldest));
 }
 
 ml_store_rc_t ml_store_get(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                            apr_pool_t *p, ml_store_link_t *out)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->get(st, id, now, p, out);
+    ML_COUNTED(st->ops->get(st, id, now, p, out));
 }
 
 ml_store_rc_t ml_store_take(ml_store_t *st, const ml_store_key_t *id, apr_int64_t now,
                             apr_pool_t *p, ml_store_link_t *out)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->take(st, id, now, p, out);
+    ML_COUNTED(st->ops->take(st, id, now, p, out));
 }
 
 ml_store_rc_t ml_store_try_code(ml_store_t *st, const ml_store_key_t *id, int max,
                                 apr_int64_t now, apr_pool_t *p, ml_store_link_t *out)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->try_code(st, id, max, now, p, out);
+    ML_COUNTED(st->ops->try_code(st, id, max, now, p, out));
 }
 
 ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const char *old,
@@ -216,25 +232,27 @@ ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const c
 {
     if (!st->impl || len > ML_STORE_REC_MAX)
         return ML_STORE_DOWN;
-    return st->ops->replace(st, id, old, oldlen, rec, len, now);
+    ML_COUNTED(st->ops->replace(st, id, old, oldlen, rec, len, now));
 }
 
 ml_store_rc_t ml_store_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t value,
                                 apr_int64_t exp, apr_int64_t now)
 {
-    return !st->impl ? ML_STORE_DOWN : st->ops->set_time(st, k, value, exp, now);
+    ML_COUNTED(st->ops->set_time(st, k, value, exp, now));
 }
 
 ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                                 apr_int64_t *value)
 {
     *value = 0;
-    return !st->impl ? ML_STORE_DOWN : st->ops->get_time(st, k, now, value);
+    ML_COUNTED(st->ops->get_time(st, k, now, value));
 }
 
 ml_store_rc_t ml_store_ping(ml_store_t *st)
 {
-    return !st || !st->impl ? ML_STORE_DOWN : st->ops->ping(st);
+    if (!st)
+        return ML_STORE_DOWN;
+    ML_COUNTED(st->ops->ping(st));
 }
 
 void ml_store_key(const ml_hmac_key_t *secret, const char *kind, const char *value,

@@ -46,6 +46,7 @@ Group $group
 LoadModule mpm_event_module $mods/mod_mpm_event.so
 LoadModule authz_core_module $mods/mod_authz_core.so
 LoadModule authz_user_module $mods/mod_authz_user.so
+LoadModule authz_host_module $mods/mod_authz_host.so
 LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule mime_module $mods/mod_mime.so
@@ -70,6 +71,10 @@ MagicLinkCookieSecure Off
     AuthType MagicLink
     AuthName "demo"
     Require valid-user
+</Location>
+<Location /magiclink-metrics>
+    SetHandler magiclink-metrics
+    Require ip 127.0.0.1
 </Location>
 CONF
 chown -R "$user:$group" "$var/mail" 2>/dev/null || true
@@ -99,4 +104,5 @@ watcher=$!
 trap 'kill $watcher 2>/dev/null' EXIT INT TERM
 
 echo "mod_magiclink demo: open http://127.0.0.1:$port/private/  (Ctrl-C stops)"
+echo "  metrics: http://127.0.0.1:$port/magiclink-metrics  health: ...?health"
 /usr/sbin/apache2 -f "$var/httpd.conf" -DFOREGROUND

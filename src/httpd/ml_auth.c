@@ -1,4 +1,5 @@
 #include "ml_auth.h"
+#include "ml_metrics_glue.h"
 #include "ml_state.h"
 #include "ml_web.h"
 
@@ -35,6 +36,8 @@ static int ml_note_auth_failure(request_rec *r, const char *type)
 {
     if (strcasecmp(type, ML_AUTH_TYPE))
         return DECLINED;
+    if (r->user)                /* a session, which a Require line refused */
+        ml_metrics_gate(r, ML_MET_GATE_NOT_ALLOWED);
     ml_challenge(r, ap_get_module_config(r->server->module_config, &magiclink_module));
     return OK;
 }
@@ -147,6 +150,8 @@ static int ml_identity_fixups(request_rec *r)
      * carries only the user over: the environment is set here for both. */
     if (ours)
         apr_table_setn(r->subprocess_env, "MAGICLINK_EMAIL", r->user);
+    if (ours)                   /* every access check passed */
+        ml_metrics_gate(r, ML_MET_GATE_ADMITTED);
     if (!d || !d->pass_header)
         return DECLINED;
     /* Every spelling a backend might read as ours: X-Remote-Email,
@@ -187,6 +192,7 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
     const char *cookie = ml_web_cookie(q->r, ml_dir_cookie(q->dc));
     ml_codec_err_t e;
 
+    q->gate_outcome = ML_MET_GATE_NO_SESSION;
     if (!cookie)
         return 0;
     e = ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), cookie, q->now,
@@ -194,12 +200,14 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
     if (e != ML_CODEC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, APLOGNO(10542) "session refused: %s",
                       ml_codec_strerror(e));
+        q->gate_outcome = e == ML_CODEC_EXPIRED ? ML_MET_GATE_EXPIRED : ML_MET_GATE_NO_SESSION;
         return 0;
     }
     switch (ml_revoked(q, sess)) {
     case 0:
         return 1;
     case 1:
+        q->gate_outcome = ML_MET_GATE_REVOKED;
         return 0;
     default:
         return -1;
@@ -230,8 +238,10 @@ static int ml_check_authn(request_rec *r)
     case 1:
         break;
     case 0:
+        ml_metrics_gate(r, (ml_metric_t)q.gate_outcome);
         return ml_unauthenticated(&q);
     default:
+        ml_metrics_gate(r, ML_MET_GATE_STORE_DOWN);
         apr_table_setn(r->err_headers_out, "Retry-After", "60");
         return HTTP_SERVICE_UNAVAILABLE;
     }

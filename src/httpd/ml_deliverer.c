@@ -1,9 +1,11 @@
 #include "ml_deliverer.h"
 #include "ml_conf.h"
+#include "ml_metrics.h"
 #include "ml_outbox.h"
 #include "ml_state.h"
 
 #include "http_log.h"
+#include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_proc.h"
@@ -19,6 +21,7 @@ typedef struct ml_deliverers {
     int nthreads;
     int kicks;                      /* under lock: messages queued, not yet looked for */
     volatile int stop;
+    volatile apr_uint32_t gauger;
 } ml_deliverers_t;
 
 static ml_deliverers_t *ml_dlv;
@@ -26,6 +29,32 @@ static ml_deliverers_t *ml_dlv;
 static ml_mailer_t *ml_find_mailer(void *ctx, const char *spec)
 {
     return apr_hash_get(((ml_deliverers_t *)ctx)->mailers, spec, APR_HASH_KEY_STRING);
+}
+
+/* Every try through a transport, for the metrics. */
+static void ml_count_event(const ml_outbox_event_t *ev)
+{
+    if (!ev->transport)
+        return;
+    if (ev->result == ML_OUTBOX_SENT)
+        ml_metric_delivery(ev->transport, 1, ev->seconds);
+    else if (ev->result == ML_OUTBOX_RETRY || ev->result == ML_OUTBOX_REJECTED
+             || (ev->result == ML_OUTBOX_GAVE_UP && ev->why[0]))
+        ml_metric_delivery(ev->transport, 0, ev->seconds);
+}
+
+/* The outbox's depth and oldest message, every few seconds (one thread). */
+static void ml_outbox_gauges(apr_int64_t now, apr_int64_t *last)
+{
+    apr_int64_t oldest;
+    int depth;
+
+    if (now - *last < 5 || ml_store_outbox_stats(ml_state_store(), now, &depth, &oldest)
+                               != ML_STORE_OK)
+        return;
+    *last = now;
+    ml_metric_gauge_set(ML_GAUGE_OUTBOX_DEPTH, depth);
+    ml_metric_gauge_set(ML_GAUGE_OUTBOX_OLDEST_AGE, oldest ? now - oldest : 0);
 }
 
 static void ml_log_event(server_rec *s, const ml_outbox_event_t *ev)
@@ -80,6 +109,8 @@ static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
     ml_deliverers_t *d = data;
     apr_pool_t *p;
     ml_outbox_event_t ev;
+    apr_int64_t gauged = 0;
+    int first = apr_atomic_cas32(&d->gauger, 1, 0) == 0;   /* one thread sets the gauges */
 
     apr_pool_create(&p, NULL);
     while (!d->stop) {
@@ -91,6 +122,9 @@ static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
             r = ml_outbox_step(st, ml_find_mailer, d, apr_time_sec(apr_time_now()), p, &ev);
             ml_state_note(d->s, r == ML_OUTBOX_STORE_DOWN ? ML_STORE_DOWN : ML_STORE_OK);
             ml_log_event(d->s, &ev);
+            ml_count_event(&ev);
+            if (first)
+                ml_outbox_gauges(apr_time_sec(apr_time_now()), &gauged);
         }
         if (r == ML_OUTBOX_IDLE || r == ML_OUTBOX_STORE_DOWN || r == ML_OUTBOX_UNKNOWN_MAILER)
             ml_idle(d);

@@ -7,6 +7,7 @@
 #include "ml_outbox.h"
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
+#include "ml_metrics.h"
 #include "ml_pages.h"
 #include "ml_net.h"
 #include "ml_return.h"
@@ -65,6 +66,13 @@ static int ml_post_prologue(ml_req_t *q, int *done)
         return ml_csrf_failed(q);
     *done = 0;
     return OK;
+}
+
+/* Counts one outcome (src/ml_metrics.h) and passes the answer on. */
+static int ml_counted(ml_metric_t outcome, int rc)
+{
+    ml_metric_inc(outcome);
+    return rc;
 }
 
 static ml_store_t *ml_store(void)
@@ -126,6 +134,8 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
     ml_limit(q, lims, &n, "d", at ? at + 1 : "", &q->sc->rate_domain);
     rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
                                     q->now, is->link.exp + 60, mail));
+    if (rc != ML_STORE_OK)
+        ml_metric_inc(rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN);
     if (rc == ML_STORE_OVER)
         *status = ml_too_many(q, ml_longest_window(q->sc), "Too many requests",
                               "Too many sign-in links were asked for. Please wait a while "
@@ -135,8 +145,9 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
     return rc == ML_STORE_OK;
 }
 
-/* Starts the session: sets the cookie and answers 303 to the return path. */
-static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
+/* Starts the session: sets the cookie and answers 303 to the return path.
+ * method is the sign_ins_total counter to move. */
+static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
 {
     ml_session_t sess = { l->email, q->now, q->now, ml_nonce(q->r->pool) };
     ml_store_key_t v, unused;
@@ -156,6 +167,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
+    ml_metric_inc(method);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
     return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
 }
@@ -207,18 +219,22 @@ static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 /* Reads the link behind a token into l (the stored bytes into raw): OK, or
  * the answer for a token that is not ours, a link that is gone (expired),
  * used, or a store that fails, in *status. */
+enum { ML_LOAD_INVALID, ML_LOAD_EXPIRED, ML_LOAD_USED, ML_LOAD_DOWN };
+
 static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml_link_t *l,
-                        ml_store_link_t *raw, int *status)
+                        ml_store_link_t *raw, int *status, int *why)
 {
     ml_codec_err_t e = ml_link_token(q->kr, kind, token, l);
     ml_store_rc_t rc;
     char *work;
 
+    *why = ML_LOAD_INVALID;
     if (e != ML_CODEC_OK) {
         *status = ml_link_failed(q, e);
         return 0;
     }
     rc = ml_noted(q, ml_store_get(ml_store(), &l->key, q->now, q->r->pool, raw));
+    *why = rc == ML_STORE_NOTFOUND ? ML_LOAD_EXPIRED : ML_LOAD_DOWN;
     if (rc != ML_STORE_OK) {
         *status = rc == ML_STORE_NOTFOUND ? ml_link_expired(q)
                                           : ml_unavailable(q, APR_EGENERAL, "reading the link");
@@ -232,11 +248,13 @@ static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml
         return 0;
     }
     l->tries = raw->tries;
+    *why = ML_LOAD_EXPIRED;
     /* The record outlives the link a little, to tell "used" from "expired". */
     if (l->exp < q->now) {
         *status = ml_link_expired(q);
         return 0;
     }
+    *why = ML_LOAD_USED;
     if (l->state == ML_LINK_USED) {
         *status = ml_link_used(q);
         return 0;
@@ -338,14 +356,16 @@ static int ml_route_generate(ml_req_t *q)
     ml_issued_t is;
 
     rc = ml_post_prologue(q, &done);
-    if (done)
-        return rc;
+    if (done)   /* 403: the CSRF page; else the body was refused */
+        return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_LINK_CSRF
+                                                         : ML_MET_LINK_INVALID, rc);
     raw = ml_web_field(q, "email");
     ret = ml_return_or(ml_web_field(q, "return"), "/");
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
                     != APR_SUCCESS)
-        return ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
-                             "Please enter a valid email address, like name@example.com.");
+        return ml_counted(ML_MET_LINK_INVALID,
+                          ml_page_login(q, HTTP_BAD_REQUEST, ret, raw, "Please enter a valid "
+                                        "email address, like name@example.com."));
     allowed = ml_policy_allows(q->dc->allow, email);
     if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret, NULL,
                       q->r->pool, &is) != ML_CODEC_OK
@@ -358,6 +378,7 @@ static int ml_route_generate(ml_req_t *q)
     if (!ml_admit(q, email, &is, &mail, &rc))
         return rc;
     ml_deliverer_kick();
+    ml_metric_inc(allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
                   "link requested (%s)", allowed ? "mailing it" : "address not allowed");
     return ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
@@ -384,29 +405,43 @@ static int ml_other_browser(ml_req_t *q)
                          "email there.", NULL, "Request a link in this browser");
 }
 
+static const ml_metric_t ml_confirm_failed[] = {
+    [ML_LOAD_INVALID] = ML_MET_CONFIRM_INVALID, [ML_LOAD_EXPIRED] = ML_MET_CONFIRM_EXPIRED,
+    [ML_LOAD_USED] = ML_MET_CONFIRM_USED, [ML_LOAD_DOWN] = ML_MET_CONFIRM_STORE_DOWN,
+};
+
+/* GET shows the confirmation page (and says before any click when the
+ * link is used, expired or from another browser); POST signs in. Only a
+ * POST is counted as a confirmation. */
 static int ml_route_verify(ml_req_t *q, const char *token)
 {
     ml_link_t l;
     ml_store_link_t raw;
-    int done, rc = OK, post = q->r->method_number == M_POST;
+    int done, rc = OK, why, post = q->r->method_number == M_POST;
 
     if (post) {
         rc = ml_post_prologue(q, &done);
-        if (done)
-            return rc;
+        if (done)   /* 403: the CSRF page; else the body was refused */
+            return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_CONFIRM_CSRF
+                                                             : ML_MET_CONFIRM_INVALID, rc);
     }
     else {
         ml_web_binding(q, 1);
     }
-    if (!ml_load_link(q, ML_TOKEN_LINK, token, &l, &raw, &rc))
-        return rc;
+    if (!ml_load_link(q, ML_TOKEN_LINK, token, &l, &raw, &rc, &why))
+        return post ? ml_counted(ml_confirm_failed[why], rc) : rc;
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_other_browser(q);
+        return post ? ml_counted(ML_MET_CONFIRM_OTHER_BROWSER, ml_other_browser(q))
+                    : ml_other_browser(q);
     if (!post)    /* mail scanners fetch links: never consume */
         return ml_page_confirm(q, l.email);
-    if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
-        return rc;
-    return ml_sign_in(q, &l);
+    if (!ml_may_sign_in(q, &l, &rc))
+        return ml_counted(ML_MET_CONFIRM_INVALID, rc);
+    if (!ml_consume(q, &l, &raw, &rc))   /* 410: used; else the store failed */
+        return ml_counted(q->r->status == HTTP_GONE ? ML_MET_CONFIRM_USED
+                                                    : ML_MET_CONFIRM_STORE_DOWN, rc);
+    ml_metric_inc(ML_MET_CONFIRM_SIGNED_IN);
+    return ml_sign_in(q, &l, ML_MET_SIGN_IN_LINK);
 }
 
 static int ml_code_locked(ml_req_t *q)
@@ -423,39 +458,45 @@ static int ml_route_code(ml_req_t *q)
     ml_link_t l;
     ml_store_link_t raw, counted;
     ml_store_rc_t src;
-    int done, rc;
+    int done, rc, why;
 
     rc = ml_post_prologue(q, &done);
     if (done)
-        return rc;
+        return ml_counted(ML_MET_CODE_INVALID, rc);
     pending = ml_web_field(q, "pending");
     if (!pending)
-        return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
-                             "Type the code from the email.", NULL, NULL);
+        return ml_counted(ML_MET_CODE_INVALID,
+                          ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
+                                        "Type the code from the email.", NULL, NULL));
     /* A malformed entry costs no try: only six digits are ever checked. */
     if (!ml_link_code_clean(ml_web_field(q, "code"), code))
-        return ml_page_sent(q, NULL, pending, "A code has six digits. Check the email and "
-                            "try again.", HTTP_BAD_REQUEST);
-    if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc))
-        return rc;
+        return ml_counted(ML_MET_CODE_INVALID,
+                          ml_page_sent(q, NULL, pending, "A code has six digits. Check the "
+                                       "email and try again.", HTTP_BAD_REQUEST));
+    if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc, &why))
+        return ml_counted(why == ML_LOAD_DOWN ? ML_MET_CODE_STORE_DOWN : ML_MET_CODE_INVALID,
+                          rc);
     if (!ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_csrf_failed(q);
+        return ml_counted(ML_MET_CODE_INVALID, ml_csrf_failed(q));
     /* The try is counted in the link's own record before the code is
      * looked at: exactly ML_CODE_TRIES codes are ever checked per link. */
     src = ml_noted(q, ml_store_try_code(ml_store(), &l.key, ML_CODE_TRIES, q->now, q->r->pool,
                                         &counted));
     if (src == ML_STORE_OVER)
-        return ml_code_locked(q);
+        return ml_counted(ML_MET_CODE_LOCKED, ml_code_locked(q));
     if (src == ML_STORE_NOTFOUND)
-        return ml_link_expired(q);
+        return ml_counted(ML_MET_CODE_INVALID, ml_link_expired(q));
     if (src != ML_STORE_OK)
-        return ml_unavailable(q, APR_EGENERAL, "counting code tries");
+        return ml_counted(ML_MET_CODE_STORE_DOWN,
+                          ml_unavailable(q, APR_EGENERAL, "counting code tries"));
     if (!ml_link_code_matches(q->kr, &l, code))
-        return ml_page_sent(q, NULL, pending, "That code is not right. Check the email and "
-                            "try again.", HTTP_FORBIDDEN);
+        return ml_counted(ML_MET_CODE_WRONG,
+                          ml_page_sent(q, NULL, pending, "That code is not right. Check the "
+                                       "email and try again.", HTTP_FORBIDDEN));
+    ml_metric_inc(ML_MET_CODE_RIGHT);
     if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
-    return ml_sign_in(q, &l);
+    return ml_sign_in(q, &l, ML_MET_SIGN_IN_CODE);
 }
 
 /* "everywhere" (the default, and what a missing scope means: the safer
@@ -485,6 +526,7 @@ static int ml_route_logout(ml_req_t *q)
                                             q->now));
         if (src != ML_STORE_OK)
             return ml_unavailable(q, APR_EGENERAL, "recording the sign-out");
+        ml_metric_inc(this_browser ? ML_MET_SIGN_OUT_BROWSER : ML_MET_SIGN_OUT_EVERYWHERE);
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "MAGICLINK-106: signed out (%s)",
                       this_browser ? "this browser" : "everywhere");
     }

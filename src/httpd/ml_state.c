@@ -1,4 +1,5 @@
 #include "ml_state.h"
+#include "ml_metrics_glue.h"
 
 #include "http_log.h"
 #include "unixd.h"
@@ -135,4 +136,11 @@ ml_store_rc_t ml_state_note(server_rec *s, ml_store_rc_t rc)
     if (rc == ML_STORE_OK && apr_atomic_read32(&ml_full))
         apr_atomic_set32(&ml_full, 0);
     return rc;
+}
+
+int ml_health_store_ok(server_rec *s, apr_pool_t *p)
+{
+    ml_store_t *st = ml_the_store;
+
+    return st && ml_state_note(s, ml_store_ping(st)) == ML_STORE_OK;
 }

@@ -19,6 +19,7 @@ typedef struct ml_req {
     const char *base;           /* the handler's path, from the route's URI */
     const char *signed_in_as;   /* the login page's visitor's address, if signed in */
     int flush_page;             /* write the page out before the handler goes on */
+    int gate_outcome;           /* ml_metric_t: why ml_auth_session said no */
 } ml_req_t;
 
 /* Fills q for r; 0 when the server has no key ring (not configured). */

@@ -54,9 +54,13 @@ STOP_TIMEOUT = 15.0      # seconds until the parent is gone after SIGTERM
 MAIL_TIMEOUT = 5.0       # seconds a mail may take to land in new/
 POLL = 0.05
 READY_LINE = "AH00489"   # "... configured -- resuming normal operations" (needs LogLevel notice)
+# The same line of each MPM (event's is READY_LINE), and its "SIGUSR1 received".
+READY_LINES = {"event": READY_LINE, "worker": "AH00292", "prefork": "AH00163"}
+GRACEFUL_LINES = {"event": "AH00493", "worker": "AH00297", "prefork": "AH00171"}
 
-# Core modules loaded from MODULES_DIR (unixd, log_config, so are compiled in).
-CORE_MODULES = ["mpm_event", "authn_core", "authz_core", "authz_user", "authz_host",
+# Core modules loaded from MODULES_DIR (unixd, log_config, so are compiled in), after
+# the MPM of the config (Config.mpm).
+CORE_MODULES = ["authn_core", "authz_core", "authz_user", "authz_host",
                 "mime", "dir", "alias", "headers"]
 
 # Static pages every server serves (path under htdocs -> body).
@@ -166,6 +170,8 @@ class Config:
     # MagicLinkCache unless server_conf names one; None: the module's default
     # store (a test that uses it removes what it made).
     store: str = "lmdb:{dir}/state"
+    mpm: str = "event"             # event, worker or prefork
+    mpm_conf: str = ""             # its directives (StartServers ...) [httpd's defaults]
 
 
 class Httpd:
@@ -235,7 +241,9 @@ class Httpd:
         ]
         if _run_ids():
             out += [f"User {RUN_USER}", f"Group {RUN_USER}"]
-        out += [f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"' for m in CORE_MODULES]
+        out += [f'LoadModule {m}_module "{MODULES_DIR}/mod_{m}.so"'
+                for m in [f"mpm_{c.mpm}", *CORE_MODULES]]
+        out += [self._fmt(c.mpm_conf)]
         out += [
             "TypesConfig /etc/mime.types",
             f'DocumentRoot "{self.htdocs}"',
@@ -321,7 +329,7 @@ class Httpd:
                                    f"at startup:\n{self.startup_output()}")
             # Ready: listening, and past set_signals() (AH00489 is logged after it;
             # an earlier SIGTERM would kill the parent without stopping the children).
-            if port_accepts(self.port) and READY_LINE in self.error_log_text():
+            if port_accepts(self.port) and self.ready_line in self.error_log_text():
                 return self
             time.sleep(POLL)
         self.stop()
@@ -381,6 +389,11 @@ class Httpd:
 
     def url(self, path):
         return self.base + path
+
+    @property
+    def ready_line(self):
+        """The MPM's "resuming normal operations" line."""
+        return READY_LINES[self.config.mpm]
 
 
 # ---------------------------------------------------------------- log scanning
@@ -628,8 +641,8 @@ def graceful_restart(server):
     new generation says it is resuming normal operations."""
     since = server.error_log_size()
     server.proc.send_signal(signal.SIGUSR1)
-    wait_for_log(server, r"AH00493", since)           # "SIGUSR1 received. Doing graceful ..."
-    wait_for_log(server, READY_LINE, since)
+    wait_for_log(server, GRACEFUL_LINES[server.config.mpm], since)   # "SIGUSR1 received. ..."
+    wait_for_log(server, server.ready_line, since)
     return server
 
 
@@ -638,7 +651,7 @@ def full_restart(server):
     server.stop()
     since = server.error_log_size()
     server.start()
-    wait_for_log(server, READY_LINE, since)
+    wait_for_log(server, server.ready_line, since)
     return server
 
 

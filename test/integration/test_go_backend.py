@@ -67,7 +67,9 @@ def test_go_opens_the_session_of_a_real_sign_in(browser, server, gosession, uniq
     assert got["iat"] == got["seen"] == date_of(r), (got, r.headers["Date"])
     # the module's own reading of the same cookie agrees
     ours = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE, value)
-    assert ours == {"email": addr, "iat": str(got["iat"]), "seen": str(got["seen"])}
+    assert ours == {"email": addr, "iat": str(got["iat"]), "seen": str(got["seen"]),
+                    "sid": ours["sid"]}
+    assert len(ours["sid"]) == 24         # the session's own id (sign-out of one browser)
     # and the same cookie is a session to the module
     expect(browser.private(), C.OK, C.TEXT_SECRET_PAGE)
 

@@ -192,8 +192,8 @@ async function run(demo, browser) {
 
   await step('the link works once', async () => {
     const again = await ctx.newPage();
+    // Said before any click: the confirmation page of a used link has no button.
     resp = await again.goto(mail.link);
-    [resp] = await Promise.all([again.waitForNavigation(), again.click('button:has-text("Sign in")')]);
     await expectPage(again, { status: 410, text: /already been used/ }, resp);
     await screenshot(again, 'link-used');
     await again.close();

@@ -121,6 +121,8 @@ static const command_rec ml_cmds[] = {
            "Refuse (503) or Admit valid sessions when the sign-out check cannot reach the cache"),
     ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
     ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
+    AP_INIT_RAW_ARGS("MagicLinkLanguages", ml_cmd_languages, NULL, RSRC_CONF | ACCESS_CONF,
+                     "the languages offered, in order of preference: de fr en"),
     { NULL }
 };
 

@@ -60,6 +60,11 @@ typedef struct ml_dir_conf {
     int outage_admit;               /* MagicLinkCacheOutage Admit */
     const char *pass_header;
     const char *cookie_name;
+    /* MagicLinkLanguages: the languages offered, in order (indexes of
+     * ml_lang_info, and their codes); nlangs 0: every compiled language. */
+    const int *langs;
+    const char *const *lang_codes;
+    int nlangs;
 } ml_dir_conf_t;
 
 void *ml_create_srv_conf(apr_pool_t *p, server_rec *s);
@@ -93,6 +98,7 @@ const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_languages(cmd_parms *cmd, void *dc, const char *args);
 
 /* Start-up: called from check_config for every server; loads the key ring
  * and makes the mailer, or logs why the server cannot start and fails. */

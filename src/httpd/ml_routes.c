@@ -34,18 +34,17 @@ static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, APLOGNO(10530)
                   "%s failed; answering 503", what);
     apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
-    return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable",
-                         "Signing in is not possible right now. Please try again in a minute.",
-                         NULL, "Back to sign-in");
+    return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, ml_msg(q, ML_MSG_ERROR_UNAVAILABLE_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_UNAVAILABLE), NULL,
+                         ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
 }
 
 static int ml_csrf_failed(ml_req_t *q)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10531)
                   "CSRF token missing or not this browser's; refused");
-    return ml_page_error(q, HTTP_FORBIDDEN, "Please try again",
-                         "This form has expired or was not sent from this site. Open the "
-                         "sign-in page again and resend it.", NULL, "Open the sign-in page");
+    return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_CSRF_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_CSRF), NULL, ml_msg(q, ML_MSG_OPEN_SIGN_IN));
 }
 
 /* Reads the form and checks CSRF: OK, or the status already answered. */
@@ -82,9 +81,10 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *sta
     if (rv != APR_SUCCESS)
         *status = ml_unavailable(q, rv, "counting and recording the new link");
     else if (over)
-        *status = ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many requests",
-                                "Too many sign-in links were asked for. Please wait a while "
-                                "and try again.", NULL, "Back to sign-in");
+        *status = ml_page_error(q, HTTP_TOO_MANY_REQUESTS,
+                                ml_msg(q, ML_MSG_ERROR_THROTTLED_TITLE),
+                                ml_msg(q, ML_MSG_ERROR_THROTTLED), NULL,
+                                ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
     return rv == APR_SUCCESS && !over;
 }
 
@@ -121,10 +121,8 @@ static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
         return 0;
     }
     if (!first)
-        *status = ml_page_error(q, HTTP_GONE, "Link already used",
-                                "This sign-in link has already been used (or the server "
-                                "forgot it). Each link works once; request a new one.",
-                                NULL, NULL);
+        *status = ml_page_error(q, HTTP_GONE, ml_msg(q, ML_MSG_ERROR_USED_TITLE),
+                                ml_msg(q, ML_MSG_ERROR_USED), NULL, NULL);
     return first;
 }
 
@@ -132,13 +130,12 @@ static int ml_consume(ml_req_t *q, const ml_link_t *l, int *status)
 static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 {
     if (e == ML_CODEC_EXPIRED)
-        return ml_page_error(q, HTTP_GONE, "Link expired",
-                             "This sign-in link has expired. Request a new one.", NULL, NULL);
+        return ml_page_error(q, HTTP_GONE, ml_msg(q, ML_MSG_ERROR_EXPIRED_TITLE),
+                             ml_msg(q, ML_MSG_ERROR_EXPIRED), NULL, NULL);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10533) "link refused: %s",
                   ml_codec_strerror(e));
-    return ml_page_error(q, HTTP_BAD_REQUEST, "Invalid link",
-                         "This sign-in link is not valid. It may have been cut short by your "
-                         "mail program; request a new one.", NULL, NULL);
+    return ml_page_error(q, HTTP_BAD_REQUEST, ml_msg(q, ML_MSG_ERROR_INVALID_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_INVALID), NULL, NULL);
 }
 
 /* ---- routes ---- */
@@ -176,13 +173,13 @@ static int ml_compose(ml_req_t *q, const char *email, const char *display,
     link = apr_pstrcat(q->r->pool, q->sc->origin,
                        ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is->token, NULL)),
                        NULL);
-    if (!ml_page_email(q, display, link, is->code, text, html)) {
+    if (!ml_page_email(q, q->lang, display, link, is->code, text, html, &m.subject)) {
         err = "a mail template failed";
     }
     else {
         m.from = &q->sc->from;
         m.to = email;
-        m.subject = apr_pstrcat(q->r->pool, "Your sign-in link for ", q->sc->site_name, NULL);
+        m.lang = ml_web_lang_code(q->lang);
         m.subject_len = strlen(m.subject);
         m.text = text->data;
         m.text_len = text->len;
@@ -230,8 +227,7 @@ static int ml_route_generate(ml_req_t *q)
     ret = ml_return_or(ml_web_field(q, "return"), "/");
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
                     != APR_SUCCESS)
-        return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL,
-                             "Please enter a valid email address, like name@example.com.");
+        return ml_page_login(q, HTTP_BAD_REQUEST, ret, NULL, ml_msg(q, ML_MSG_ERROR_BAD_EMAIL));
     if (ml_link_issue(q->scratch, q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce,
                       ret, q->r->pool, &is) != ML_CODEC_OK)
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -271,10 +267,9 @@ static int ml_route_verify(ml_req_t *q, const char *token)
     if (q->r->method_number != M_POST)    /* mail scanners fetch links: never consume */
         return ml_page_confirm(q, l.email);
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
-                             "For your safety this link works only in the browser where it "
-                             "was asked for. Go back to that tab and type the code from the "
-                             "email there.", NULL, "Request a link in this browser");
+        return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER_TITLE),
+                             ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER), NULL,
+                             ml_msg(q, ML_MSG_REQUEST_LINK_HERE));
     if (!ml_consume(q, &l, &rc))
         return rc;
     return ml_sign_in(q, &l);
@@ -295,8 +290,8 @@ static int ml_route_code(ml_req_t *q)
     pending = ml_web_field(q, "pending");
     code = ml_web_field(q, "code");
     if (!pending || !code)
-        return ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
-                             "Type the code from the email.", NULL, NULL);
+        return ml_page_error(q, HTTP_BAD_REQUEST, ml_msg(q, ML_MSG_ERROR_INCOMPLETE_TITLE),
+                             ml_msg(q, ML_MSG_ERROR_INCOMPLETE), NULL, NULL);
     e = ml_link_open(q->scratch, q->kr, ML_NAME_PENDING, pending, q->now,
                      ml_dir_link_ttl(q->dc), q->r->pool, &l);
     if (e != ML_CODEC_OK)
@@ -309,14 +304,12 @@ static int ml_route_code(ml_req_t *q)
     if (rv != APR_SUCCESS)
         return ml_unavailable(q, rv, "counting code tries");
     if (over)
-        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
-                             "That code was mistyped too many times. Request a new link.",
-                             NULL, NULL);
+        return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, ml_msg(q, ML_MSG_ERROR_TRIES_TITLE),
+                             ml_msg(q, ML_MSG_ERROR_TRIES), NULL, NULL);
     while (*code == ' ')
         code++;
     if (!ml_link_code_matches(q->scratch, q->kr, &l, code))
-        return ml_page_sent(q, NULL, pending, "That code is not right. Check the email and "
-                            "try again.", HTTP_FORBIDDEN);
+        return ml_page_code_wrong(q, pending, -1);   /* the store does not count down yet */
     if (!ml_consume(q, &l, &rc))
         return rc;
     return ml_sign_in(q, &l);
@@ -431,6 +424,7 @@ int ml_handler(request_rec *r)
     sub = ml_route_split(&q);
     if (!sub)
         return HTTP_NOT_FOUND;
+    ml_web_negotiate(&q);
     if (!strcmp(sub, "")) {
         apr_table_setn(r->headers_out, "Location", ml_login_url(&q));
         return HTTP_MOVED_TEMPORARILY;

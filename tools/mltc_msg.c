@@ -676,8 +676,8 @@ static void fallback(mltc_catalog_t *cat, mltc_lang_t *lang, int i)
     lang->rule[i] = 0;
 }
 
-/* Applies a .po (a translation, or an override when english_ids is NULL
- * and only what it translates counts) to lang. */
+/* Applies a .po to lang: a translation, or an override (translation 0),
+ * of which only what it translates counts. */
 static void apply(mltc_catalog_t *cat, mltc_lang_t *lang, const mltc_po_t *po, int translation)
 {
     const mltc_po_entry_t *e;
@@ -692,7 +692,7 @@ static void apply(mltc_catalog_t *cat, mltc_lang_t *lang, const mltc_po_t *po, i
                           cat->src[i].key, lang->code);
             continue;
         }
-        why = take(cat, lang, i, e, translation ? cat->english_ids[i] : NULL);
+        why = take(cat, lang, i, e, cat->english_ids[i]);
         if (why && (translation || strcmp(why, "is not translated")))
             mltc_warn(e->pos, "message '%s' %s: %s used in %s", cat->src[i].key, why,
                       translation ? "English" : "the catalog's text", lang->code);

@@ -264,7 +264,7 @@ void ml_web_negotiate(ml_req_t *q)
     request_rec *r = q->r;
     const char *const *offered = q->dc->nlangs ? q->dc->lang_codes : ml_lang_codes;
     int n = q->dc->nlangs ? q->dc->nlangs : ML_LANG_COUNT, i = -1;
-    const char *chosen = ml_web_query(r, "lang"), *cookie;
+    const char *chosen = ml_web_query(r, "lang"), *cookie, *how = "chosen";
 
     /* Pages differ by Accept-Language (and by cookie, but they are never
      * stored: Cache-Control no-store). */
@@ -275,12 +275,19 @@ void ml_web_negotiate(ml_req_t *q)
         ml_web_set_cookie(q, ml_web_lang_cookie(q), offered[i], "/", ML_LANG_COOKIE_AGE);
     } else {
         cookie = ml_web_cookie(r, ml_web_lang_cookie(q));
+        how = "cookie";
         if (cookie)
             i = ml_lang_find(cookie, strlen(cookie), offered, n);
-        if (i < 0)
+        if (i < 0) {
+            how = "Accept-Language";
             i = ml_lang_negotiate(apr_table_get(r->headers_in, "Accept-Language"), offered, n);
-        if (i < 0)
+        }
+        if (i < 0) {
+            how = "default";
             i = 0;
+        }
     }
     q->lang = ml_web_offered_lang(q, i);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "MAGICLINK-700: pages in %s (%s)",
+                  offered[i], how);
 }

@@ -508,11 +508,12 @@ static void load_pot(mltc_catalog_t *cat, const char *path)
     mltc_po_t *po = mltc_po_read(path);
     const mltc_po_entry_t *e;
     mltc_lang_t *en = &cat->langs[0];
-    int n = 0, i;
+    int n = 0;
 
     for (e = po->entries; e; e = e->next)
         n++;
     cat->src = mltc_alloc(sizeof(*cat->src) * (size_t)(n ? n : 1));
+    cat->english_ids = mltc_alloc(sizeof(char *) * (size_t)(n ? n : 1));
     lang_alloc(en, n);
     for (e = po->entries; e; e = e->next) {
         mltc_src_t *m = &cat->src[cat->nsrc];
@@ -549,10 +550,9 @@ static void load_pot(mltc_catalog_t *cat, const char *path)
         en->forms[cat->nsrc][1] = many;
         en->nforms[cat->nsrc] = many ? 2 : 1;
         en->rule[cat->nsrc] = 0;
+        cat->english_ids[cat->nsrc] = e->id;
         cat->nsrc++;
     }
-    for (i = 0; i < cat->nsrc; i++)
-        cat->src[i].used = 0;
 }
 
 static const char *lang_code(const mltc_po_t *po, mltc_pos_t *at)
@@ -729,13 +729,6 @@ mltc_catalog_t *mltc_catalog_load(const char *pot, const char *const *po, int np
         load_pot(cat, pot);
     else
         lang_alloc(&cat->langs[0], 0);
-    cat->english_ids = mltc_alloc(sizeof(char *) * (size_t)(cat->nsrc + 1));
-    if (pot) {
-        mltc_po_t *src = mltc_po_read(pot);
-        const mltc_po_entry_t *e;
-        for (e = src->entries, k = 0; e; e = e->next, k++)
-            cat->english_ids[k] = e->id;
-    }
     for (j = 0; j < nover; j++)
         over[j] = read_po(overrides[j], &over_code[j], &at);
     /* English overrides first: the other languages fall back to them. */

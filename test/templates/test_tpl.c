@@ -21,6 +21,7 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <sys/stat.h>
 
 #include "ml_templates.h"
 
@@ -375,6 +376,10 @@ static void test_golden(void **state)
                  goldens[i].file);
         render_buf(goldens[i].fn, &b);
         if (update) {
+            char langdir[512];
+
+            snprintf(langdir, sizeof(langdir), "%s/%s", golden_dir(), ml_lang_info[l].code);
+            mkdir(langdir, 0755);                 /* a new language: its directory */
             write_all(path, b.data, b.len);
             fprintf(stderr, "wrote %s\n", path);
             continue;

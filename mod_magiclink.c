@@ -138,6 +138,8 @@ static const command_rec ml_cmds[] = {
     ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
     ML_JWT_CMDS,
     ML_SESSION_API_CMDS,
+    AP_INIT_RAW_ARGS("MagicLinkLanguages", ml_cmd_languages, NULL, RSRC_CONF | ACCESS_CONF,
+                     "the languages offered, in order of preference: de fr en"),
     { NULL }
 };
 

@@ -1,7 +1,7 @@
 # libFuzzer targets for what parses untrusted input: ml_open (cookies, link
-# tokens), the claims JSON reader/writer, base64, and the claims reader
-# against jansson (claims_diff: same verdict, same claims). clang with ASan +
-# UBSan.
+# tokens), the claims JSON reader/writer, base64, Accept-Language (ml_lang), and
+# the claims reader against jansson (claims_diff: same verdict, same claims).
+# clang with ASan + UBSan.
 #
 #   make fuzz                         each target for its share of FUZZ_SECONDS (30)
 #   make fuzz-long FUZZ_SECONDS=600   the same, longer (default 600 s in all)
@@ -18,7 +18,7 @@ endif
 
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz
-FUZZ_NAMES   := open claims b64 claims_diff
+FUZZ_NAMES   := open claims b64 claims_diff lang
 FUZZ_BINS    := $(addprefix $(FUZZ_DIR)/fuzz_,$(FUZZ_NAMES))
 FUZZ_SECONDS ?= 30
 FUZZ_RSS_MB  ?= 2048
@@ -28,7 +28,7 @@ FUZZ_CFLAGS   = -std=gnu11 -g -O1 $(WARN) -Isrc -I$(BUILD)/gen $(APR_CPPFLAGS) $
 # The codec's own sources, not all of src/: the fuzzers need no more, and an
 # unrelated module being edited elsewhere in the tree cannot break them. The
 # archive only pulls in what the targets use; the linker names anything new.
-FUZZ_CORE_SRC := $(addprefix src/ml_,b64.c buf.c claims.c codec.c crypto.c ctr.c hmac.c keyring.c random.c scratch.c)
+FUZZ_CORE_SRC := $(addprefix src/ml_,b64.c buf.c claims.c codec.c crypto.c ctr.c hmac.c keyring.c lang.c random.c scratch.c)
 FUZZ_CORE_OBJ := $(patsubst src/%.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_CORE_SRC))
 FUZZ_CORE_LIB := $(FUZZ_DIR)/libmagiclink-fuzz.a
 

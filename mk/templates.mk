@@ -1,10 +1,16 @@
 # Templates compiled to C (doc/templates.md): tools/mltc turns templates/*.tpl
-# into $(BUILD)/gen/ml_templates.{c,h}, archived into the core library with
-# the runtime (src/ml_tpl.c, src/ml_sink_*.c).
+# and the message catalogs po/messages.pot and po/LANG.po (doc/i18n.md) into
+# $(BUILD)/gen/ml_templates.{c,h}, archived into the core library with the
+# runtime (src/ml_tpl.c, src/ml_sink_*.c). A site's own wording goes in
+# $(PO_LOCAL)/LANG.po (overrides, not in git): `make PO_LOCAL=/etc/magiclink/po`.
 
 MLTC          := $(BUILD)/mltc
 MLTC_SRC      := $(sort $(wildcard tools/mltc*.c))
 TPL_SRC       := $(sort $(wildcard templates/*.tpl))
+PO_POT        := po/messages.pot
+PO_SRC        := $(sort $(wildcard po/*.po))
+PO_LOCAL      ?= po/local
+PO_OVERRIDES  := $(sort $(wildcard $(PO_LOCAL)/*.po))
 TPL_GEN_C     := $(BUILD)/gen/ml_templates.c
 TPL_GEN_H     := $(BUILD)/gen/ml_templates.h
 TPL_GEN_OBJ   := $(BUILD)/obj/gen/ml_templates.o
@@ -20,9 +26,9 @@ $(MLTC): $(MLTC_SRC) tools/mltc.h
 	$(CC) $(CFLAGS_ALL) $(MLTC_SRC) -o $@ $(SAN_LD)
 
 # One run compiles every template (pages are inlined into their layout).
-$(TPL_GEN_C) $(TPL_GEN_H) &: $(TPL_SRC) $(MLTC)
+$(TPL_GEN_C) $(TPL_GEN_H) &: $(TPL_SRC) $(PO_POT) $(PO_SRC) $(PO_OVERRIDES) $(MLTC)
 	@mkdir -p $(@D)
-	$(MLTC) -o $(@D) $(TPL_SRC)
+	$(MLTC) -o $(@D) $(PO_POT) $(PO_SRC) $(addprefix -O ,$(PO_OVERRIDES)) $(TPL_SRC)
 
 $(TPL_GEN_OBJ): $(TPL_GEN_C) $(TPL_GEN_H) src/ml_tpl.h src/ml_buf.h
 	@mkdir -p $(@D)

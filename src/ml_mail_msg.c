@@ -58,6 +58,21 @@ static apr_status_t ml_put_part(ml_buf_t *b, const char *boundary, const char *t
     return rv == APR_SUCCESS ? ml_mail_qp(b, body, n) : rv;
 }
 
+/* A language tag as RFC 5646 spells one: letters, digits and '-', at most
+ * 35 characters, starting with a letter. Nothing else reaches the header. */
+static int ml_lang_tag(const char *t)
+{
+    apr_size_t i;
+
+    for (i = 0; t[i]; i++) {
+        char c = t[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c == '-')
+              || (i > 0 && c >= '0' && c <= '9')))
+            return 0;
+    }
+    return i > 0 && i <= 35;
+}
+
 static const char *ml_check(const ml_mail_msg_t *m)
 {
     if (!m->from || !m->from->line || !m->from->domain)
@@ -72,6 +87,8 @@ static const char *ml_check(const ml_mail_msg_t *m)
         return "the text part is missing or not UTF-8";
     if (!m->html || !ml_mail_utf8_valid(m->html, m->html_len))
         return "the HTML part is missing or not UTF-8";
+    if (m->lang && !ml_lang_tag(m->lang))
+        return "the language is not a language tag";
     return NULL;
 }
 
@@ -89,12 +106,16 @@ static apr_status_t ml_put_headers(ml_buf_t *b, const ml_mail_msg_t *m, const ch
                            "\r\nMessage-ID: <%s@%s>\r\n"
                            "MIME-Version: 1.0\r\n"
                            "Auto-Submitted: auto-generated\r\n"
-                           "X-Auto-Response-Suppress: All\r\n"
+                           "X-Auto-Response-Suppress: All\r\n", msgid, m->from->domain);
+    if (rv == APR_SUCCESS && m->lang)
+        rv = ml_buf_printf(b, "Content-Language: %s\r\n", m->lang);
+    if (rv == APR_SUCCESS)
+        rv = ml_buf_printf(b,
                            "Content-Type: multipart/alternative;\r\n"
                            " boundary=\"%s\"\r\n"
                            "\r\n"
                            "This is a multi-part message in MIME format.\r\n",
-                           msgid, m->from->domain, boundary);
+                           boundary);
     return rv;
 }
 

@@ -2,7 +2,8 @@
  * multipart/alternative body with a text/plain and a text/html part.
  *
  *   Date, From, To, Subject, Message-ID, MIME-Version, Auto-Submitted,
- *   X-Auto-Response-Suppress, Content-Type; both parts UTF-8 in
+ *   X-Auto-Response-Suppress, Content-Language (when given), Content-Type;
+ *   both parts UTF-8 in
  *   quoted-printable; CRLF line endings; no line over 76 characters except a
  *   From or To line that must carry a long address (still under 998).
  *
@@ -30,6 +31,7 @@ typedef struct ml_mail_msg {
     apr_size_t text_len;
     const char *html; /* the text/html body, UTF-8 */
     apr_size_t html_len;
+    const char *lang; /* Content-Language: a BCP 47 tag ("de"), or NULL for none */
     apr_time_t date; /* 0: now */
 } ml_mail_msg_t;
 

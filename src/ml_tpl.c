@@ -261,3 +261,18 @@ apr_status_t ml_tpl_put_url_part(ml_sink_t *out, const char *s)
     }
     return APR_SUCCESS;
 }
+
+int ml_tpl_plural(const char *s, unsigned long (*rule)(unsigned long n), int nforms)
+{
+    unsigned long n = 0, form;
+    const char *p = s;
+
+    if (!p || !*p)
+        return nforms - 1;
+    for (; *p >= '0' && *p <= '9'; p++)
+        n = n > 99999999ul ? 999999999ul : n * 10 + (unsigned long)(*p - '0');   /* saturates */
+    if (*p)
+        return nforms - 1;
+    form = rule(n);
+    return form < (unsigned long)nforms ? (int)form : nforms - 1;
+}

@@ -62,6 +62,11 @@ apr_status_t ml_tpl_put_text(ml_sink_t *out, const char *s);
 /* Trusted markup ({{raw x}}): unescaped, only ill-formed UTF-8 replaced. */
 apr_status_t ml_tpl_put_raw(ml_sink_t *out, const char *s);
 
+/* A message with plural forms ({{t}} in a template, doc/i18n.md): the form
+ * of nforms that the language's rule picks for the count in s (decimal
+ * digits); the last form when s is not such a number. */
+int ml_tpl_plural(const char *s, unsigned long (*rule)(unsigned long n), int nforms);
+
 /* 1 if s is relative or has an allowed scheme (the test ml_tpl_put_url uses). */
 int ml_tpl_url_is_safe(const char *s);
 

@@ -2,12 +2,12 @@
     button's POST signs in; no script, so nothing submits by itself. }}
 {{layout layout}}
 {{params site_name action_url csrf_token email}}
-{{block title}}Confirm sign-in{{end}}
+{{block title}}{{t confirm_title}}{{end}}
 {{block body}}
-<h1>Confirm sign-in</h1>
-<p>{{if email}}Sign in to {{site_name}} as <strong>{{email}}</strong>?{{else}}Sign in to {{site_name}}?{{end}}</p>
+<h1>{{t confirm_title}}</h1>
+<p>{{if email}}{{t confirm_question_email site=site_name}}{{else}}{{t confirm_question site=site_name}}{{end}}</p>
 <form method="post" action="{{action_url}}">
 <input type="hidden" name="csrf_token" value="{{csrf_token}}">
-<button type="submit">Sign in</button>
+<button type="submit">{{t confirm_button}}</button>
 </form>
 {{end}}

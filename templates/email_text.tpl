@@ -1,24 +1,28 @@
 {{! The text/plain part of the sign-in email. Lines end in LF; the mailer
-    makes them CRLF. Each value is forced onto one line. }}
+    makes them CRLF. Each value is forced onto one line; the link stands on
+    its own line, so no mail program takes the words after it for part of it. }}
 {{format text}}
 {{params site_name link code email ttl_minutes}}
-Sign in to {{site_name}}
+{{t mail_heading site=site_name}}
 
-Someone, hopefully you, asked to sign in to {{site_name}}{{if email}} as {{email}}{{end}}.
+{{if email}}
+{{t mail_intro_email site=site_name}}
+{{else}}
+{{t mail_intro site=site_name}}
+{{end}}
 
-Open this link to sign in:
+{{t mail_open_link}}
 
 {{link}}
 
-Or, if you opened this email on another device, enter this code on the page
-where you asked for the link:
+{{t mail_code_intro}}
 
     {{code}}
 
 {{if ttl_minutes}}
-The link and the code work once and expire in {{ttl_minutes}} minutes.
+{{t mail_expiry minutes=ttl_minutes}}
 {{else}}
-The link and the code work once and expire soon.
+{{t mail_expiry_soon}}
 {{end}}
 
-If you didn't ask for this, ignore this email: no one can sign in without it.
+{{t mail_ignore}}

@@ -1,5 +1,6 @@
 {{! Every failure page: expired, used, another browser, invalid, throttled,
-    unavailable. The handler supplies the words. }}
+    unavailable. The handler supplies the words (ml_msg_text, in the page's
+    language). }}
 {{layout layout}}
 {{params site_name title message retry_url retry_label}}
 {{block title}}{{title}}{{end}}
@@ -9,6 +10,6 @@
 <p>{{message}}</p>
 </div>
 {{if retry_url}}
-<p><a class="button" href="{{retry_url}}">{{if retry_label}}{{retry_label}}{{else}}Try again{{end}}</a></p>
+<p><a class="button" href="{{retry_url}}">{{if retry_label}}{{retry_label}}{{else}}{{t error_retry}}{{end}}</a></p>
 {{end}}
 {{end}}

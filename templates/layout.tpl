@@ -3,7 +3,7 @@
     assets, nothing for a page to fetch. }}
 {{params site_name csrf_token}}
 <!doctype html>
-<html lang="en">
+<html lang="{{t lang}}" dir="{{t dir}}">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -16,9 +16,10 @@
 :root{color-scheme:light dark;--fg:#1b1f24;--muted:#57606a;--bg:#f6f8fa;--card:#fff;--line:#d0d7de;--accent:#0b5cad;--accent-fg:#fff;--bad-bg:#fff1f0;--bad-fg:#8c1c13}
 @media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--muted:#9da7b3;--bg:#0d1117;--card:#161b22;--line:#30363d;--accent:#4493f8;--accent-fg:#0d1117;--bad-bg:#3a1512;--bad-fg:#ffb4ab}}
 *{box-sizing:border-box}
-body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg);text-align:start}
 header{padding:1rem 1.5rem;border-bottom:1px solid var(--line);background:var(--card);font-weight:600}
-main{max-width:28rem;margin:2.5rem auto;padding:2rem;background:var(--card);border:1px solid var(--line);border-radius:8px}
+main{max-width:28rem;margin:2.5rem auto;padding:2rem;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow-wrap:anywhere}
+@media (max-width:30rem){main{margin:1rem .5rem;padding:1.25rem}}
 h1{font-size:1.5rem;line-height:1.25;margin:0 0 1rem}
 p,form{margin:0 0 1rem}
 label{display:block;font-weight:600;margin:0 0 .25rem}
@@ -28,7 +29,11 @@ a{color:var(--accent)}
 :focus-visible{outline:3px solid var(--accent);outline-offset:2px}
 .alert{padding:.75rem 1rem;margin:0 0 1rem;border-radius:6px;background:var(--bad-bg);color:var(--bad-fg)}
 .muted{color:var(--muted);font-size:.9rem}
-hr{border:0;border-top:1px solid var(--line);margin:1.5rem 0}
+hr{border:0;border-block-start:1px solid var(--line);margin:1.5rem 0}
+strong,bdi{unicode-bidi:isolate}
+.languages{margin-block-start:1.5rem;padding-block-start:1rem;border-block-start:1px solid var(--line);font-size:.9rem}
+.languages ul{display:flex;flex-wrap:wrap;gap:.25rem 1rem;margin:0;padding:0;list-style:none}
+.languages a[aria-current]{color:inherit;font-weight:600;text-decoration:none}
 </style>
 </head>
 <body>

@@ -1,18 +1,20 @@
 {{! Sign-in form. The CSRF token goes both in the form and, through the
     layout, in <meta name="csrf-token"> for scripts that send X-CSRF-Token.
     A browser that is signed in also gets its sign-out button here: a
-    sign-out is a POST with this token, which only this page can give. }}
+    sign-out is a POST with this token, which only this page can give.
+    `languages` is the language picker: language.tpl once per language the
+    site offers, rendered by the module (so it is trusted markup). }}
 {{layout layout}}
-{{params site_name action_url csrf_token return_to email error signed_in_as logout_url}}
-{{block title}}Sign in{{end}}
+{{params site_name action_url csrf_token return_to email error signed_in_as logout_url languages}}
+{{block title}}{{t login_title}}{{end}}
 {{block body}}
-<h1>Sign in</h1>
+<h1>{{t login_title}}</h1>
 {{if signed_in_as}}
 <div class="signed-in" role="status">
-<p>This browser is signed in as <strong>{{signed_in_as}}</strong>.</p>
+<p>{{t login_signed_in_as email=signed_in_as}}</p>
 <form method="post" action="{{logout_url}}">
 <input type="hidden" name="csrf_token" value="{{csrf_token}}">
-<button type="submit">Sign out</button>
+<button type="submit">{{t sign_out_button}}</button>
 </form>
 </div>
 <hr>
@@ -23,9 +25,15 @@
 <form method="post" action="{{action_url}}">
 <input type="hidden" name="csrf_token" value="{{csrf_token}}">
 <input type="hidden" name="return" value="{{return_to}}">
-<label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="email" required autofocus value="{{email}}">
-<button type="submit">Email me a sign-in link</button>
+<label for="email">{{t email_label}}</label>
+<input id="email" name="email" type="email" autocomplete="email" dir="ltr" required autofocus value="{{email}}">
+<button type="submit">{{t login_button}}</button>
 </form>
-<p class="muted">No password needed: we email you a link and a code.</p>
+<p class="muted">{{t login_hint}}</p>
+{{if languages}}
+<nav class="languages" aria-label="{{t language_label}}">
+<ul>
+{{raw languages}}</ul>
+</nav>
+{{end}}
 {{end}}

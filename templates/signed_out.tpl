@@ -1,10 +1,10 @@
 {{layout layout}}
 {{params site_name login_url}}
-{{block title}}Signed out{{end}}
+{{block title}}{{t signed_out_title}}{{end}}
 {{block body}}
-<h1>Signed out</h1>
-<p>You are signed out of {{site_name}}.</p>
+<h1>{{t signed_out_title}}</h1>
+<p>{{t signed_out_text site=site_name}}</p>
 {{if login_url}}
-<p><a href="{{login_url}}">Sign in again</a></p>
+<p><a href="{{login_url}}">{{t sign_in_again}}</a></p>
 {{end}}
 {{end}}

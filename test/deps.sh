@@ -4,14 +4,15 @@
 # place that names them (packages a suite needs go here, not in the suite).
 set -eu
 
+# fonts-ipafont-gothic: Japanese glyphs for the browser run's screenshots (Arabic: DejaVu).
 PKGS="build-essential clang libclang-rt-14-dev pkg-config
 apache2 apache2-dev libapr1-dev libaprutil1-dev libssl-dev libjansson-dev libcurl4-openssl-dev
 liblmdb-dev lmdb-utils libhiredis-dev
 libcmocka-dev golang-go golang-github-gorilla-securecookie-dev
 python3 python3-pytest python3-requests python3-aiosmtpd openssl
 redis-server memcached wrk apache2-utils valgrind gnuplot-nox linux-perf strace
-chromium debhelper lintian fail2ban python3-prometheus-client python3-jwt python3-cryptography
-curl iproute2"
+chromium fonts-ipafont-gothic debhelper lintian fail2ban python3-prometheus-client python3-jwt
+python3-cryptography curl iproute2"
 # The browser run needs Node.js and npm: the machine's own when it has them.
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
 

@@ -1,11 +1,14 @@
-/* mltc: compiles templates to C (see doc/templates.md).
+/* mltc: compiles templates and message catalogs to C (doc/templates.md,
+ * doc/i18n.md).
  *
- *   mltc [-o OUTDIR] FILE.tpl...
+ *   mltc [-o OUTDIR] [-Werror] [MESSAGES.pot [LANG.po...]] [-O OVERRIDE.po]... FILE.tpl...
  *
- * Checks every template and, with -o, writes OUTDIR/ml_templates.h and
- * OUTDIR/ml_templates.c: one render function per page. A template with
- * {{slot}}s is a layout: pages that name it are inlined into it, and it gets
- * no function of its own. Errors read "file:line:col: error: ..." and exit 1;
+ * Checks every template and catalog and, with -o, writes
+ * OUTDIR/ml_templates.h and OUTDIR/ml_templates.c: per page one render
+ * function per language, and a dispatcher taking the language. A template
+ * with {{slot}}s is a layout: pages that name it are inlined into it, and it
+ * gets no function of its own. Errors read "file:line:col: error: ..." and
+ * exit 1; warnings (a message English in some language) "... warning: ...";
  * outputs are replaced only when everything compiled. */
 #include "mltc.h"
 
@@ -239,6 +242,8 @@ static void page_params(mltc_page_t *pg)
     }
 }
 
+static mltc_catalog_t *catalog;
+
 static void build_page(mltc_page_t *pg, const mltc_tpl_t *t)
 {
     const mltc_block_t *b;
@@ -253,6 +258,7 @@ static void build_page(mltc_page_t *pg, const mltc_tpl_t *t)
         page_params(pg);
         check_names(t->body, pg->params, pg->nparams);
         pg->body = t->body;
+        mltc_msg_bind(catalog, pg->body, pg->params, pg->nparams);
         mltc_contexts(pg->body, format, t->end_pos);
         return;
     }
@@ -271,6 +277,7 @@ static void build_page(mltc_page_t *pg, const mltc_tpl_t *t)
     for (b = t->blocks; b; b = b->next)
         check_names(b->body, pg->params, pg->nparams);
     pg->body = expand(pg->layout->body, t);
+    mltc_msg_bind(catalog, pg->body, pg->params, pg->nparams);
     mltc_contexts(pg->body, format, pg->layout->end_pos);
 }
 
@@ -315,15 +322,17 @@ static void write_outputs(const char *dir, const mltc_page_t *pages, int n)
     FILE *c = open_out(dir, "ml_templates.c", &ctmp, &cfinal);
     FILE *h = open_out(dir, "ml_templates.h", &htmp, &hfinal);
 
-    mltc_gen(c, h, pages, n);
+    mltc_gen(c, h, catalog, pages, n);
     close_out(h, htmp, hfinal);
     close_out(c, ctmp, cfinal);
 }
 
 static void usage(void)
 {
-    fputs("usage: mltc [-o OUTDIR] FILE.tpl...\n"
-          "  checks the templates; with -o, writes OUTDIR/ml_templates.{c,h}\n", stderr);
+    fputs("usage: mltc [-o OUTDIR] [-Werror] [MESSAGES.pot [LANG.po...]] [-O OVERRIDE.po]... "
+          "FILE.tpl...\n"
+          "  checks the templates and catalogs; with -o, writes OUTDIR/ml_templates.{c,h}\n",
+          stderr);
     exit(2);
 }
 
@@ -337,25 +346,47 @@ static void free_all(void)
     }
 }
 
+static int ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), k = strlen(tail);
+
+    return n > k && !strcmp(s + n - k, tail);
+}
+
 int main(int argc, char **argv)
 {
-    const char *outdir = NULL;
+    const char *outdir = NULL, *pot = NULL;
+    const char **tplv, **pov, **overv;
     mltc_tpl_t **tpls;
     mltc_page_t *pages;
-    int i, j, ntpl, npages = 0;
+    int i, j, ntpl = 0, npo = 0, nover = 0, npages = 0;
 
-    if (argc > 2 && !strcmp(argv[1], "-o")) {
-        outdir = argv[2];
-        argv += 2;
-        argc -= 2;
+    tplv = mltc_alloc(sizeof(char *) * (size_t)argc);
+    pov = mltc_alloc(sizeof(char *) * (size_t)argc);
+    overv = mltc_alloc(sizeof(char *) * (size_t)argc);
+    for (i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-o") && i + 1 < argc)
+            outdir = argv[++i];
+        else if (!strcmp(argv[i], "-O") && i + 1 < argc)
+            overv[nover++] = argv[++i];
+        else if (!strcmp(argv[i], "-Werror"))
+            mltc_werror = 1;
+        else if (argv[i][0] == '-')
+            usage();
+        else if (ends_with(argv[i], ".pot") && !pot)
+            pot = argv[i];
+        else if (ends_with(argv[i], ".po"))
+            pov[npo++] = argv[i];
+        else
+            tplv[ntpl++] = argv[i];
     }
-    if (argc < 2 || argv[1][0] == '-')
+    if (ntpl == 0 || (npo && !pot))
         usage();
-    ntpl = argc - 1;
+    catalog = mltc_catalog_load(pot, pov, npo, overv, nover);
     tpls = mltc_alloc(sizeof(*tpls) * (size_t)ntpl);
     pages = mltc_alloc(sizeof(*pages) * (size_t)ntpl);
     for (i = 0; i < ntpl; i++) {
-        tpls[i] = mltc_parse_file(argv[i + 1]);
+        tpls[i] = mltc_parse_file(tplv[i]);
         for (j = 0; j < i; j++) {
             if (!strcmp(tpls[i]->name, tpls[j]->name)) {
                 mltc_pos_t at = { tpls[i]->path, 1, 1 };
@@ -369,6 +400,14 @@ int main(int argc, char **argv)
             check_layout_input(tpls[i]);
         else
             build_page(&pages[npages++], tpls[i]);
+    }
+    if (pot)
+        mltc_catalog_unused(catalog);
+    if (mltc_werror && mltc_nwarnings) {
+        fprintf(stderr, "mltc: %d warning%s, and -Werror: nothing written\n", mltc_nwarnings,
+                mltc_nwarnings == 1 ? "" : "s");
+        free_all();
+        return 1;
     }
     if (outdir)
         write_outputs(outdir, pages, npages);

@@ -454,6 +454,44 @@ static void walk_value(places_t *ps, mltc_node_t *n)
     }
 }
 
+/* A catalog message: text (HTML text, where its tags are markup), the text
+ * of <title> or <textarea>, or a plain quoted attribute; nowhere else. Its
+ * static text is escaped at build time and its placeholders like values,
+ * so afterwards the walk is where it was. */
+static void walk_msg(places_t *ps, mltc_node_t *n)
+{
+    mltc_esc_t e;
+    int k, markup;
+
+    for (k = 0; k < ps->n; k++) {
+        const hctx_t *h = &ps->h[k];
+
+        set_note(ps);
+        if (h->st == H_TEXT) {
+            e = MLTC_ESC_HTML;
+            markup = 1;
+        } else if (h->st == H_RCDATA && h->endmatch == 0) {
+            e = MLTC_ESC_HTML;
+            markup = 0;
+        } else if ((h->st == H_VALUE_DQ || h->st == H_VALUE_SQ) && h->akind == A_NORMAL) {
+            e = MLTC_ESC_ATTR;
+            markup = 0;
+        } else {
+            mltc_fail(n->pos, "message '%s' in %s%s: expected it in HTML text, in <title> or "
+                      "<textarea>, or in a quoted attribute that is not a URL, script or style",
+                      n->name, describe(h), note);
+        }
+        if (k > 0 && e != n->esc)
+            mltc_fail(n->pos, "message '%s' is in %s or elsewhere, as {{if %s}} at %d:%d goes: "
+                      "expected the branches to end in the same place", n->name, describe(h),
+                      ps->split->name, ps->split->pos.line, ps->split->pos.col);
+        n->esc = e;
+        n->markup = k == 0 ? markup : n->markup && markup;
+        if (h->st == H_VALUE_DQ || h->st == H_VALUE_SQ)
+            ps->h[k].at_start = 0;
+    }
+}
+
 static void walk(mltc_node_t *n, places_t *ps);
 
 static void walk_if(mltc_node_t *n, places_t *ps)
@@ -485,7 +523,11 @@ static void walk(mltc_node_t *n, places_t *ps)
         case MLTC_N_IF:
             walk_if(n, ps);
             break;
+        case MLTC_N_MSG:
+            walk_msg(ps, n);
+            break;
         case MLTC_N_SLOT:
+        case MLTC_N_PLURAL:
             break;
         }
     }
@@ -496,6 +538,8 @@ static void walk_text(mltc_node_t *n)
     for (; n; n = n->next) {
         if (n->kind == MLTC_N_VALUE)
             n->esc = n->raw ? MLTC_ESC_RAW : MLTC_ESC_TEXT;
+        else if (n->kind == MLTC_N_MSG)
+            n->esc = MLTC_ESC_TEXT;       /* markup 0: tags dropped */
         else if (n->kind == MLTC_N_IF) {
             walk_text(n->then);
             walk_text(n->els);

@@ -1,9 +1,14 @@
 /* mltc: writing the C.
  *
- * Per page: a struct of const char * params and a function that is a
- * straight line of sink calls. Adjacent static text (a page's own and its
- * layout's) is one constant, identical constants are shared between pages,
- * and each value goes through the escaper its context chose. */
+ * Per page: a struct of const char * params and, per language, a function
+ * that is a straight line of sink calls, with the language's messages in its
+ * static text; ml_tpl_NAME(out, a, lang) picks the language's function from
+ * a table. Adjacent static text (a page's own, its layout's, its messages')
+ * is one constant, identical constants are shared between pages and
+ * languages, a language whose page comes out the same as another's shares
+ * that function, and each value goes through the escaper its context chose.
+ * A message with plural forms is a switch on the form the language's rule
+ * (ml_plural_LANG, written from its Plural-Forms) picks for the count. */
 #include "mltc.h"
 
 #include <stdlib.h>
@@ -17,10 +22,12 @@ typedef struct gen_const {
 } gen_const_t;
 
 typedef struct gen {
-    FILE *c;                  /* constants, then functions */
+    FILE *c;                  /* constants */
     FILE *body;               /* the current function */
     gen_const_t *consts;
     int nconsts;
+    const mltc_catalog_t *cat;
+    int rule_used[MLTC_MAX_LANGS];
 } gen_t;
 
 /* A C string literal, split after newlines and long runs. */
@@ -117,6 +124,26 @@ static void gen_if(gen_t *g, const char *page, const mltc_node_t *n, int depth)
     fprintf(g->body, "%*s}\n", ind, "");
 }
 
+static void gen_plural(gen_t *g, const char *page, const mltc_node_t *n, int depth)
+{
+    int ind = 4 * depth, k, l;
+
+    for (l = 0; l < g->cat->nlangs && strcmp(g->cat->langs[l].ident, n->lang); l++)
+        ;
+    g->rule_used[l] = 1;
+    fprintf(g->body, "%*sswitch (ml_tpl_plural(a->%s, ml_plural_%s, %d)) {  /* %s:%d:%d */\n",
+            ind, "", n->name, n->lang, n->nforms, n->pos.file, n->pos.line, n->pos.col);
+    for (k = 0; k < n->nforms; k++) {
+        if (k + 1 < n->nforms)
+            fprintf(g->body, "%*scase %d:\n", ind, "", k);
+        else
+            fprintf(g->body, "%*sdefault:\n", ind, "");
+        gen_list(g, page, n->forms[k], depth + 1);
+        fprintf(g->body, "%*sbreak;\n", ind + 4, "");
+    }
+    fprintf(g->body, "%*s}\n", ind, "");
+}
+
 static void gen_list(gen_t *g, const char *page, const mltc_node_t *n, int depth)
 {
     const gen_const_t *k;
@@ -139,6 +166,8 @@ static void gen_list(gen_t *g, const char *page, const mltc_node_t *n, int depth
                     mltc_esc_names[n->esc], n->name, n->pos.file, n->pos.line, n->pos.col);
         else if (n->kind == MLTC_N_IF)
             gen_if(g, page, n, depth);
+        else if (n->kind == MLTC_N_PLURAL)
+            gen_plural(g, page, n, depth);
         n = n->next;
     }
 }
@@ -149,6 +178,13 @@ static void uses(const mltc_node_t *n, const char *name, unsigned *mask)
     for (; n; n = n->next) {
         if (n->kind == MLTC_N_VALUE && !strcmp(n->name, name))
             *mask |= 1u << n->esc;
+        if (n->kind == MLTC_N_MSG) {
+            int i;
+            for (i = 0; i < n->nbind; i++) {
+                if (!strcmp(n->bind[i], name))
+                    *mask |= 1u << n->esc;
+            }
+        }
         if (n->kind == MLTC_N_IF) {
             if (!strcmp(n->name, name))
                 *mask |= 1u << MLTC_ESC_NONE;
@@ -198,62 +234,242 @@ static void gen_decl(FILE *h, const mltc_page_t *pg)
     if (!pg->nparams)
         fputs("    char unused_;\n", h);              /* C has no empty structs */
     fprintf(h, "} ml_tpl_%s_args_t;\n\n", t->name);
-    fprintf(h, "apr_status_t ml_tpl_%s(ml_sink_t *out, const ml_tpl_%s_args_t *a);\n\n",
+    fprintf(h, "apr_status_t ml_tpl_%s(ml_sink_t *out, const ml_tpl_%s_args_t *a, int lang);\n\n",
             t->name, t->name);
 }
 
 static int reads_args(const mltc_node_t *n)
 {
     for (; n; n = n->next) {
-        if (n->kind == MLTC_N_VALUE || n->kind == MLTC_N_IF)
+        if (n->kind == MLTC_N_VALUE || n->kind == MLTC_N_IF || n->kind == MLTC_N_PLURAL)
             return 1;
     }
     return 0;
 }
 
-static void gen_function(gen_t *g, const mltc_page_t *pg)
+/* The body of page pg's function in language lang, as text. */
+static char *gen_body(gen_t *g, const mltc_page_t *pg, int lang, const char *fname)
 {
-    const char *name = pg->tpl->name;
+    mltc_node_t *body = mltc_msg_expand(g->cat, lang, pg->body);
     char *text = NULL;
     size_t len = 0;
 
-    g->nconsts = 0;                       /* names are per page: NAME_s0, NAME_s1... */
+    g->nconsts = 0;                       /* names are per function: NAME_s0, NAME_s1... */
     g->body = open_memstream(&text, &len);
     if (!g->body) {
         fputs("mltc: out of memory\n", stderr);
         exit(1);
     }
-    gen_list(g, name, pg->body, 1);
+    gen_list(g, fname, body, 1);
+    if (!reads_args(body))
+        fputs("    (void)a;\n", g->body);
     fclose(g->body);
-    fprintf(g->c, "apr_status_t ml_tpl_%s(ml_sink_t *out, const ml_tpl_%s_args_t *a)\n{\n",
-            name, name);
-    fwrite(text, 1, len, g->c);
-    if (!reads_args(pg->body))
-        fputs("    (void)a;\n", g->c);
-    fputs("    return APR_SUCCESS;\n}\n\n", g->c);
-    free(text);
+    return text;
 }
 
-void mltc_gen(FILE *c, FILE *h, const mltc_page_t *pages, int npages)
+/* One function per language, but one shared by languages whose page is the
+ * same (messages English in both, or a page without messages); then the
+ * table that ml_tpl_NAME looks the language up in. */
+static void gen_page(gen_t *g, FILE *f, const mltc_page_t *pg)
+{
+    const char *name = pg->tpl->name;
+    char **texts = mltc_alloc(sizeof(char *) * (size_t)g->cat->nlangs);
+    int *same = mltc_alloc(sizeof(int) * (size_t)g->cat->nlangs);
+    char fname[160];
+    int l, k;
+
+    for (l = 0; l < g->cat->nlangs; l++) {
+        snprintf(fname, sizeof(fname), "%s_%s", name, g->cat->langs[l].ident);
+        texts[l] = gen_body(g, pg, l, fname);
+        for (k = 0; k < l && strcmp(texts[k], texts[l]); k++)
+            ;
+        same[l] = k;
+        if (k < l)
+            continue;
+        fprintf(f, "static apr_status_t ml_tpl_%s(ml_sink_t *out, const ml_tpl_%s_args_t *a)"
+                "\n{\n%s    return APR_SUCCESS;\n}\n\n", fname, name, texts[l]);
+    }
+    fprintf(f, "static apr_status_t (*const ml_tpl_%s_by_lang[ML_LANG_COUNT])(ml_sink_t *,\n"
+            "    const ml_tpl_%s_args_t *) = {\n", name, name);
+    for (l = 0; l < g->cat->nlangs; l++)
+        fprintf(f, "    ml_tpl_%s_%s,%*s/* %s */\n", name, g->cat->langs[same[l]].ident,
+                (int)(24 - strlen(name) - strlen(g->cat->langs[same[l]].ident)) > 1
+                ? (int)(24 - strlen(name) - strlen(g->cat->langs[same[l]].ident)) : 1, "",
+                g->cat->langs[l].code);
+    fprintf(f, "};\n\napr_status_t ml_tpl_%s(ml_sink_t *out, const ml_tpl_%s_args_t *a, int lang)"
+            "\n{\n    return ml_tpl_%s_by_lang[lang >= 0 && lang < ML_LANG_COUNT ? lang : "
+            "ML_LANG_EN](out, a);\n}\n\n", name, name, name);
+    for (l = 0; l < g->cat->nlangs; l++)
+        free(texts[l]);
+}
+
+static void upper_ident(char *out, size_t cap, const char *s)
+{
+    size_t i;
+
+    for (i = 0; s[i] && i + 1 < cap; i++)
+        out[i] = (char)(s[i] >= 'a' && s[i] <= 'z' ? s[i] - 32 : s[i]);
+    out[i] = '\0';
+}
+
+/* The text of a message without placeholders, plural forms or tags. */
+static const char *simple_text(const mltc_lang_t *l, int i, size_t *len)
+{
+    const mltc_piece_t *p = l->forms[i][0];
+
+    *len = p ? p->len : 0;
+    return p ? p->text : "";
+}
+
+static int find_msg(const mltc_catalog_t *cat, const char *key)
+{
+    int i;
+
+    for (i = 0; i < cat->nsrc; i++) {
+        if (!strcmp(cat->src[i].key, key) && cat->src[i].simple)
+            return i;
+    }
+    return -1;
+}
+
+static void gen_lang_decls(FILE *h, const mltc_catalog_t *cat)
+{
+    char up[64];
+    int l, i;
+
+    fprintf(h, "/* Languages compiled in (po/LANG.po), English, the source, first. */\n"
+            "#define ML_LANG_COUNT %d\n\nenum {\n", cat->nlangs);
+    for (l = 0; l < cat->nlangs; l++) {
+        upper_ident(up, sizeof(up), cat->langs[l].ident);
+        fprintf(h, "    ML_LANG_%s,%*s/* %s, %s */\n", up, (int)(12 - strlen(up)) > 1
+                ? (int)(12 - strlen(up)) : 1, "", cat->langs[l].code, cat->langs[l].dir);
+    }
+    fputs("};\n\n"
+          "typedef struct ml_lang_info {\n"
+          "    const char *code;       /* BCP 47 tag: \"de\", \"pt-BR\" */\n"
+          "    const char *name;       /* its own name (message language_name): \"Deutsch\" */\n"
+          "    const char *dir;        /* \"ltr\" or \"rtl\" */\n"
+          "} ml_lang_info_t;\n\n"
+          "extern const ml_lang_info_t ml_lang_info[ML_LANG_COUNT];\n"
+          "/* The codes alone, in the same order (for ml_lang_negotiate). */\n"
+          "extern const char *const ml_lang_codes[ML_LANG_COUNT];\n\n"
+          "/* Messages without placeholders, plural forms or markup, for module code:\n"
+          " * ml_msg_text(lang, ML_MSG_KEY) is the text of message \"key\" in lang (English\n"
+          " * for a lang out of range). Plain text: escape it where it lands. */\n"
+          "typedef enum ml_msg_id {\n", h);
+    for (i = 0; i < cat->nsrc; i++) {
+        if (!cat->src[i].simple)
+            continue;
+        upper_ident(up, sizeof(up), cat->src[i].key);
+        fprintf(h, "    ML_MSG_%s,\n", up);
+    }
+    fputs("    ML_MSG_COUNT\n} ml_msg_id_t;\n\n"
+          "const char *ml_msg_text(int lang, ml_msg_id_t id);\n\n", h);
+}
+
+static void gen_lang_tables(FILE *c, const mltc_catalog_t *cat)
+{
+    int l, i, name = find_msg(cat, "language_name");
+    const char *t;
+    size_t len;
+
+    for (l = 0; l < cat->nlangs; l++) {
+        fprintf(c, "static const char *const ml_msgs_%s[ML_MSG_COUNT + 1] = {\n",
+                cat->langs[l].ident);
+        for (i = 0; i < cat->nsrc; i++) {
+            if (!cat->src[i].simple)
+                continue;
+            t = simple_text(&cat->langs[l], i, &len);
+            fprintf(c, "    /* %s */\n", cat->src[i].key);
+            put_literal(c, t, len);
+            fputs(",\n", c);
+        }
+        fputs("    NULL\n};\n\n", c);
+    }
+    fputs("static const char *const *const ml_msgs[ML_LANG_COUNT] = {\n", c);
+    for (l = 0; l < cat->nlangs; l++)
+        fprintf(c, "    ml_msgs_%s,\n", cat->langs[l].ident);
+    fputs("};\n\n"
+          "const char *ml_msg_text(int lang, ml_msg_id_t id)\n{\n"
+          "    if (lang < 0 || lang >= ML_LANG_COUNT)\n"
+          "        lang = ML_LANG_EN;\n"
+          "    return (unsigned)id < ML_MSG_COUNT ? ml_msgs[lang][id] : \"\";\n}\n\n"
+          "const ml_lang_info_t ml_lang_info[ML_LANG_COUNT] = {\n", c);
+    for (l = 0; l < cat->nlangs; l++) {
+        t = name >= 0 ? simple_text(&cat->langs[l], name, &len) : cat->langs[l].code;
+        len = strlen(t);
+        fprintf(c, "    { \"%s\", ", cat->langs[l].code);
+        put_literal(c, t, len);
+        fprintf(c, ", \"%s\" },\n", cat->langs[l].dir);
+    }
+    fputs("};\n\nconst char *const ml_lang_codes[ML_LANG_COUNT] = {\n", c);
+    for (l = 0; l < cat->nlangs; l++)
+        fprintf(c, "    \"%s\",\n", cat->langs[l].code);
+    fputs("};\n", c);
+}
+
+static void gen_rules(FILE *c, const gen_t *g)
+{
+    int l;
+
+    for (l = 0; l < g->cat->nlangs; l++) {
+        if (!g->rule_used[l])
+            continue;
+        fprintf(c, "/* %s: nplurals=%d; plural=%s; */\nstatic unsigned long ml_plural_%s(unsigned "
+                "long n)\n{\n    return ", g->cat->langs[l].code, g->cat->langs[l].nplurals,
+                g->cat->langs[l].plural_src, g->cat->langs[l].ident);
+        mltc_plural_c(c, &g->cat->langs[l]);
+        fputs(";\n}\n\n", c);
+    }
+}
+
+static FILE *memfile(char **text, size_t *len)
+{
+    FILE *f = open_memstream(text, len);
+
+    if (!f) {
+        fputs("mltc: out of memory\n", stderr);
+        exit(1);
+    }
+    return f;
+}
+
+void mltc_gen(FILE *c, FILE *h, const mltc_catalog_t *cat, const mltc_page_t *pages,
+              int npages)
 {
     gen_t g;
+    char *consts = NULL, *funcs = NULL;
+    size_t nconsts = 0, nfuncs = 0;
+    FILE *fn;
     int i;
 
     memset(&g, 0, sizeof(g));
-    g.c = c;
-    fputs("/* Generated by mltc from templates/NAME.tpl: do not edit, edit the templates and\n"
-          " * rebuild. Sinks and escapers: ml_tpl.h; the template syntax: doc/templates.md. */\n"
+    g.cat = cat;
+    fputs("/* Generated by mltc from templates/NAME.tpl and po/: do not edit, edit those and\n"
+          " * rebuild. Sinks and escapers: ml_tpl.h; the template syntax: doc/templates.md;\n"
+          " * catalogs: doc/i18n.md. */\n"
           "#ifndef ML_TEMPLATES_H\n#define ML_TEMPLATES_H\n\n#include \"ml_tpl.h\"\n\n", h);
+    gen_lang_decls(h, cat);
     for (i = 0; i < npages; i++)
         gen_decl(h, &pages[i]);
     fputs("#endif\n", h);
 
+    g.c = memfile(&consts, &nconsts);
+    fn = memfile(&funcs, &nfuncs);
+    for (i = 0; i < npages; i++)
+        gen_page(&g, fn, &pages[i]);
+    fclose(fn);
+    fclose(g.c);
     fputs("/* Generated by mltc: do not edit. */\n#include \"ml_templates.h\"\n\n"
           "/* Stops at a sink's first error and returns it. */\n"
           "#define ML_W(e) do { apr_status_t ml_rv_ = (e); \\\n"
           "                     if (ml_rv_ != APR_SUCCESS) return ml_rv_; } while (0)\n"
           "/* NULL and \"\" both mean absent. */\n"
           "#define ML_SET(s) ((s) != NULL && (s)[0] != '\\0')\n\n", c);
-    for (i = 0; i < npages; i++)
-        gen_function(&g, &pages[i]);
+    fwrite(consts, 1, nconsts, c);
+    gen_rules(c, &g);
+    fwrite(funcs, 1, nfuncs, c);
+    gen_lang_tables(c, cat);
+    free(consts);
+    free(funcs);
 }

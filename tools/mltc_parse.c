@@ -12,7 +12,7 @@
 
 typedef enum {
     TK_EOF, TK_TEXT, TK_COMMENT, TK_VALUE, TK_RAW, TK_IF, TK_ELSE, TK_END,
-    TK_PARAMS, TK_LAYOUT, TK_BLOCK, TK_SLOT, TK_FORMAT
+    TK_PARAMS, TK_LAYOUT, TK_BLOCK, TK_SLOT, TK_FORMAT, TK_MSG
 } tk_kind_t;
 
 typedef struct token {
@@ -21,6 +21,7 @@ typedef struct token {
     const char *text;                 /* TEXT */
     size_t len;
     const char *args[MLTC_MAX_PARAMS];
+    const char *binds[MLTC_MAX_PARAMS];   /* {{t key ph=param}}: args[i]=ph, binds[i]=param */
     mltc_pos_t argpos[MLTC_MAX_PARAMS];
     int nargs;
 } token_t;
@@ -36,7 +37,7 @@ static const keyword_t keywords[] = {
     { "else", TK_ELSE, 0, 0 },        { "end", TK_END, 0, 0 },
     { "params", TK_PARAMS, 1, MLTC_MAX_PARAMS }, { "layout", TK_LAYOUT, 1, 1 },
     { "block", TK_BLOCK, 1, 1 },      { "slot", TK_SLOT, 1, 1 },
-    { "format", TK_FORMAT, 1, 1 },
+    { "format", TK_FORMAT, 1, 1 },    { "t", TK_MSG, 1, MLTC_MAX_PARAMS },
 };
 
 /* Names become C struct fields: no C keyword may be one. */
@@ -193,6 +194,18 @@ static void lx_words(lexer_t *lx, size_t b, size_t e, token_t *t)
         }
         if (!kw || t->nargs == kw->max)
             mltc_fail(lx_pos(lx, w), "expected '}}', found '%.*s'", (int)(i - w), lx->src + w);
+        if (kw->kind == TK_MSG && t->nargs > 0) {
+            const char *eq = memchr(lx->src + w, '=', i - w);
+            size_t k = eq ? (size_t)(eq - lx->src) : i;
+
+            if (!eq)
+                mltc_fail(lx_pos(lx, w), "expected PLACEHOLDER=PARAM, found '%.*s'",
+                          (int)(i - w), lx->src + w);
+            t->args[t->nargs] = lx_name(lx, w, k - w, "a placeholder name", 0);
+            t->binds[t->nargs] = lx_name(lx, k + 1, i - k - 1, "a param name", 1);
+            t->argpos[t->nargs++] = lx_pos(lx, w);
+            continue;
+        }
         t->args[t->nargs] = lx_name(lx, w, i - w, "a name (lowercase letters, digits, '_')",
                                     kw->kind == TK_RAW || kw->kind == TK_IF
                                     || kw->kind == TK_PARAMS);
@@ -251,7 +264,7 @@ static size_t lx_tag(lexer_t *lx, size_t off, token_t *t)
 
 static int is_control(tk_kind_t k)
 {
-    return k != TK_VALUE && k != TK_RAW && k != TK_TEXT && k != TK_EOF;
+    return k != TK_VALUE && k != TK_RAW && k != TK_TEXT && k != TK_EOF && k != TK_MSG;
 }
 
 /* If the tag [b, e) is alone on its line, returns where its line starts
@@ -383,7 +396,7 @@ static const char *tk_word(const token_t *t)
 {
     static const char *const w[] = {
         "end of file", "text", "comment", "value", "raw", "if", "else", "end",
-        "params", "layout", "block", "slot", "format"
+        "params", "layout", "block", "slot", "format", "t"
     };
     return w[t->kind];
 }
@@ -434,6 +447,26 @@ static mltc_node_t *parse_if(parser_t *ps, const token_t *t)
     n->then = parse_list(ps, IN_THEN, t, &closer);
     if (closer.kind == TK_ELSE)
         n->els = parse_list(ps, IN_ELSE, t, &closer);
+    return n;
+}
+
+/* {{t key ph=param ...}}: the bindings given; mltc_msg_bind adds the rest. */
+static mltc_node_t *parse_msg(const token_t *t)
+{
+    mltc_node_t *n = new_node(MLTC_N_MSG, t->pos);
+    int i, j;
+
+    n->name = t->args[0];
+    n->ph = mltc_alloc(sizeof(char *) * (size_t)t->nargs);
+    n->bind = mltc_alloc(sizeof(char *) * (size_t)t->nargs);
+    for (i = 1; i < t->nargs; i++) {
+        for (j = 0; j < n->nbind; j++) {
+            if (!strcmp(n->ph[j], t->args[i]))
+                mltc_fail(t->argpos[i], "placeholder '%s' is bound twice", t->args[i]);
+        }
+        n->ph[n->nbind] = t->args[i];
+        n->bind[n->nbind++] = t->binds[i];
+    }
     return n;
 }
 
@@ -497,6 +530,9 @@ static mltc_node_t *parse_list(parser_t *ps, scope_t scope, const token_t *opene
             break;
         case TK_IF:
             n = parse_if(ps, t);
+            break;
+        case TK_MSG:
+            n = parse_msg(t);
             break;
         case TK_SLOT:
             n = new_node(MLTC_N_SLOT, t->pos);

@@ -1,8 +1,10 @@
 /* Directive handlers, merging, and the start-up checks. */
 #include "ml_conf.h"
 #include "ml_jwt_glue.h"
+#include "ml_lang.h"
 #include "ml_mailer.h"
 #include "ml_preflight.h"
+#include "ml_templates.h"
 #include "ml_state.h"
 
 #include "http_log.h"
@@ -86,6 +88,15 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_PTR(login_url);
     ML_MERGE_PTR(pass_header);
     ML_MERGE_PTR(cookie_name);
+    if (add->nlangs) {
+        m->langs = add->langs;
+        m->lang_codes = add->lang_codes;
+        m->nlangs = add->nlangs;
+    } else {
+        m->langs = base->langs;
+        m->lang_codes = base->lang_codes;
+        m->nlangs = base->nlangs;
+    }
     m->allow = ml_policy_merge(p, base->allow, add->allow);
     m->jwt = ml_jwt_merge_dir(p, base->jwt, add->jwt);
     ML_MERGE_PTR(cors_origins);
@@ -362,6 +373,39 @@ const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
     if (!ml_token_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid header name: ", arg, NULL);
     ((ml_dir_conf_t *)dc)->pass_header = arg;
+    return NULL;
+}
+
+/* MagicLinkLanguages de fr en: which compiled languages a location offers,
+ * the first being the one for browsers that ask for none of them. */
+const char *ml_cmd_languages(cmd_parms *cmd, void *dcv, const char *args)
+{
+    ml_dir_conf_t *dc = dcv;
+    int *langs = apr_pcalloc(cmd->pool, sizeof(int) * ML_LANG_COUNT);
+    const char **codes = apr_pcalloc(cmd->pool, sizeof(char *) * ML_LANG_COUNT);
+    const char *word, *all = "";
+    int n = 0, i, k;
+
+    ml_srv(cmd);
+    for (i = 0; i < ML_LANG_COUNT; i++)
+        all = apr_pstrcat(cmd->pool, all, i ? " " : "", ml_lang_codes[i], NULL);
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        i = ml_lang_exact(word, strlen(word), ml_lang_codes, ML_LANG_COUNT);
+        if (i < 0)
+            return apr_psprintf(cmd->pool, "%s: '%s' is not a language compiled into the "
+                                "module (these are: %s)", cmd->cmd->name, word, all);
+        for (k = 0; k < n; k++) {
+            if (langs[k] == i)
+                return apr_psprintf(cmd->pool, "%s: '%s' is named twice", cmd->cmd->name, word);
+        }
+        langs[n] = i;
+        codes[n++] = ml_lang_codes[i];
+    }
+    if (!n)
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected one or more of: ", all, NULL);
+    dc->langs = langs;
+    dc->lang_codes = codes;
+    dc->nlangs = n;
     return NULL;
 }
 

@@ -69,6 +69,11 @@ typedef struct ml_dir_conf {
     const char *cookie_name;
     struct ml_jwt_dir *jwt;         /* identity tokens: ml_jwt_glue.h */
     apr_array_header_t *cors_origins;   /* MagicLinkCORSOrigin: ml_session_api.h */
+    /* MagicLinkLanguages: the languages offered, in order (indexes of
+     * ml_lang_info, and their codes); nlangs 0: every compiled language. */
+    const int *langs;
+    const char *const *lang_codes;
+    int nlangs;
 } ml_dir_conf_t;
 
 void *ml_create_srv_conf(apr_pool_t *p, server_rec *s);
@@ -103,6 +108,7 @@ const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_languages(cmd_parms *cmd, void *dc, const char *args);
 
 /* Start-up: called from check_config for every server; loads the key ring
  * and makes the mailer, or logs why the server cannot start and fails. */

@@ -1,6 +1,5 @@
 #include "ml_pages.h"
 #include "ml_tpl.h"
-#include "ml_templates.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -8,7 +7,12 @@
 
 APLOG_USE_MODULE(magiclink);
 
-typedef apr_status_t (*ml_render_fn)(ml_sink_t *out, const void *args);
+typedef apr_status_t (*ml_render_fn)(ml_sink_t *out, const void *args, int lang);
+
+const char *ml_msg(const ml_req_t *q, ml_msg_id_t id)
+{
+    return ml_msg_text(q->lang, id);
+}
 
 static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void *args)
 {
@@ -19,10 +23,12 @@ static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void
 
     r->status = status;
     ap_set_content_type(r, "text/html; charset=utf-8");
+    r->content_languages = apr_array_make(r->pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(r->content_languages, const char *) = ml_web_lang_code(q->lang);
     ml_web_page_headers(r);
     if (r->header_only)
         return OK;
-    rv = render(ml_sink_brigade_init(&sink, bb), args);
+    rv = render(ml_sink_brigade_init(&sink, bb), args, q->lang);
     if (rv != APR_SUCCESS) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(10520) "cannot render a page");
         apr_brigade_cleanup(bb);
@@ -36,14 +42,39 @@ static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void
 }
 
 #define ML_RENDER(name) \
-    static apr_status_t ml_render_##name(ml_sink_t *o, const void *a) \
-    { return ml_tpl_##name(o, a); }
+    static apr_status_t ml_render_##name(ml_sink_t *o, const void *a, int lang) \
+    { return ml_tpl_##name(o, a, lang); }
 ML_RENDER(login)
 ML_RENDER(sent)
 ML_RENDER(confirm)
 ML_RENDER(signed_in)
 ML_RENDER(signed_out)
 ML_RENDER(error)
+
+/* The language picker: language.tpl once per language the location offers,
+ * into the scratch's free buffer (the page copies it); NULL with only one. */
+static const char *ml_page_languages(ml_req_t *q, const char *ret)
+{
+    ml_buf_t *b = ml_scratch_buf(q->scratch, ML_SBUF_USER);
+    ml_tpl_language_args_t a = { 0 };
+    ml_sink_buf_t s;
+    int i, l, n = q->dc->nlangs ? q->dc->nlangs : ML_LANG_COUNT;
+
+    if (n < 2)
+        return NULL;
+    ml_buf_reset(b);
+    a.login_url = ml_web_route_url(q, "login");
+    a.return_to = ret && strcmp(ret, "/") ? ret : NULL;
+    for (i = 0; i < n; i++) {
+        l = q->dc->nlangs ? q->dc->langs[i] : i;
+        a.code = ml_lang_info[l].code;
+        a.name = ml_lang_info[l].name;
+        a.current = l == q->lang ? "1" : NULL;
+        if (ml_tpl_language(ml_sink_buf_init(&s, b), &a, q->lang) != APR_SUCCESS)
+            return NULL;
+    }
+    return b->data;
+}
 
 int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
                   const char *error)
@@ -58,7 +89,16 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
     a.error = error;
     a.signed_in_as = q->signed_in_as;
     a.logout_url = ml_web_route_url(q, "logout");
+    a.languages = ml_page_languages(q, ret);
     return ml_page_send(q, status, ml_render_login, &a);
+}
+
+static int ml_page_sent_page(ml_req_t *q, ml_tpl_sent_args_t *a, int status)
+{
+    a->site_name = q->sc->site_name;
+    a->code_action_url = ml_web_route_url(q, "code");
+    a->csrf_token = q->bind_nonce;
+    return ml_page_send(q, status, ml_render_sent, a);
 }
 
 int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char *error,
@@ -66,13 +106,30 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char
 {
     ml_tpl_sent_args_t a = { 0 };
 
-    a.site_name = q->sc->site_name;
     a.email = email;
-    a.code_action_url = ml_web_route_url(q, "code");
-    a.csrf_token = q->bind_nonce;
     a.pending = pending;
     a.error = error;
-    return ml_page_send(q, status, ml_render_sent, &a);
+    return ml_page_sent_page(q, &a, status);
+}
+
+int ml_page_code_wrong(ml_req_t *q, const char *pending, int tries_left)
+{
+    ml_tpl_sent_args_t a = { 0 };
+
+    a.pending = pending;
+    a.code_wrong = "1";
+    a.tries_left = tries_left >= 0 ? apr_itoa(q->r->pool, tries_left) : NULL;
+    return ml_page_sent_page(q, &a, HTTP_FORBIDDEN);
+}
+
+int ml_page_code_malformed(ml_req_t *q, const char *pending)
+{
+    ml_tpl_sent_args_t a = { 0 };
+
+    /* Not six digits: said as a wrong code, but 400 and no try counted. */
+    a.pending = pending;
+    a.code_wrong = "1";
+    return ml_page_sent_page(q, &a, HTTP_BAD_REQUEST);
 }
 
 int ml_page_confirm(ml_req_t *q, const char *email)
@@ -116,25 +173,34 @@ int ml_page_error(ml_req_t *q, int status, const char *title, const char *messag
     a.title = title;
     a.message = message;
     a.retry_url = retry_url ? retry_url : ml_web_route_url(q, "login");
-    a.retry_label = retry_label ? retry_label : "Request a new link";
+    a.retry_label = retry_label ? retry_label : ml_msg(q, ML_MSG_REQUEST_NEW_LINK);
     return ml_page_send(q, status, ml_render_error, &a);
 }
 
-int ml_page_email(ml_req_t *q, const char *email, const char *link, const char *code,
-                  ml_buf_t *text, ml_buf_t *html)
+int ml_page_email(ml_req_t *q, int lang, const char *email, const char *link, const char *code,
+                  ml_buf_t *text, ml_buf_t *html, const char **subject)
 {
     ml_tpl_email_text_args_t t = { 0 };
     ml_tpl_email_html_args_t h = { 0 };
+    ml_tpl_email_subject_args_t s = { 0 };
     ml_sink_buf_t st, sh;
     const char *ttl = apr_itoa(q->r->pool, (ml_dir_link_ttl(q->dc) + 59) / 60);
+    apr_size_t n;
 
-    t.site_name = h.site_name = q->sc->site_name;
+    t.site_name = h.site_name = s.site_name = q->sc->site_name;
     t.link = h.link = link;
     t.code = h.code = code;
     t.email = h.email = email;
     t.ttl_minutes = h.ttl_minutes = ttl;
     ml_buf_reset(text);
     ml_buf_reset(html);
-    return ml_tpl_email_text(ml_sink_buf_init(&st, text), &t) == APR_SUCCESS
-           && ml_tpl_email_html(ml_sink_buf_init(&sh, html), &h) == APR_SUCCESS;
+    /* The subject first, through the text buffer: one line, its end dropped. */
+    if (ml_tpl_email_subject(ml_sink_buf_init(&st, text), &s, lang) != APR_SUCCESS)
+        return 0;
+    for (n = text->len; n > 0 && (text->data[n - 1] == '\n' || text->data[n - 1] == ' '); n--)
+        ;
+    *subject = apr_pstrmemdup(q->r->pool, text->data, n);
+    ml_buf_reset(text);
+    return ml_tpl_email_text(ml_sink_buf_init(&st, text), &t, lang) == APR_SUCCESS
+           && ml_tpl_email_html(ml_sink_buf_init(&sh, html), &h, lang) == APR_SUCCESS;
 }

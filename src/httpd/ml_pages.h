@@ -1,23 +1,36 @@
 /* The pages the handler answers with, rendered from the compiled templates
- * straight into the response brigade. Each sets r->status and returns OK,
- * or an HTTP error when the page cannot be sent. */
+ * straight into the response brigade, in the request's language (q->lang,
+ * set by ml_web_negotiate). Each sets r->status and returns OK, or an HTTP
+ * error when the page cannot be sent. */
 #ifndef ML_PAGES_H
 #define ML_PAGES_H
 
 #include "ml_web.h"
+#include "ml_templates.h"
+
+/* A message of the catalog (po/messages.pot) in the request's language,
+ * plain text, for the words a route passes to a page:
+ * ml_page_error(q, 410, ml_msg(q, ML_MSG_ERROR_EXPIRED_TITLE), ...). */
+const char *ml_msg(const ml_req_t *q, ml_msg_id_t id);
 
 int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
                   const char *error);
 int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char *error,
                  int status);
+/* The waiting tab again after a wrong code: 403, with how many tries are
+ * left when tries_left >= 0. */
+int ml_page_code_malformed(ml_req_t *q, const char *pending);
+int ml_page_code_wrong(ml_req_t *q, const char *pending, int tries_left);
 int ml_page_confirm(ml_req_t *q, const char *email);
 int ml_page_signed_in(ml_req_t *q, const char *email, const char *cont);
 int ml_page_signed_out(ml_req_t *q, const char *login_url);
 int ml_page_error(ml_req_t *q, int status, const char *title, const char *message,
                   const char *retry_url, const char *retry_label);
 
-/* The link mail's two bodies, rendered into the scratch's buffers. */
-int ml_page_email(ml_req_t *q, const char *email, const char *link, const char *code,
-                  ml_buf_t *text, ml_buf_t *html);
+/* The link mail in language lang (the language of the page that asked for
+ * it, carried with the link: not the opener's): its two bodies rendered into
+ * the scratch's buffers, its subject into p. 1 on success. */
+int ml_page_email(ml_req_t *q, int lang, const char *email, const char *link, const char *code,
+                  ml_buf_t *text, ml_buf_t *html, const char **subject);
 
 #endif

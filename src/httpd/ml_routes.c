@@ -39,18 +39,17 @@ static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, APLOGNO(10530)
                   "%s failed; answering 503", what);
     apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
-    return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, "Temporarily unavailable",
-                         "Signing in is not possible right now. Please try again in a minute.",
-                         NULL, "Back to sign-in");
+    return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, ml_msg(q, ML_MSG_ERROR_UNAVAILABLE_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_UNAVAILABLE), NULL,
+                         ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
 }
 
 static int ml_csrf_failed(ml_req_t *q)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10531)
                   "CSRF token missing or not this browser's; refused");
-    return ml_page_error(q, HTTP_FORBIDDEN, "Please try again",
-                         "This form has expired or was not sent from this site. Open the "
-                         "sign-in page again and resend it.", NULL, "Open the sign-in page");
+    return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_CSRF_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_CSRF), NULL, ml_msg(q, ML_MSG_OPEN_SIGN_IN));
 }
 
 /* Reads the form and checks CSRF: OK, or the status already answered. */
@@ -89,7 +88,8 @@ static ml_store_rc_t ml_noted(ml_req_t *q, ml_store_rc_t rc)
 static int ml_too_many(ml_req_t *q, int window, const char *title, const char *message)
 {
     apr_table_setn(q->r->err_headers_out, "Retry-After", apr_itoa(q->r->pool, window));
-    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, title, message, NULL, "Back to sign-in");
+    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, title, message, NULL,
+                         ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
 }
 
 /* The longest window among the limits: how long a refused visitor waits at most. */
@@ -137,9 +137,9 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
     if (rc != ML_STORE_OK)
         ml_metric_inc(rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN);
     if (rc == ML_STORE_OVER)
-        *status = ml_too_many(q, ml_longest_window(q->sc), "Too many requests",
-                              "Too many sign-in links were asked for. Please wait a while "
-                              "and try again.");
+        *status = ml_too_many(q, ml_longest_window(q->sc),
+                              ml_msg(q, ML_MSG_ERROR_THROTTLED_TITLE),
+                              ml_msg(q, ML_MSG_ERROR_THROTTLED));
     else if (rc != ML_STORE_OK)
         *status = ml_unavailable(q, APR_EGENERAL, "storing the new link and its mail");
     return rc == ML_STORE_OK;
@@ -174,16 +174,14 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
 
 static int ml_link_used(ml_req_t *q)
 {
-    return ml_page_error(q, HTTP_GONE, "Link already used",
-                         "This sign-in link has already been used. Each link works once; "
-                         "request a new one.", NULL, "Request a new link");
+    return ml_page_error(q, HTTP_GONE, ml_msg(q, ML_MSG_ERROR_USED_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_USED), NULL, NULL);
 }
 
 static int ml_link_expired(ml_req_t *q)
 {
-    return ml_page_error(q, HTTP_GONE, "Link expired",
-                         "This sign-in link has expired. Request a new one.", NULL,
-                         "Request a new link");
+    return ml_page_error(q, HTTP_GONE, ml_msg(q, ML_MSG_ERROR_EXPIRED_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_EXPIRED), NULL, NULL);
 }
 
 /* Marks the link used, if it still holds what was read (compare and set):
@@ -211,9 +209,8 @@ static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 {
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10533) "link refused: %s",
                   ml_codec_strerror(e));
-    return ml_page_error(q, HTTP_BAD_REQUEST, "Invalid link",
-                         "This sign-in link is not valid. It may have been cut short by your "
-                         "mail program; request a new one.", NULL, NULL);
+    return ml_page_error(q, HTTP_BAD_REQUEST, ml_msg(q, ML_MSG_ERROR_INVALID_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_INVALID), NULL, NULL);
 }
 
 /* Reads the link behind a token into l (the stored bytes into raw): OK, or
@@ -300,13 +297,13 @@ static int ml_compose(ml_req_t *q, const char *email, const char *display,
     link = apr_pstrcat(q->r->pool, q->sc->origin,
                        ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is->token, NULL)),
                        NULL);
-    if (!ml_page_email(q, display, link, is->code, text, html)) {
+    if (!ml_page_email(q, q->lang, display, link, is->code, text, html, &m.subject)) {
         err = "a mail template failed";
     }
     else {
         m.from = &q->sc->from;
         m.to = email;
-        m.subject = apr_pstrcat(q->r->pool, "Your sign-in link for ", q->sc->site_name, NULL);
+        m.lang = ml_web_lang_code(q->lang);
         m.subject_len = strlen(m.subject);
         m.text = text->data;
         m.text_len = text->len;
@@ -364,10 +361,11 @@ static int ml_route_generate(ml_req_t *q)
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
                     != APR_SUCCESS)
         return ml_counted(ML_MET_LINK_INVALID,
-                          ml_page_login(q, HTTP_BAD_REQUEST, ret, raw, "Please enter a valid "
-                                        "email address, like name@example.com."));
+                          ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
+                                        ml_msg(q, ML_MSG_ERROR_BAD_EMAIL)));
     allowed = ml_policy_allows(q->dc->allow, email);
-    if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret, NULL,
+    if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret,
+                      ml_web_lang_code(q->lang),
                       q->r->pool, &is) != ML_CODEC_OK
         || !ml_compose(q, email, display, &is) || !ml_outbox_entry(q, email, allowed, &is, &mail)) {
         ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
@@ -392,17 +390,17 @@ static int ml_may_sign_in(ml_req_t *q, const ml_link_t *l, int *status)
         return 1;
     ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, q->r,
                   "MAGICLINK-105: sign-in refused: address not allowed");
-    *status = ml_page_error(q, HTTP_FORBIDDEN, "Signing in is not possible",
-                            "This address cannot sign in here.", NULL, "Back to sign-in");
+    *status = ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_NOT_ALLOWED_TITLE),
+                            ml_msg(q, ML_MSG_ERROR_NOT_ALLOWED), NULL,
+                            ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
     return 0;
 }
 
 static int ml_other_browser(ml_req_t *q)
 {
-    return ml_page_error(q, HTTP_FORBIDDEN, "Opened in another browser",
-                         "For your safety this link works only in the browser where it "
-                         "was asked for. Go back to that tab and type the code from the "
-                         "email there.", NULL, "Request a link in this browser");
+    return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER), NULL,
+                         ml_msg(q, ML_MSG_REQUEST_LINK_HERE));
 }
 
 static const ml_metric_t ml_confirm_failed[] = {
@@ -446,9 +444,8 @@ static int ml_route_verify(ml_req_t *q, const char *token)
 
 static int ml_code_locked(ml_req_t *q)
 {
-    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, "Too many tries",
-                         "That code was mistyped too many times. Request a new link.", NULL,
-                         "Request a new link");
+    return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, ml_msg(q, ML_MSG_ERROR_TRIES_TITLE),
+                         ml_msg(q, ML_MSG_ERROR_TRIES), NULL, NULL);
 }
 
 static int ml_route_code(ml_req_t *q)
@@ -466,13 +463,13 @@ static int ml_route_code(ml_req_t *q)
     pending = ml_web_field(q, "pending");
     if (!pending)
         return ml_counted(ML_MET_CODE_INVALID,
-                          ml_page_error(q, HTTP_BAD_REQUEST, "Incomplete form",
-                                        "Type the code from the email.", NULL, NULL));
+                          ml_page_error(q, HTTP_BAD_REQUEST,
+                                        ml_msg(q, ML_MSG_ERROR_INCOMPLETE_TITLE),
+                                        ml_msg(q, ML_MSG_ERROR_INCOMPLETE), NULL, NULL));
     /* A malformed entry costs no try: only six digits are ever checked. */
     if (!ml_link_code_clean(ml_web_field(q, "code"), code))
         return ml_counted(ML_MET_CODE_INVALID,
-                          ml_page_sent(q, NULL, pending, "A code has six digits. Check the "
-                                       "email and try again.", HTTP_BAD_REQUEST));
+                          ml_page_code_malformed(q, pending));
     if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc, &why))
         return ml_counted(why == ML_LOAD_DOWN ? ML_MET_CODE_STORE_DOWN : ML_MET_CODE_INVALID,
                           rc);
@@ -491,8 +488,7 @@ static int ml_route_code(ml_req_t *q)
                           ml_unavailable(q, APR_EGENERAL, "counting code tries"));
     if (!ml_link_code_matches(q->kr, &l, code))
         return ml_counted(ML_MET_CODE_WRONG,
-                          ml_page_sent(q, NULL, pending, "That code is not right. Check the "
-                                       "email and try again.", HTTP_FORBIDDEN));
+                          ml_page_code_wrong(q, pending, ML_CODE_TRIES - counted.tries));
     ml_metric_inc(ML_MET_CODE_RIGHT);
     if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
@@ -619,6 +615,7 @@ int ml_handler(request_rec *r)
     sub = ml_route_split(&q);
     if (!sub)
         return HTTP_NOT_FOUND;
+    ml_web_negotiate(&q);
     if (!strcmp(sub, "")) {
         apr_table_setn(r->headers_out, "Location", ml_login_url(&q));
         return HTTP_MOVED_TEMPORARILY;

@@ -1,4 +1,6 @@
 #include "ml_web.h"
+#include "ml_lang.h"
+#include "ml_templates.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -208,4 +210,84 @@ void ml_web_page_headers(request_rec *r)
     apr_table_setn(h, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; "
                    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'");
+}
+
+/* ---- language ---- */
+
+#define ML_LANG_SUFFIX      "_lang"
+#define ML_DEFAULT_LANG_COOKIE "magiclink_lang"
+#define ML_LANG_COOKIE_AGE  (365 * 86400)
+
+const char *ml_web_lang_code(int lang)
+{
+    return ml_lang_info[lang >= 0 && lang < ML_LANG_COUNT ? lang : ML_LANG_EN].code;
+}
+
+int ml_web_lang_index(const char *code)
+{
+    return code ? ml_lang_exact(code, strlen(code), ml_lang_codes, ML_LANG_COUNT) : -1;
+}
+
+const char *ml_web_lang_cookie(const ml_req_t *q)
+{
+    if (!q->dc->cookie_name)
+        return ML_DEFAULT_LANG_COOKIE;
+    return apr_pstrcat(q->r->pool, q->dc->cookie_name, ML_LANG_SUFFIX, NULL);
+}
+
+/* The value of parameter name in the query string, decoded, or NULL. */
+static const char *ml_web_query(request_rec *r, const char *name)
+{
+    const char *a = r->args, *end;
+    apr_size_t n = strlen(name);
+    char *v;
+
+    while (a && *a) {
+        end = a + strcspn(a, "&;");
+        if ((apr_size_t)(end - a) > n && !strncmp(a, name, n) && a[n] == '=') {
+            v = apr_pstrmemdup(r->pool, a + n + 1, (apr_size_t)(end - a) - n - 1);
+            return ap_unescape_url(v) == OK ? v : NULL;
+        }
+        a = *end ? end + 1 : end;
+    }
+    return NULL;
+}
+
+/* offered[i] as an index of ml_lang_info. */
+static int ml_web_offered_lang(const ml_req_t *q, int i)
+{
+    return q->dc->nlangs ? q->dc->langs[i] : i;
+}
+
+void ml_web_negotiate(ml_req_t *q)
+{
+    request_rec *r = q->r;
+    const char *const *offered = q->dc->nlangs ? q->dc->lang_codes : ml_lang_codes;
+    int n = q->dc->nlangs ? q->dc->nlangs : ML_LANG_COUNT, i = -1;
+    const char *chosen = ml_web_query(r, "lang"), *cookie, *how = "chosen";
+
+    /* Pages differ by Accept-Language (and by cookie, but they are never
+     * stored: Cache-Control no-store). */
+    apr_table_mergen(r->err_headers_out, "Vary", "Accept-Language");
+    if (chosen)
+        i = ml_lang_find(chosen, strlen(chosen), offered, n);
+    if (i >= 0) {
+        ml_web_set_cookie(q, ml_web_lang_cookie(q), offered[i], "/", ML_LANG_COOKIE_AGE);
+    } else {
+        cookie = ml_web_cookie(r, ml_web_lang_cookie(q));
+        how = "cookie";
+        if (cookie)
+            i = ml_lang_find(cookie, strlen(cookie), offered, n);
+        if (i < 0) {
+            how = "Accept-Language";
+            i = ml_lang_negotiate(apr_table_get(r->headers_in, "Accept-Language"), offered, n);
+        }
+        if (i < 0) {
+            how = "default";
+            i = 0;
+        }
+    }
+    q->lang = ml_web_offered_lang(q, i);
+    ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "MAGICLINK-700: pages in %s (%s)",
+                  offered[i], how);
 }

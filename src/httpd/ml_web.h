@@ -18,6 +18,8 @@ typedef struct ml_req {
     const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
     const char *base;           /* the handler's path, from the route's URI */
     const char *signed_in_as;   /* the login page's visitor's address, if signed in */
+    int lang;                   /* the pages' language: an index of ml_lang_info
+                                   (ml_templates.h), set by ml_web_negotiate */
     int flush_page;             /* write the page out before the handler goes on */
     int gate_outcome;           /* ml_metric_t: why ml_auth_session said no */
 } ml_req_t;
@@ -53,6 +55,20 @@ int ml_web_csrf_ok(const ml_req_t *q);
 
 /* Constant-time comparison of two NUL-terminated strings. */
 int ml_web_equal(const char *a, const char *b);
+
+/* Sets q->lang, once per request, to the first that applies of: a ?lang=
+ * in the query (an explicit choice, kept in the language cookie NAME_lang),
+ * that cookie, Accept-Language, and the first language the location offers
+ * (MagicLinkLanguages; every compiled one, English first, by default). */
+void ml_web_negotiate(ml_req_t *q);
+
+/* A language as a short code ("de", "pt-BR") and back: for carrying it
+ * with a link. ml_web_lang_index gives -1 for a code not compiled in. */
+const char *ml_web_lang_code(int lang);
+int ml_web_lang_index(const char *code);
+
+/* The language cookie's name for this location. */
+const char *ml_web_lang_cookie(const ml_req_t *q);
 
 /* Headers every page of ours carries: no caching, no framing, no referrer
  * (verify URLs hold tokens), a tight content security policy. */

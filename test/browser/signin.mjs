@@ -155,7 +155,7 @@ async function requestLink(page, demo, email) {
 }
 
 async function run(demo, browser) {
-  const ctx = await browser.newContext({ viewport: { width: 900, height: 700 } });
+  const ctx = await browser.newContext({ viewport: { width: 900, height: 700 }, locale: 'en-US' });
   ctx.setDefaultTimeout(STEP_MS);
   const page = await ctx.newPage();
   let mail, resp;
@@ -214,7 +214,7 @@ async function run(demo, browser) {
 
   await step('the link opened in another browser points to the code', async () => {
     mail = await requestLink(page, demo, 'bob@example.com');
-    const other = await browser.newContext({ viewport: { width: 900, height: 700 } });
+    const other = await browser.newContext({ viewport: { width: 900, height: 700 }, locale: 'en-US' });
     other.setDefaultTimeout(STEP_MS);
     const p2 = await other.newPage();
     resp = await p2.goto(mail.link);
@@ -248,6 +248,93 @@ async function run(demo, browser) {
   await ctx.close();
 }
 
+// ---- other languages: German (the browser's own), Japanese (picked on the
+// page), Arabic (right to left), on a phone and on a desktop.
+
+const VIEWPORTS = [{ name: '390', width: 390, height: 844, mobile: true },
+  { name: 'desktop', width: 1280, height: 800, mobile: false }];
+const LANGS = [
+  { code: 'de', locale: 'de-DE', dir: 'ltr', checkEmail: /Prüfen Sie Ihr Postfach/ },
+  { code: 'ja', locale: 'de-DE', pick: '日本語', dir: 'ltr', checkEmail: /メールをご確認ください/ },
+  { code: 'ar', locale: 'ar-EG', dir: 'rtl', checkEmail: /تحقَّق من بريدك الإلكتروني/ },
+];
+
+// Nothing sticks out of the viewport or out of its own box: no sideways
+// scrolling, no element past either edge, no text cut off inside a box.
+async function checkFits(page, what) {
+  const bad = await page.evaluate(() => {
+    const out = [];
+    const vw = document.documentElement.clientWidth;
+    if (document.documentElement.scrollWidth > vw) out.push(`page scrolls sideways: ${document.documentElement.scrollWidth} > ${vw}`);
+    for (const el of document.querySelectorAll('body *')) {
+      const r = el.getBoundingClientRect();
+      if (!r.width && !r.height) continue;
+      if (r.left < -0.5 || r.right > vw + 0.5) out.push(`<${el.tagName.toLowerCase()}> ${Math.round(r.left)}..${Math.round(r.right)} outside 0..${vw}`);
+      if (el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX !== 'visible') out.push(`<${el.tagName.toLowerCase()}> clips its content`);
+      if (['BUTTON', 'LABEL', 'H1', 'P', 'A'].includes(el.tagName) && el.scrollWidth > el.clientWidth + 1 && el.clientWidth) out.push(`<${el.tagName.toLowerCase()}> text wider than its box: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+    return out;
+  });
+  check(bad.length === 0, `${what}: ${bad.slice(0, 3).join('; ')}`);
+}
+
+// Where the heading's text starts, against the card it sits in: at the
+// left edge for ltr, at the right edge for rtl (the layout mirrors).
+async function checkDirection(page, dir, what) {
+  const got = await page.evaluate(() => {
+    const h1 = document.querySelector('h1'), main = document.querySelector('main');
+    const range = document.createRange();
+    range.selectNodeContents(h1);
+    const t = range.getBoundingClientRect(), m = main.getBoundingClientRect();
+    const pad = parseFloat(getComputedStyle(main).paddingInlineStart);
+    return { dir: getComputedStyle(document.documentElement).direction, lang: document.documentElement.lang,
+      fromLeft: t.left - (m.left + pad), fromRight: (m.right - pad) - t.right, width: m.width };
+  });
+  check(got.dir === dir, `${what}: direction ${got.dir}, expected ${dir}`);
+  const near = dir === 'rtl' ? got.fromRight : got.fromLeft;
+  check(Math.abs(near) < 2, `${what}: the heading does not start at the ${dir === 'rtl' ? 'right' : 'left'} (${JSON.stringify(got)})`);
+}
+
+async function runLanguages(demo, browser) {
+  for (const lang of LANGS) {
+    for (const vp of VIEWPORTS) {
+      const what = `${lang.code} at ${vp.name}`;
+      await step(`sign-in and "check your email" in ${what}`, async () => {
+        const ctx = await browser.newContext({ viewport: { width: vp.width, height: vp.height },
+          isMobile: vp.mobile, hasTouch: vp.mobile, locale: lang.locale });
+        ctx.setDefaultTimeout(STEP_MS);
+        const page = await ctx.newPage();
+        let resp = await page.goto(`${demo.base}/private/`);
+        check(resp.status() === 200, `status ${resp.status()}`);
+        if (lang.pick) {
+          [resp] = await Promise.all([page.waitForNavigation(), page.click(`nav.languages a:has-text("${lang.pick}")`)]);
+          check(/[?&]lang=/.test(page.url()), `the picker led to ${page.url()}`);
+          check((await ctx.cookies()).some((c) => c.name === 'magiclink_lang' && c.value === lang.code), 'no language cookie');
+        }
+        check(resp.headers()['content-language'] === lang.code, `Content-Language ${resp.headers()['content-language']}`);
+        check(await page.getAttribute('html', 'lang') === lang.code, 'html lang');
+        check(await page.getAttribute('html', 'dir') === lang.dir, 'html dir');
+        check(await page.locator(`nav.languages a[aria-current="true"][hreflang="${lang.code}"]`).count() === 1, 'picker does not mark the language');
+        await checkFits(page, `login ${what}`);
+        await checkDirection(page, lang.dir, `login ${what}`);
+        await screenshot(page, `login-${lang.code}-${vp.name}`);
+        const email = `${lang.code}.${vp.name}@example.com`;
+        await page.fill('#email', email);
+        [resp] = await Promise.all([page.waitForNavigation(), page.click('form[action$="/generate"] button[type=submit]')]);
+        await expectPage(page, { status: 200, url: /\/magic\/generate$/, text: lang.checkEmail }, resp);
+        check(resp.headers()['content-language'] === lang.code, `check-email Content-Language ${resp.headers()['content-language']}`);
+        check((await page.locator('body').innerText()).includes(email), 'the page does not name the address');
+        await checkFits(page, `check-email ${what}`);
+        await checkDirection(page, lang.dir, `check-email ${what}`);
+        await screenshot(page, `check-email-${lang.code}-${vp.name}`);
+        const mail = await demo.mailFor(email);
+        check(mail.link.startsWith(`${demo.base}/magic/verify/`), `link ${mail.link}`);
+        await ctx.close();
+      });
+    }
+  }
+}
+
 async function main() {
   fs.mkdirSync(SHOTS, { recursive: true });
   for (const f of fs.readdirSync(SHOTS)) if (f.endsWith('.png')) fs.unlinkSync(path.join(SHOTS, f));
@@ -258,6 +345,7 @@ async function main() {
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS,
       timeout: START_MS });
     await run(demo, browser);
+    await runLanguages(demo, browser);
   } catch (e) {
     if (!failed) { failed++; console.log(`FAIL ${e.message.split('\n')[0]}`); }
     console.log(e.stack);

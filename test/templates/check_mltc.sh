@@ -7,6 +7,9 @@
 #  DIR/good/NAME.tpl  must compile, and each line of NAME.expect must be a
 #                     line of the generated C (leading spaces and trailing
 #                     comments ignored);
+#  DIR/po/...         catalogs: bad ones fail, warnings fall back to English,
+#                     overrides apply (see below);
+#  po/*.po            the shipped catalogs: complete, no warning, valid for msgfmt;
 #  templates/*.tpl    cut short anywhere: compile or fail cleanly.
 set -u
 mltc=$1
@@ -66,6 +69,117 @@ for tpl in "$dir"/good/*.tpl; do
     done <"$dir/good/$name.expect"
     [ $ok -eq 1 ] && passed=$((passed + 1))
 done
+
+# Message catalogs (mltc_po.c, mltc_msg.c), against po/_messages.pot and the
+# page po/_page.tpl: po/bad/NAME.po must fail like a bad template;
+# po/warn/NAME.po must compile with exactly the warning NAME.expect gives and
+# the English text in the place of the message it names.
+po=$dir/po
+check_fails() {    # CASE EXPECT-FILE DIR-OF-LOCATION KIND ARGS...
+    case_=$1 expect_file=$2 locdir=$3 kind=$4
+    shift 4
+    expect=$(cat "$expect_file")
+    loc=${expect%%: *}
+    msg=${expect#*: }
+    rm -f "$tmp"/ml_templates.*
+    "$mltc" -o "$tmp" "$@" >"$tmp/err" 2>&1
+    status=$?
+    if [ "$kind" = error ] && [ "$status" -ne 1 ]; then
+        fail "$case_: exit status $status, expected 1: $(cat "$tmp/err")"
+    elif [ "$kind" = warning ] && [ "$status" -ne 0 ]; then
+        fail "$case_: exit status $status, expected 0: $(cat "$tmp/err")"
+    elif ! grep -qF -- "$locdir/$loc: $kind: " "$tmp/err"; then
+        fail "$case_: expected location $locdir/$loc, got: $(cat "$tmp/err")"
+    elif ! grep -qF -- "$msg" "$tmp/err"; then
+        fail "$case_: expected message '$msg', got: $(cat "$tmp/err")"
+    elif [ "$(wc -l <"$tmp/err")" -ne 1 ]; then
+        fail "$case_: expected one line on stderr, got: $(cat "$tmp/err")"
+    elif [ "$kind" = error ] && ls "$tmp"/ml_templates.* >/dev/null 2>&1; then
+        fail "$case_: failed but wrote output"
+    elif [ "$kind" = warning ] && ! [ -s "$tmp/ml_templates.c" ]; then
+        fail "$case_: warned but wrote nothing"
+    else
+        passed=$((passed + 1))
+        return 0
+    fi
+    return 1
+}
+for f in "$po"/bad/*.po; do
+    name=$(basename "$f" .po)
+    check_fails "po/$name" "$po/bad/$name.expect" "$po/bad" error "$po/_messages.pot" "$f" "$po/_page.tpl"
+done
+for f in "$po"/warn/*.po; do
+    name=$(basename "$f" .po)
+    check_fails "po/$name" "$po/warn/$name.expect" "$po/warn" warning "$po/_messages.pot" "$f" \
+        "$po/_page.tpl" || continue
+    # the message warned about is English in xx ("title"), or kept ("unknown")
+    want='<p title=\"Hello\">Hallo '
+    [ "$name" = unknown ] && want='<p title=\"Hallo\">Hallo '
+    grep -qF -- "$want" "$tmp/ml_templates.c" || fail "po/$name: no '$want' in the C"
+done
+for f in "$po"/tpl/*.tpl; do
+    name=$(basename "$f" .tpl)
+    check_fails "po/tpl/$name" "$po/tpl/$name.expect" "$po/tpl" error "$po/_messages.pot" \
+        "$po/xx.po" "$f"
+done
+# A good catalog: each line of xx.expect is a line of the C.
+rm -f "$tmp"/ml_templates.*
+if "$mltc" -o "$tmp" "$po/_messages.pot" "$po/xx.po" "$po/_page.tpl" >"$tmp/err" 2>&1 \
+    && [ ! -s "$tmp/err" ]; then
+    sed -e 's/^ *//' -e 's|  /\*.*\*/$||' "$tmp/ml_templates.c" "$tmp/ml_templates.h" >"$tmp/gen"
+    ok=1
+    while IFS= read -r line; do
+        grep -qxF -- "$line" "$tmp/gen" || { fail "po/xx: generated C lacks: $line"; ok=0; }
+    done <"$po/xx.expect"
+    [ $ok -eq 1 ] && passed=$((passed + 1))
+else
+    fail "po/xx: $(cat "$tmp/err")"
+fi
+# Overrides (-O): one message of xx, and English itself; a language without
+# a catalog is refused.
+rm -f "$tmp"/ml_templates.*
+"$mltc" -o "$tmp" "$po/_messages.pot" "$po/xx.po" -O "$po/override.po" -O "$po/override_en.po" \
+    "$po/_page.tpl" >"$tmp/err" 2>&1
+if [ $? -eq 0 ] && [ ! -s "$tmp/err" ] && grep -qF '"<title>Servus</title>\n"' "$tmp/ml_templates.c" \
+    && grep -qF '", willkommen bei <strong>";' "$tmp/ml_templates.c" \
+    && grep -qF '"<title>Howdy</title>\n"' "$tmp/ml_templates.c"; then
+    passed=$((passed + 1))
+else
+    fail "po/override: $(cat "$tmp/err")"
+fi
+"$mltc" "$po/_messages.pot" -O "$po/override.po" "$po/_page.tpl" >"$tmp/err" 2>&1
+[ $? -eq 1 ] && grep -qF "override.po:1:1: error: an override for language 'xx', which has no catalog" \
+    "$tmp/err" && passed=$((passed + 1)) || fail "po/override without a catalog: $(cat "$tmp/err")"
+# -Werror: a warning fails the run and writes nothing.
+rm -f "$tmp"/ml_templates.*
+"$mltc" -Werror -o "$tmp" "$po/_messages.pot" "$po/warn/untranslated.po" "$po/_page.tpl" \
+    >"$tmp/err" 2>&1
+[ $? -eq 1 ] && ! ls "$tmp"/ml_templates.* >/dev/null 2>&1 && passed=$((passed + 1)) \
+    || fail "-Werror: expected exit status 1 and no output: $(cat "$tmp/err")"
+
+# The shipped catalogs: every message translated, every placeholder in place
+# (mltc -Werror: a warning is an error), and well-formed for gettext's own
+# tools (msgfmt --check; msgcmp: every message of the .pot translated).
+top=$(cd "$dir/../.." && pwd)
+if "$mltc" -Werror "$top"/po/messages.pot "$top"/po/*.po "$top"/templates/*.tpl >"$tmp/err" 2>&1 \
+    && [ ! -s "$tmp/err" ]; then
+    passed=$((passed + 1))
+else
+    fail "shipped catalogs: $(cat "$tmp/err")"
+fi
+if command -v msgfmt >/dev/null 2>&1; then
+    for f in "$top"/po/*.po "$top"/po/messages.pot; do
+        if msgfmt --check -o /dev/null "$f" >"$tmp/err" 2>&1 && [ ! -s "$tmp/err" ]; then
+            passed=$((passed + 1))
+        else
+            fail "msgfmt --check $(basename "$f"): $(cat "$tmp/err")"
+        fi
+    done
+    for f in "$top"/po/*.po; do
+        msgcmp "$f" "$top/po/messages.pot" >"$tmp/err" 2>&1 && passed=$((passed + 1)) \
+            || fail "msgcmp $(basename "$f"): $(cat "$tmp/err")"
+    done
+fi
 
 # Every product template cut short at 25 points (mid-tag, mid-UTF-8...):
 # compiles or fails cleanly (status 1, one line), never crashes.

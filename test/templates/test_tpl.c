@@ -1,6 +1,9 @@
 /* Tests of the compiled templates and their runtime (ml_tpl.h):
- *  - golden output of every template, byte for byte, through both sinks
- *    (ML_TPL_GOLDEN_UPDATE=1 rewrites test/templates/golden instead);
+ *  - golden output of every template in every compiled language, byte for
+ *    byte, through both sinks: test/templates/golden/LANG/
+ *    (ML_TPL_GOLDEN_UPDATE=1 rewrites them instead);
+ *  - the catalogs as compiled: every message in every language, plural
+ *    forms picked by each language's rule, right-to-left pages;
  *  - hostile values: markup, quotes, URL schemes, CR/LF, ill-formed UTF-8,
  *    1 MB values; the page's structure must not change;
  *  - the escapers and sinks on their own: runs, errors, no malloc per render.
@@ -18,6 +21,7 @@
 
 #include <apr_general.h>
 #include <apr_pools.h>
+#include <sys/stat.h>
 
 #include "ml_templates.h"
 
@@ -76,6 +80,9 @@ static apr_bucket_alloc_t *balloc;
 
 typedef apr_status_t (*render_fn)(ml_sink_t *out);
 
+/* The language the g_ and all_ renderers use. */
+static int glang = ML_LANG_EN;
+
 static void render_buf(render_fn fn, ml_buf_t *b)
 {
     ml_sink_buf_t s;
@@ -105,8 +112,22 @@ static size_t count_char(const char *s, size_t n, char c)
         size_t i;                                                                      \
         for (i = 0; i < COUNT(u.f); i++)                                               \
             u.f[i] = v;                                                                \
-        return ml_tpl_##NAME(o, &u.a);                                                 \
+        trusted_##NAME(&u.a);                                                          \
+        return ml_tpl_##NAME(o, &u.a, glang);                                          \
     }
+/* {{raw}} params hold the module's own rendered markup, never a value from
+ * outside: the hostile fills leave them out. */
+#define NO_RAW(NAME) static void trusted_##NAME(ml_tpl_##NAME##_args_t *a) { (void)a; }
+NO_RAW(sent)
+NO_RAW(confirm)
+NO_RAW(signed_in)
+NO_RAW(error)
+NO_RAW(signed_out)
+NO_RAW(email_html)
+NO_RAW(email_text)
+NO_RAW(email_subject)
+NO_RAW(language)
+static void trusted_login(ml_tpl_login_args_t *a) { a->languages = NULL; }
 FILL_ALL(login)
 FILL_ALL(sent)
 FILL_ALL(confirm)
@@ -115,6 +136,8 @@ FILL_ALL(error)
 FILL_ALL(signed_out)
 FILL_ALL(email_html)
 FILL_ALL(email_text)
+FILL_ALL(email_subject)
+FILL_ALL(language)
 
 typedef struct all_tpl {
     const char *name;
@@ -127,6 +150,7 @@ static const all_tpl_t all_tpls[] = {
     { "confirm", all_confirm, 1 },     { "signed_in", all_signed_in, 1 },
     { "error", all_error, 1 },         { "signed_out", all_signed_out, 1 },
     { "email_html", all_email_html, 1 }, { "email_text", all_email_text, 0 },
+    { "email_subject", all_email_subject, 0 }, { "language", all_language, 1 },
 };
 
 static void render_all(const all_tpl_t *t, const char *v, ml_buf_t *b)
@@ -148,42 +172,42 @@ static apr_status_t g_login(ml_sink_t *o)
         .csrf_token = TOKEN, .return_to = "/app/?a=1&b=2", .email = "ada@example.com",
         .error = "That doesn't look like an email address.",
         .signed_in_as = "<b>bob</b>@example.com", .logout_url = "/magic/logout" };
-    return ml_tpl_login(o, &a);
+    return ml_tpl_login(o, &a, glang);
 }
 
 static apr_status_t g_login_min(ml_sink_t *o)
 {
     ml_tpl_login_args_t a = { .site_name = SITE, .action_url = "/magic/generate",
         .csrf_token = TOKEN };
-    return ml_tpl_login(o, &a);
+    return ml_tpl_login(o, &a, glang);
 }
 
 static apr_status_t g_sent(ml_sink_t *o)
 {
     ml_tpl_sent_args_t a = { .site_name = SITE, .email = "ada@example.com",
         .code_action_url = "/magic/code", .csrf_token = TOKEN, .pending = "p3nd1ng.T0ken" };
-    return ml_tpl_sent(o, &a);
+    return ml_tpl_sent(o, &a, glang);
 }
 
 static apr_status_t g_sent_min(ml_sink_t *o)
 {
     ml_tpl_sent_args_t a = { .site_name = SITE, .code_action_url = "/magic/code",
         .csrf_token = TOKEN, .pending = "p3nd1ng.T0ken" };
-    return ml_tpl_sent(o, &a);
+    return ml_tpl_sent(o, &a, glang);
 }
 
 static apr_status_t g_confirm(ml_sink_t *o)
 {
     ml_tpl_confirm_args_t a = { .site_name = SITE, .action_url = "/magic/verify/AbC.dEf-123",
         .csrf_token = TOKEN, .email = "ada@example.com" };
-    return ml_tpl_confirm(o, &a);
+    return ml_tpl_confirm(o, &a, glang);
 }
 
 static apr_status_t g_signed_in(ml_sink_t *o)
 {
     ml_tpl_signed_in_args_t a = { .site_name = SITE, .email = "ada@example.com",
         .continue_url = "/app/" };
-    return ml_tpl_signed_in(o, &a);
+    return ml_tpl_signed_in(o, &a, glang);
 }
 
 static apr_status_t g_error(ml_sink_t *o)
@@ -191,20 +215,20 @@ static apr_status_t g_error(ml_sink_t *o)
     ml_tpl_error_args_t a = { .site_name = SITE, .title = "Link expired",
         .message = "This sign-in link has expired. Ask for a new one.",
         .retry_url = "/magic/login?return=%2Fapp%2F", .retry_label = "Get a new link" };
-    return ml_tpl_error(o, &a);
+    return ml_tpl_error(o, &a, glang);
 }
 
 static apr_status_t g_error_min(ml_sink_t *o)
 {
     ml_tpl_error_args_t a = { .site_name = SITE, .title = "Too many requests",
         .message = "Wait a few minutes, then try again." };
-    return ml_tpl_error(o, &a);
+    return ml_tpl_error(o, &a, glang);
 }
 
 static apr_status_t g_signed_out(ml_sink_t *o)
 {
     ml_tpl_signed_out_args_t a = { .site_name = SITE, .login_url = "/magic/login" };
-    return ml_tpl_signed_out(o, &a);
+    return ml_tpl_signed_out(o, &a, glang);
 }
 
 #define LINK "https://example.com/magic/verify/AbC.dEf-123"
@@ -213,20 +237,56 @@ static apr_status_t g_email_text(ml_sink_t *o)
 {
     ml_tpl_email_text_args_t a = { .site_name = SITE, .link = LINK, .code = "123456",
         .email = "ada@example.com", .ttl_minutes = "15" };
-    return ml_tpl_email_text(o, &a);
+    return ml_tpl_email_text(o, &a, glang);
 }
 
 static apr_status_t g_email_text_min(ml_sink_t *o)
 {
     ml_tpl_email_text_args_t a = { .site_name = SITE, .link = LINK, .code = "123456" };
-    return ml_tpl_email_text(o, &a);
+    return ml_tpl_email_text(o, &a, glang);
 }
 
 static apr_status_t g_email_html(ml_sink_t *o)
 {
     ml_tpl_email_html_args_t a = { .site_name = SITE, .link = LINK, .code = "123456",
         .email = "ada@example.com", .ttl_minutes = "15" };
-    return ml_tpl_email_html(o, &a);
+    return ml_tpl_email_html(o, &a, glang);
+}
+
+static apr_status_t g_email_html_min(ml_sink_t *o)
+{
+    ml_tpl_email_html_args_t a = { .site_name = SITE, .link = LINK, .code = "123456",
+        .ttl_minutes = "1" };
+    return ml_tpl_email_html(o, &a, glang);
+}
+
+static apr_status_t g_email_subject(ml_sink_t *o)
+{
+    ml_tpl_email_subject_args_t a = { .site_name = SITE };
+    return ml_tpl_email_subject(o, &a, glang);
+}
+
+static apr_status_t g_sent_wrong_code(ml_sink_t *o)
+{
+    ml_tpl_sent_args_t a = { .site_name = SITE, .code_action_url = "/magic/code",
+        .csrf_token = TOKEN, .pending = "p3nd1ng.T0ken", .code_wrong = "1", .tries_left = "2" };
+    return ml_tpl_sent(o, &a, glang);
+}
+
+static apr_status_t g_login_picker(ml_sink_t *o)
+{
+    static const char picker[] =
+        "<li><a href=\"/magic/login?lang=en\" hreflang=\"en\" lang=\"en\">English</a></li>\n";
+    ml_tpl_login_args_t a = { .site_name = SITE, .action_url = "/magic/generate",
+        .csrf_token = TOKEN, .return_to = "/", .languages = picker };
+    return ml_tpl_login(o, &a, glang);
+}
+
+static apr_status_t g_language(ml_sink_t *o)
+{
+    ml_tpl_language_args_t a = { .code = "pt-BR", .name = "Portugu\xC3\xAAs (Brasil)",
+        .login_url = "/magic/login", .return_to = "/app/?a=1&b=2", .current = "1" };
+    return ml_tpl_language(o, &a, glang);
 }
 
 typedef struct golden {
@@ -241,6 +301,9 @@ static const golden_t goldens[] = {
     { "error.html", g_error },           { "error-minimal.html", g_error_min },
     { "signed_out.html", g_signed_out }, { "email_text.txt", g_email_text },
     { "email_text-minimal.txt", g_email_text_min }, { "email_html.html", g_email_html },
+    { "email_html-minimal.html", g_email_html_min }, { "email_subject.txt", g_email_subject },
+    { "sent-wrong-code.html", g_sent_wrong_code }, { "login-picker.html", g_login_picker },
+    { "language.html", g_language },
 };
 
 static char *read_all(const char *path, size_t *len)
@@ -297,19 +360,26 @@ static const char *golden_dir(void)
     return d ? d : "test/templates/golden";
 }
 
+/* Every golden page in every compiled language: golden/LANG/FILE. */
 static void test_golden(void **state)
 {
     ml_buf_t b;
     char path[512];
     size_t i, wn;
     char *want;
-    int update = getenv("ML_TPL_GOLDEN_UPDATE") != NULL, failed = 0;
+    int update = getenv("ML_TPL_GOLDEN_UPDATE") != NULL, failed = 0, l;
 
     ml_buf_init(&b);
-    for (i = 0; i < COUNT(goldens); i++) {
-        snprintf(path, sizeof(path), "%s/%s", golden_dir(), goldens[i].file);
+    for (l = 0, i = 0; l < ML_LANG_COUNT; i = (i + 1) % COUNT(goldens), l += i == 0) {
+        glang = l;
+        snprintf(path, sizeof(path), "%s/%s/%s", golden_dir(), ml_lang_info[l].code,
+                 goldens[i].file);
         render_buf(goldens[i].fn, &b);
         if (update) {
+            char langdir[512];
+
+            snprintf(langdir, sizeof(langdir), "%s/%s", golden_dir(), ml_lang_info[l].code);
+            mkdir(langdir, 0755);                 /* a new language: its directory */
             write_all(path, b.data, b.len);
             fprintf(stderr, "wrote %s\n", path);
             continue;
@@ -327,6 +397,7 @@ static void test_golden(void **state)
         }
         free(want);
     }
+    glang = ML_LANG_EN;
     ml_buf_free(&b);
     assert_false(failed);
 }
@@ -430,7 +501,7 @@ static apr_status_t long_error(ml_sink_t *o)
 {
     ml_tpl_error_args_t a = { .site_name = SITE, .title = "T", .message = long_message,
         .retry_url = long_message };
-    return ml_tpl_error(o, &a);
+    return ml_tpl_error(o, &a, glang);
 }
 
 static void test_brigade_long_values(void **state)
@@ -662,7 +733,7 @@ static void test_hostile_structure(void **state)
 
     ml_buf_init(&base);
     ml_buf_init(&got);
-    for (i = 0; i < COUNT(all_tpls); i++) {
+    for (glang = 0, i = 0; glang < ML_LANG_COUNT; i = (i + 1) % COUNT(all_tpls), glang += i == 0) {
         render_all(&all_tpls[i], "x", &base);
         for (h = 0; h < COUNT(hostile); h++) {
             render_all(&all_tpls[i], hostile[h], &got);
@@ -685,6 +756,7 @@ static void test_hostile_structure(void **state)
             assert_null(strstr(got.data, "\xFF"));
         }
     }
+    glang = ML_LANG_EN;
     ml_buf_free(&base);
     ml_buf_free(&got);
 }
@@ -706,13 +778,13 @@ static void test_hostile_urls_blocked(void **state)
         ml_tpl_email_html_args_t m = { .site_name = SITE, .link = urls[i], .code = "1" };
 
         ml_buf_reset(&b);
-        assert_int_equal(ml_tpl_signed_in(ml_sink_buf_init(&s, &b), &a), APR_SUCCESS);
+        assert_int_equal(ml_tpl_signed_in(ml_sink_buf_init(&s, &b), &a, ML_LANG_EN), APR_SUCCESS);
         assert_non_null(strstr(b.data, "href=\"" ML_TPL_URL_BLOCKED "\""));
         ml_buf_reset(&b);
-        assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &b), &l), APR_SUCCESS);
+        assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &b), &l, ML_LANG_EN), APR_SUCCESS);
         assert_non_null(strstr(b.data, "action=\"" ML_TPL_URL_BLOCKED "\""));
         ml_buf_reset(&b);
-        assert_int_equal(ml_tpl_email_html(ml_sink_buf_init(&s, &b), &m), APR_SUCCESS);
+        assert_int_equal(ml_tpl_email_html(ml_sink_buf_init(&s, &b), &m, ML_LANG_EN), APR_SUCCESS);
         assert_non_null(strstr(b.data, "href=\"" ML_TPL_URL_BLOCKED "\""));
     }
     ml_buf_free(&b);
@@ -728,7 +800,7 @@ static void test_hostile_contexts(void **state)
         .email = "a@b'><svg onload=alert(1)>", .error = "<b>bad</b> & worse" };
 
     ml_buf_init(&b);
-    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &b), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &b), &a, ML_LANG_EN), APR_SUCCESS);
     assert_non_null(strstr(b.data, "<title>Sign in \xE2\x80\x94 &lt;/title&gt;&lt;script&gt;</title>"));
     assert_non_null(strstr(b.data, "<meta name=\"csrf-token\" content=\"&#34;&gt;&lt;script&gt;\">"));
     assert_non_null(strstr(b.data, "name=\"csrf_token\" value=\"&#34;&gt;&lt;script&gt;\">"));
@@ -748,21 +820,21 @@ static void test_absent_values(void **state)
     ml_buf_init(&n);
     ml_buf_init(&e);
     ml_buf_init(&set);
-    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &n), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &n), &a, ML_LANG_EN), APR_SUCCESS);
     a.error = "";
     a.email = "";
-    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &e), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &e), &a, ML_LANG_EN), APR_SUCCESS);
     assert_int_equal(n.len, e.len);
     assert_memory_equal(n.data, e.data, n.len);
     assert_null(strstr(n.data, "role=\"alert\""));
     a.error = "E";
-    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &set), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &set), &a, ML_LANG_EN), APR_SUCCESS);
     assert_non_null(strstr(set.data, "<div class=\"alert\" role=\"alert\">E</div>"));
 
     /* no csrf token: no meta tag */
     a.csrf_token = NULL;
     ml_buf_reset(&set);
-    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &set), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_login(ml_sink_buf_init(&s, &set), &a, ML_LANG_EN), APR_SUCCESS);
     assert_null(strstr(set.data, "csrf-token"));
     ml_buf_free(&n);
     ml_buf_free(&e);
@@ -792,26 +864,26 @@ static void test_long_values(void **state)
 
     ml_buf_init(&base);
     ml_buf_init(&b);
-    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &base), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &base), &a, ML_LANG_EN), APR_SUCCESS);
 
     a.email = lt;         /* text: 4 bytes each */
     a.pending = plain;    /* attribute: as is */
     a.code_action_url = plain;
-    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &b), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &b), &a, ML_LANG_EN), APR_SUCCESS);
     assert_int_equal(b.len, base.len - 3 + 4 * mb + 2 * mb);
     ml_buf_reset(&b);
     a.email = bad;        /* each byte one U+FFFD */
     a.pending = "x";
     a.code_action_url = "x";
-    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &b), &a), APR_SUCCESS);
+    assert_int_equal(ml_tpl_sent(ml_sink_buf_init(&s, &b), &a, ML_LANG_EN), APR_SUCCESS);
     assert_int_equal(b.len, base.len - 1 + 3 * mb);
 
     ml_buf_reset(&base);
-    assert_int_equal(ml_tpl_email_text(ml_sink_buf_init(&s, &base), &t), APR_SUCCESS);
+    assert_int_equal(ml_tpl_email_text(ml_sink_buf_init(&s, &base), &t, ML_LANG_EN), APR_SUCCESS);
     ml_buf_reset(&b);
     t.email = nl;
     t.link = lt;
-    assert_int_equal(ml_tpl_email_text(ml_sink_buf_init(&s, &b), &t), APR_SUCCESS);
+    assert_int_equal(ml_tpl_email_text(ml_sink_buf_init(&s, &b), &t, ML_LANG_EN), APR_SUCCESS);
     assert_int_equal(count_char(b.data, b.len, '\n'), count_char(base.data, base.len, '\n'));
     ml_buf_free(&base);
     ml_buf_free(&b);
@@ -855,8 +927,9 @@ static void test_page_promises(void **state)
         assert_null(strstr(b.data, "src="));
         assert_null(strstr(b.data, "@import"));
         assert_null(strstr(b.data, "url("));
-        if (strstr(goldens[i].file, ".html") && strncmp(goldens[i].file, "email", 5)) {
-            assert_non_null(strstr(b.data, "<html lang=\"en\">"));
+        if (strstr(goldens[i].file, ".html") && strncmp(goldens[i].file, "email", 5)
+            && strcmp(goldens[i].file, "language.html")) {
+            assert_non_null(strstr(b.data, "<html lang=\"en\" dir=\"ltr\">"));
             assert_non_null(strstr(b.data, "<meta charset=\"utf-8\">"));
             assert_non_null(strstr(b.data, "<meta name=\"viewport\""));
             assert_non_null(strstr(b.data, " \xE2\x80\x94 Example &amp; Co</title>"));
@@ -868,7 +941,7 @@ static void test_page_promises(void **state)
     assert_non_null(strstr(b.data, "<input type=\"hidden\" name=\"csrf_token\" value=\"" TOKEN "\">"));
     assert_non_null(strstr(b.data, "<input type=\"hidden\" name=\"return\" value=\"/app/?a=1&amp;b=2\">"));
     assert_non_null(strstr(b.data, "<label for=\"email\">"));
-    assert_non_null(strstr(b.data, "name=\"email\" type=\"email\" autocomplete=\"email\" required"));
+    assert_non_null(strstr(b.data, "name=\"email\" type=\"email\" autocomplete=\"email\" dir=\"ltr\" required"));
     assert_non_null(strstr(b.data, "<form method=\"post\" action=\"/magic/generate\">"));
     render_buf(g_sent, &b);
     assert_non_null(strstr(b.data, "inputmode=\"numeric\" autocomplete=\"one-time-code\""));
@@ -889,6 +962,194 @@ static void test_page_promises(void **state)
     assert_non_null(strstr(b.data, "<a href=\"" LINK "\""));
     assert_non_null(strstr(b.data, ">123456</p>"));
     assert_non_null(strstr(b.data, "If you didn't ask for this, ignore this email"));
+    ml_buf_free(&b);
+}
+
+/* ---- the catalogs, as compiled ---- */
+
+static int lang_index(const char *code)
+{
+    int l;
+
+    for (l = 0; l < ML_LANG_COUNT; l++) {
+        if (!strcmp(ml_lang_info[l].code, code))
+            return l;
+    }
+    fail_msg("language %s is not compiled in", code);
+    return -1;
+}
+
+/* Every language ships every message translated: none is English (the
+ * build would only have warned). Placeholders are the build's to check:
+ * check_mltc.sh runs mltc -Werror on the shipped catalogs. */
+static void test_catalog_complete(void **state)
+{
+    static const char *const shipped[] = { "en", "de", "fr", "es", "pt-BR", "ja", "ar" };
+    int l, id;
+    size_t i;
+
+    assert_int_equal(ML_LANG_COUNT, COUNT(shipped));
+    for (i = 0; i < COUNT(shipped); i++)
+        lang_index(shipped[i]);
+    assert_string_equal(ml_lang_info[ML_LANG_EN].code, "en");
+    for (l = 0; l < ML_LANG_COUNT; l++) {
+        assert_true(!strcmp(ml_lang_info[l].dir, "ltr") || !strcmp(ml_lang_info[l].dir, "rtl"));
+        assert_string_equal(ml_lang_codes[l], ml_lang_info[l].code);
+        for (id = 0; id < ML_MSG_COUNT; id++) {
+            const char *t = ml_msg_text(l, (ml_msg_id_t)id), *en = ml_msg_text(ML_LANG_EN, (ml_msg_id_t)id);
+
+            assert_non_null(t);
+            assert_true(*t);
+            assert_null(strchr(t, '{'));
+            assert_null(strchr(t, '<'));
+            if (l != ML_LANG_EN && !strcmp(t, en))
+                fail_msg("%s: message %d is the English \"%s\"", ml_lang_info[l].code, id, en);
+        }
+    }
+    assert_string_equal(ml_lang_info[lang_index("de")].name, "Deutsch");
+    assert_string_equal(ml_lang_info[lang_index("ar")].dir, "rtl");
+    assert_string_equal(ml_msg_text(-1, ML_MSG_LOGIN_TITLE), "Sign in");
+    assert_string_equal(ml_msg_text(ML_LANG_COUNT, ML_MSG_LOGIN_TITLE), "Sign in");
+    assert_string_equal(ml_msg_text(lang_index("de"), ML_MSG_LOGIN_TITLE), "Anmelden");
+}
+
+static const char *mail_for(const char *code, const char *minutes, ml_buf_t *b)
+{
+    ml_tpl_email_text_args_t a = { .site_name = SITE, .link = LINK, .code = "123456",
+        .ttl_minutes = minutes };
+    ml_sink_buf_t s;
+
+    ml_buf_reset(b);
+    assert_int_equal(ml_tpl_email_text(ml_sink_buf_init(&s, b), &a, lang_index(code)),
+                     APR_SUCCESS);
+    return b->data;
+}
+
+/* Each language's Plural-Forms picks the form: one, two, few, many... */
+static void test_plural_forms(void **state)
+{
+    static const struct { const char *lang, *n, *want; } cases[] = {
+        { "en", "1", "expire in 1 minute." },        { "en", "0", "expire in 0 minutes." },
+        { "en", "15", "expire in 15 minutes." },
+        { "de", "1", "in 1 Minute ab." },            { "de", "2", "in 2 Minuten ab." },
+        { "fr", "0", "dans 0 minute." },             { "fr", "1", "dans 1 minute." },
+        { "fr", "2", "dans 2 minutes." },
+        { "es", "1", "en 1 minuto." },               { "es", "30", "en 30 minutos." },
+        { "pt-BR", "1", "em 1 minuto." },            { "pt-BR", "0", "em 0 minuto." },
+        { "pt-BR", "5", "em 5 minutos." },
+        { "ja", "1", "1\xE5\x88\x86" },             { "ja", "15", "15\xE5\x88\x86" },
+        /* Arabic: zero, one, two, few (3-10), many (11-99), other (100-102) */
+        { "ar", "0", "\xD8\xA3\xD9\x82\xD9\x84 \xD9\x85\xD9\x86 \xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xA9" },
+        { "ar", "1", "\xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xA9 \xD9\x88\xD8\xA7\xD8\xAD\xD8\xAF\xD8\xA9" },
+        { "ar", "2", "\xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xAA\xD9\x8A\xD9\x86" },
+        { "ar", "3", "3 \xD8\xAF\xD9\x82\xD8\xA7\xD8\xA6\xD9\x82" },
+        { "ar", "110", "110 \xD8\xAF\xD9\x82\xD8\xA7\xD8\xA6\xD9\x82" },
+        { "ar", "11", "11 \xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xA9" },
+        { "ar", "100", "100 \xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xA9" },
+        /* not a number: the last form, the value as it is */
+        { "en", "15x", "expire in 15x minutes." },   { "ar", "x", "x \xD8\xAF\xD9\x82\xD9\x8A\xD9\x82\xD8\xA9" },
+        { "en", "99999999999999999999", "99999999999999999999 minutes." },
+    };
+    ml_buf_t b;
+    size_t i;
+
+    ml_buf_init(&b);
+    for (i = 0; i < COUNT(cases); i++) {
+        const char *got = mail_for(cases[i].lang, cases[i].n, &b);
+        if (!strstr(got, cases[i].want))
+            fail_msg("%s, %s minutes: no \"%s\" in:\n%s", cases[i].lang, cases[i].n,
+                     cases[i].want, got);
+    }
+    ml_buf_free(&b);
+}
+
+/* The runtime half of plural forms on its own. */
+static unsigned long rule_ar(unsigned long n)
+{
+    return n == 0 ? 0 : n == 1 ? 1 : n == 2 ? 2 : n % 100 >= 3 && n % 100 <= 10 ? 3
+         : n % 100 >= 11 ? 4 : 5;
+}
+
+static unsigned long rule_bad(unsigned long n)
+{
+    return n + 100;
+}
+
+static void test_plural_runtime(void **state)
+{
+    assert_int_equal(ml_tpl_plural("0", rule_ar, 6), 0);
+    assert_int_equal(ml_tpl_plural("2", rule_ar, 6), 2);
+    assert_int_equal(ml_tpl_plural("1003", rule_ar, 6), 3);
+    assert_int_equal(ml_tpl_plural("111", rule_ar, 6), 4);
+    assert_int_equal(ml_tpl_plural("101", rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural("", rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural(NULL, rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural("-1", rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural(" 1", rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural("1 ", rule_ar, 6), 5);
+    assert_int_equal(ml_tpl_plural("1", rule_bad, 2), 1);    /* out of range: the last */
+}
+
+/* Right-to-left where the language is; the CSS mirrors by itself: logical
+ * properties only, nothing pinned to the left or the right. */
+static void test_direction(void **state)
+{
+    static const char *const physical[] = {
+        "margin-left", "margin-right", "padding-left", "padding-right", "border-left",
+        "border-right", "text-align:left", "text-align:right", "float:", "left:", "right:",
+    };
+    ml_buf_t b;
+    size_t i;
+    int l;
+
+    ml_buf_init(&b);
+    for (l = 0; l < ML_LANG_COUNT; l++) {
+        int rtl = !strcmp(ml_lang_info[l].dir, "rtl");
+        char want[64];
+
+        glang = l;
+        snprintf(want, sizeof(want), "<html lang=\"%s\" dir=\"%s\">", ml_lang_info[l].code,
+                 ml_lang_info[l].dir);
+        for (i = 0; i < COUNT(goldens); i++) {
+            render_buf(goldens[i].fn, &b);
+            if (strstr(goldens[i].file, ".txt") || !strcmp(goldens[i].file, "language.html"))
+                continue;
+            assert_non_null(strstr(b.data, want));
+            if (!strncmp(goldens[i].file, "email_html", 10))
+                assert_non_null(strstr(b.data, rtl ? "<td dir=\"rtl\"" : "<td dir=\"ltr\""));
+        }
+        render_buf(g_login, &b);
+        for (i = 0; i < COUNT(physical); i++) {
+            if (strstr(b.data, physical[i]))
+                fail_msg("%s: the page's CSS has \"%s\"", ml_lang_info[l].code, physical[i]);
+        }
+        /* addresses and codes are typed left to right whatever the page */
+        assert_non_null(strstr(b.data, "type=\"email\" autocomplete=\"email\" dir=\"ltr\""));
+    }
+    glang = ML_LANG_EN;
+    ml_buf_free(&b);
+}
+
+/* A page without messages is one function for every language. */
+static void test_language_fragment(void **state)
+{
+    ml_buf_t a, b;
+    int l;
+
+    ml_buf_init(&a);
+    ml_buf_init(&b);
+    glang = ML_LANG_EN;
+    render_buf(g_language, &a);
+    for (l = 0; l < ML_LANG_COUNT; l++) {
+        glang = l;
+        render_buf(g_language, &b);
+        assert_int_equal(a.len, b.len);
+        assert_memory_equal(a.data, b.data, a.len);
+    }
+    glang = ML_LANG_EN;
+    assert_non_null(strstr(a.data, "href=\"/magic/login?lang=pt-BR&amp;return=%2Fapp%2F%3Fa%3D1%26b%3D2\""));
+    assert_non_null(strstr(a.data, "aria-current=\"true\""));
+    ml_buf_free(&a);
     ml_buf_free(&b);
 }
 
@@ -937,6 +1198,11 @@ int main(void)
         cmocka_unit_test(test_no_malloc_per_render),
         cmocka_unit_test(test_page_promises),
         cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_catalog_complete),
+        cmocka_unit_test(test_plural_forms),
+        cmocka_unit_test(test_plural_runtime),
+        cmocka_unit_test(test_direction),
+        cmocka_unit_test(test_language_fragment),
     };
     return cmocka_run_group_tests_name("templates", tests, setup, teardown);
 }

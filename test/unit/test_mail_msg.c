@@ -519,6 +519,35 @@ static void test_compose_refused(void **state)
     ml_buf_free(&b);
 }
 
+/* Content-Language: the mail's language, when given; only a language tag
+ * ever reaches the header. */
+static void test_compose_language(void **state)
+{
+    static const char *const bad[] = { "de\r\nBcc: eve@example.net", "", "-de", "1de", "de_DE",
+                                       "de de", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" };
+    ml_mail_msg_t m;
+    ml_addr_from_t from;
+    ml_buf_t b;
+    const char *err = NULL;
+    size_t i;
+
+    ml_buf_init(&b);
+    make_msg(&m, &from);
+    assert_int_equal(ml_mail_compose(&b, &m, &err), APR_SUCCESS);
+    assert_null(strstr(b.data, "Content-Language"));
+    m.lang = "pt-BR";
+    assert_int_equal(ml_mail_compose(&b, &m, &err), APR_SUCCESS);
+    assert_non_null(strstr(b.data, "\r\nX-Auto-Response-Suppress: All\r\nContent-Language: pt-BR\r\n"
+                                   "Content-Type: multipart/alternative;"));
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        m.lang = bad[i];
+        assert_int_equal(ml_mail_compose(&b, &m, &err), APR_EINVAL);
+        assert_non_null(strstr(err, "language"));
+        assert_int_equal(b.len, 0);
+    }
+    ml_buf_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -535,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_compose_structure),
         cmocka_unit_test(test_compose_unique_and_recycled),
         cmocka_unit_test(test_compose_refused),
+        cmocka_unit_test(test_compose_language),
     };
 
     apr_initialize();

@@ -96,7 +96,7 @@ static int op_generate(ml_core_t *b)
     a.csrf_token = b->nonce;
     a.pending = is.pending;
     ml_buf_reset(&b->page);
-    ok = ok && ml_tpl_sent(ml_sink_buf_init(&sink, &b->page), &a) == APR_SUCCESS;
+    ok = ok && ml_tpl_sent(ml_sink_buf_init(&sink, &b->page), &a, ML_LANG_EN) == APR_SUCCESS;
     apr_pool_clear(b->req);
     return ok;
 }
@@ -114,7 +114,7 @@ static int op_verify(ml_core_t *b)
     a.csrf_token = b->nonce;
     a.email = ok ? l.email : NULL;
     ml_buf_reset(&b->page);
-    ok = ok && ml_tpl_confirm(ml_sink_buf_init(&sink, &b->page), &a) == APR_SUCCESS;
+    ok = ok && ml_tpl_confirm(ml_sink_buf_init(&sink, &b->page), &a, ML_LANG_EN) == APR_SUCCESS;
     apr_pool_clear(b->req);
     return ok;
 }
@@ -147,8 +147,8 @@ static int op_mail(ml_core_t *b)
     t.ttl_minutes = h.ttl_minutes = "15";
     ml_buf_reset(text);
     ml_buf_reset(html);
-    ok = ml_tpl_email_text(ml_sink_buf_init(&st, text), &t) == APR_SUCCESS
-         && ml_tpl_email_html(ml_sink_buf_init(&sh, html), &h) == APR_SUCCESS;
+    ok = ml_tpl_email_text(ml_sink_buf_init(&st, text), &t, ML_LANG_EN) == APR_SUCCESS
+         && ml_tpl_email_html(ml_sink_buf_init(&sh, html), &h, ML_LANG_EN) == APR_SUCCESS;
     m.from = &b->from;
     m.to = ml_email;
     m.subject = "Your sign-in link for mod_magiclink bench";
@@ -328,7 +328,7 @@ static int ml_render(const char *dir)
     login.action_url = "ZZACTIONZZ";
     login.csrf_token = "ZZCSRFZZ";
     login.return_to = "ZZRETURNZZ";
-    if (ml_tpl_login(ml_sink_buf_init(&sink, &page), &login) != APR_SUCCESS)
+    if (ml_tpl_login(ml_sink_buf_init(&sink, &page), &login, ML_LANG_EN) != APR_SUCCESS)
         ml_die("render", "login");
     ml_write_file(dir, "login.html", &page);
 
@@ -338,7 +338,7 @@ static int ml_render(const char *dir)
     sent.code_action_url = "ZZACTIONZZ";
     sent.csrf_token = "ZZCSRFZZ";
     sent.pending = "ZZPENDINGZZ";
-    if (ml_tpl_sent(ml_sink_buf_init(&sink, &page), &sent) != APR_SUCCESS)
+    if (ml_tpl_sent(ml_sink_buf_init(&sink, &page), &sent, ML_LANG_EN) != APR_SUCCESS)
         ml_die("render", "sent");
     ml_write_file(dir, "sent.html", &page);
 
@@ -347,7 +347,7 @@ static int ml_render(const char *dir)
     confirm.action_url = "ZZACTIONZZ";
     confirm.csrf_token = "ZZCSRFZZ";
     confirm.email = "ZZEMAILZZ";
-    if (ml_tpl_confirm(ml_sink_buf_init(&sink, &page), &confirm) != APR_SUCCESS)
+    if (ml_tpl_confirm(ml_sink_buf_init(&sink, &page), &confirm, ML_LANG_EN) != APR_SUCCESS)
         ml_die("render", "confirm");
     ml_write_file(dir, "confirm.html", &page);
 
@@ -355,7 +355,7 @@ static int ml_render(const char *dir)
     signed_in.site_name = "ZZSITEZZ";
     signed_in.email = "ZZEMAILZZ";
     signed_in.continue_url = "ZZCONTINUEZZ";
-    if (ml_tpl_signed_in(ml_sink_buf_init(&sink, &page), &signed_in) != APR_SUCCESS)
+    if (ml_tpl_signed_in(ml_sink_buf_init(&sink, &page), &signed_in, ML_LANG_EN) != APR_SUCCESS)
         ml_die("render", "signed_in");
     ml_write_file(dir, "signed_in.html", &page);
     ml_buf_free(&page);

@@ -27,6 +27,8 @@ function field(name,   i, kv) {
 BEGIN {
     label["c-buf"] = "mltc C, ml_buf sink"
     label["c-brigade"] = "mltc C, APR brigade sink"
+    label["c-buf-de"] = "mltc C, ml_buf sink, German"
+    label["c-buf-ar"] = "mltc C, ml_buf sink, Arabic"
     label["go-templ"] = "Go templ-style, bytes.Buffer"
     label["go-html-template"] = "Go html/template"
 }
@@ -37,5 +39,5 @@ END {
     printf "%-30s %9s %8s %10s %10s %11s\n", "renderer", "ns/op", "B/op", "allocs/op", "ns ratio", "same page"
     for (i = 1; i <= n; i++)
         printf "%-30s %9.1f %8.0f %10.1f %9.2fx %11s\n", label[name[i]], ns[i], b[i], a[i],
-            ns[i] / ns[1], same[i] == "" ? "reference" : same[i]
+            ns[i] / ns[1], same[i] != "" ? same[i] : i == 1 ? "reference" : size[i] " B"
 }' "$out/results.txt"

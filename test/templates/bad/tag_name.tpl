@@ -1,2 +1,2 @@
-{{params t}}
-<{{t}}>x</p>
+{{params tag}}
+<{{tag}}>x</p>

@@ -1,0 +1,2 @@
+{{params name site}}
+<p>{{t greet name}}</p>

@@ -1,0 +1,2 @@
+{{params name}}
+<p>{{t greet site=nosuch}}</p>

@@ -1,0 +1,2 @@
+{{params name site}}
+<a href="{{t greet}}">x</a>

@@ -1,0 +1,1 @@
+<p title={{t title}}>x</p>

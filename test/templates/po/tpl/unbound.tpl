@@ -1,0 +1,2 @@
+{{params site n}}
+<p>{{t greet}}</p>

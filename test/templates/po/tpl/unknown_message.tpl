@@ -1,0 +1,2 @@
+{{params name site n}}
+<p>{{t nope}}</p>

@@ -49,7 +49,7 @@ static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if (!used)
         return OK;
     if (ml_crypto_create(&ml_crypto, pconf, &why) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, APLOGNO(10500) "%s", why);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, main_s, "MAGICLINK-000: %s", why);
         return !OK;
     }
     for (s = main_s; s; s = s->next)
@@ -58,8 +58,8 @@ static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
     if (ml_preflight_store(ptemp, main_s, main_c->store) != OK)
         return !OK;
     if (ml_conf_allow_count() == 0)
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s, APLOGNO(10504)
-                     "no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
+                     "MAGICLINK-004: no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
     return OK;
 }
 
@@ -110,8 +110,9 @@ static const command_rec ml_cmds[] = {
                   "key file: one `ID HASHKEY BLOCKKEY` line per key, first one seals"),
     AP_INIT_TAKE1("MagicLinkBaseURL", ml_cmd_base_url, NULL, RSRC_CONF,
                   "origin of emailed links, e.g. https://www.example.com"),
-    AP_INIT_TAKE1("MagicLinkMailer", ml_cmd_mailer, NULL, RSRC_CONF,
-                  "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
+    AP_INIT_TAKE1(
+        "MagicLinkMailer", ml_cmd_mailer, NULL, RSRC_CONF,
+        "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
     ML_SRV_STR("MagicLinkMailFrom", mail_from, "From: address of link mails"),
     ML_SRV_STR("MagicLinkSiteName", site_name, "site name shown on pages and in mails"),
     AP_INIT_TAKE_ARGV("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
@@ -119,6 +120,8 @@ static const command_rec ml_cmds[] = {
                       "[user=U] [password=P] [db=N]"),
     AP_INIT_TAKE1("MagicLinkDeliverers", ml_cmd_deliverers, NULL, RSRC_CONF,
                   "mail deliverer threads per child process [4]"),
+    AP_INIT_TAKE1("MagicLinkLogAddresses", ml_cmd_log_addresses, NULL, RSRC_CONF,
+                  "Plain or Hashed: how sign-in log lines name the address [Plain]"),
     AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
                   "email|email-total|ip|domain N SECONDS"),
     ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
@@ -140,8 +143,7 @@ static const command_rec ml_cmds[] = {
     ML_SESSION_API_CMDS,
     AP_INIT_RAW_ARGS("MagicLinkLanguages", ml_cmd_languages, NULL, RSRC_CONF | ACCESS_CONF,
                      "the languages offered, in order of preference: de fr en"),
-    { NULL }
-};
+    {NULL}};
 
 AP_DECLARE_MODULE(magiclink) = {
     STANDARD20_MODULE_STUFF,

@@ -121,8 +121,10 @@ ml_outbox_result_t ml_outbox_step(ml_store_t *st, ml_outbox_find_fn find, void *
         return ml_outbox_end(st, &mail, ev, ML_OUTBOX_GAVE_UP);
     mailer = find(ctx, m.mailer);
     if (!mailer) {
-        /* Another server of the cluster may have it: leave it there a while. */
-        ev->next = now + ML_OUTBOX_BACKOFF_MAX;
+        /* Another server of the cluster has it (servers sharing a redis
+         * should share a mailer; when they do not, the one that has it takes
+         * it within a second or two). */
+        ev->next = now + 1;
         ml_store_mail_retry(st, &mail.id, ev->next);
         return ev->result = ML_OUTBOX_UNKNOWN_MAILER;
     }

@@ -77,7 +77,8 @@ static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
         ok = *v && !strpbrk(v, "\r\n") && (st->opts.password = apr_pstrdup(st->pool, v));
     else {
         apr_snprintf(err, errlen, "unknown option \"%.*s\" for %s (%s)", (int)n, opt,
-                     st->ops->scheme, lmdb ? "size=64M, outbox=N" : "timeout=MS, user=, password=, db=N, outbox=N");
+                     st->ops->scheme,
+                     lmdb ? "size=64M, outbox=N" : "timeout=MS, user=, password=, db=N, outbox=N");
         return APR_EINVAL;
     }
 #undef ML_IS

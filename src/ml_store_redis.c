@@ -943,8 +943,9 @@ static ml_store_rc_t ml_redis_claim_out(redisReply *rep, apr_pool_t *p, ml_store
         || rep->element[0]->type != REDIS_REPLY_STRING
         || rep->element[1]->type != REDIS_REPLY_STRING
         || !ml_redis_hex_key(rep->element[0]->str, rep->element[0]->len, &out->id)
-        || !ml_redis_int(rep->element[2], &out->created) || !ml_redis_int(rep->element[3], &out->due)
-        || !ml_redis_int(rep->element[4], &out->exp) || !ml_redis_int(rep->element[5], &att))
+        || !ml_redis_int(rep->element[2], &out->created)
+        || !ml_redis_int(rep->element[3], &out->due) || !ml_redis_int(rep->element[4], &out->exp)
+        || !ml_redis_int(rep->element[5], &att))
         return ML_STORE_DOWN;
     out->data = apr_pstrmemdup(p, rep->element[1]->str, rep->element[1]->len);
     out->len = rep->element[1]->len;

@@ -7,7 +7,6 @@
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
 {{if csrf_token}}
 <meta name="csrf-token" content="{{csrf_token}}">
 {{end}}

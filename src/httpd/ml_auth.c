@@ -198,7 +198,7 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
     e = ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), cookie, q->now,
                         ml_dir_session_ttl(q->dc), ml_dir_session_idle(q->dc), q->r->pool, sess);
     if (e != ML_CODEC_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, APLOGNO(10542) "session refused: %s",
+        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, "MAGICLINK-042: session refused: %s",
                       ml_codec_strerror(e));
         q->gate_outcome = e == ML_CODEC_EXPIRED ? ML_MET_GATE_EXPIRED : ML_MET_GATE_NO_SESSION;
         return 0;
@@ -223,8 +223,8 @@ static int ml_check_authn(request_rec *r)
     if (!type || strcasecmp(type, ML_AUTH_TYPE))
         return DECLINED;
     if (!ml_web_init(&q, r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10541)
-                      "AuthType MagicLink without MagicLinkKeyFile for this server");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      "MAGICLINK-041: AuthType MagicLink without MagicLinkKeyFile for this server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     /* No client may speak for us: drop any incoming copy first. */

@@ -34,6 +34,7 @@ void *ml_create_srv_conf(apr_pool_t *p, server_rec *s)
     c->rate_email_total = (ml_rate_t){ 20, 3600 };
     c->rate_ip = (ml_rate_t){ 30, 3600 };
     c->rate_domain = (ml_rate_t){ 0, 3600 };
+    c->log_hashed = ML_UNSET;
     return c;
 }
 
@@ -49,6 +50,7 @@ void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_PTR(mail_from);
     ML_MERGE_PTR(store);
     m->deliverers = add->deliverers ? add->deliverers : base->deliverers;
+    m->log_hashed = add->log_hashed != ML_UNSET ? add->log_hashed : base->log_hashed;
     ML_MERGE_PTR(site_name);
     m->rate_email = add->rate_email_set ? add->rate_email : base->rate_email;
     m->rate_email_total = add->rate_email_total_set ? add->rate_email_total
@@ -235,6 +237,20 @@ const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_srv_conf_t *c = ml_srv(cmd);
+
+    if (!strcasecmp(arg, "plain"))
+        c->log_hashed = ML_OFF;
+    else if (!strcasecmp(arg, "hashed"))
+        c->log_hashed = ML_ON;
+    else
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected Plain or Hashed, got ", arg,
+                           NULL);
+    return NULL;
+}
+
 const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
                         const char *secs)
 {
@@ -244,7 +260,8 @@ const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *
 
     if (err)
         return err;
-    if ((err = ml_parse_positive(cmd, n, &r.limit)) || (err = ml_parse_positive(cmd, secs, &r.window)))
+    if ((err = ml_parse_positive(cmd, n, &r.limit))
+        || (err = ml_parse_positive(cmd, secs, &r.window)))
         return err;
     c = ml_srv(cmd);
     if (!strcasecmp(what, "email"))
@@ -256,8 +273,8 @@ const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *
     else if (!strcasecmp(what, "domain"))
         c->rate_domain = r, c->rate_domain_set = 1;
     else
-        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected email, email-total, ip or domain, got ",
-                           what, NULL);
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           ": expected email, email-total, ip or domain, got ", what, NULL);
     return NULL;
 }
 
@@ -444,15 +461,15 @@ static int ml_conf_mailer(apr_pool_t *pconf, server_rec *s, ml_srv_conf_t *c)
         opts.gid = ap_unixd_config.group_id;
     }
     if (ml_mailer_create(&c->mailer, spec, &opts, pconf, &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10501)
-                     "MagicLinkMailer %s: %s", spec, err ? err : "unusable");
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-001: MagicLinkMailer %s: %s", spec,
+                     err ? err : "unusable");
         return !OK;
     }
     if (!c->mail_from)
         c->mail_from = apr_pstrcat(pconf, "noreply@", s->server_hostname, NULL);
     if (ml_addr_parse_from(pconf, c->mail_from, &c->from, &err) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10505)
-                     "MagicLinkMailFrom %s: %s", c->mail_from, err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-005: MagicLinkMailFrom %s: %s",
+                     c->mail_from, err);
         return !OK;
     }
     return OK;
@@ -466,14 +483,15 @@ int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto)
     if (!c->used)
         return OK;
     if (!c->key_file) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10502)
-                     "MagicLinkKeyFile is required (create one with `magiclink keygen "
-                     "> FILE && chmod 600 FILE`)");
+        ap_log_error(
+            APLOG_MARK, APLOG_EMERG, 0, s,
+            "MAGICLINK-002: MagicLinkKeyFile is required (create one with `magiclink keygen "
+            "> FILE && chmod 600 FILE`)");
         return !OK;
     }
     if (ml_keyring_load(&c->keyring, crypto, c->key_file, pconf, err, sizeof(err))
             != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, APLOGNO(10503) "MagicLinkKeyFile %s", err);
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-003: MagicLinkKeyFile %s", err);
         return !OK;
     }
     if (ml_preflight_key_file(pconf, s, c->key_file) != OK)

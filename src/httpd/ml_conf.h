@@ -48,6 +48,7 @@ typedef struct ml_srv_conf {
     int rate_email_set, rate_email_total_set, rate_ip_set, rate_domain_set;
     int used;                       /* a MagicLink directive names this server */
     int deliverers;                 /* MagicLinkDeliverers; 0: the default */
+    int log_hashed;                 /* MagicLinkLogAddresses Hashed (ML_UNSET: Plain) */
     /* Made in check_config, shared read-only by every thread. */
     ml_keyring_t *keyring;
     struct ml_mailer *mailer;
@@ -96,6 +97,7 @@ const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg);
+const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
                         const char *secs);
 const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg);

@@ -1,4 +1,5 @@
 #include "ml_deliverer.h"
+#include "ml_audit.h"
 #include "ml_conf.h"
 #include "ml_metrics.h"
 #include "ml_outbox.h"
@@ -14,6 +15,7 @@ APLOG_USE_MODULE(magiclink);
 
 typedef struct ml_deliverers {
     server_rec *s;
+    const ml_srv_conf_t *names;     /* how the log names addresses */
     apr_hash_t *mailers;            /* ml_mailer_describe → ml_mailer_t */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
@@ -57,31 +59,34 @@ static void ml_outbox_gauges(apr_int64_t now, apr_int64_t *last)
     ml_metric_gauge_set(ML_GAUGE_OUTBOX_OLDEST_AGE, oldest ? now - oldest : 0);
 }
 
-static void ml_log_event(server_rec *s, const ml_outbox_event_t *ev)
+static void ml_log_event(server_rec *s, const ml_srv_conf_t *names, apr_pool_t *p,
+                         const ml_outbox_event_t *ev)
 {
+    const char *who = ml_audit_name(p, names, ev->rcpt);
+
     switch (ev->result) {
     case ML_OUTBOX_SENT:
         ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MAGICLINK-140: mail delivered email=%s "
-                     "transport=%s attempt=%d", ev->rcpt, ev->transport, ev->attempts);
+                     "transport=%s attempt=%d", who, ev->transport, ev->attempts);
         break;
     case ML_OUTBOX_RETRY:
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MAGICLINK-141: mail delivery failed "
                      "email=%s transport=%s attempt=%d outcome=retry in=%" APR_INT64_T_FMT
-                     "s: %s", ev->rcpt, ev->transport, ev->attempts,
+                     "s: %s", who, ev->transport, ev->attempts,
                      ev->next - apr_time_sec(apr_time_now()), ev->why);
         break;
     case ML_OUTBOX_REJECTED:
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-142: mail refused for good "
-                     "email=%s transport=%s outcome=rejected: %s", ev->rcpt, ev->transport,
+                     "email=%s transport=%s outcome=rejected: %s", who, ev->transport,
                      ev->why);
         break;
     case ML_OUTBOX_GAVE_UP:
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-143: mail given up email=%s "
-                     "attempts=%d outcome=gave_up (its link expired)%s%s", ev->rcpt,
+                     "attempts=%d outcome=gave_up (its link expired)%s%s", who,
                      ev->attempts, ev->why[0] ? ": " : "", ev->why);
         break;
     case ML_OUTBOX_UNKNOWN_MAILER:
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MAGICLINK-144: a queued mail names a "
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MAGICLINK-144: a queued mail names a "
                      "mailer this server does not have; left for another server");
         break;
     case ML_OUTBOX_BROKEN:
@@ -121,7 +126,7 @@ static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
         if (st) {
             r = ml_outbox_step(st, ml_find_mailer, d, apr_time_sec(apr_time_now()), p, &ev);
             ml_state_note(d->s, r == ML_OUTBOX_STORE_DOWN ? ML_STORE_DOWN : ML_STORE_OK);
-            ml_log_event(d->s, &ev);
+            ml_log_event(d->s, d->names, p, &ev);
             ml_count_event(&ev);
             if (first)
                 ml_outbox_gauges(apr_time_sec(apr_time_now()), &gauged);
@@ -151,7 +156,8 @@ static apr_status_t ml_deliverers_stop(void *data)
 }
 
 /* Every configured mailer, by its description. */
-static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads)
+static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads,
+                              const ml_srv_conf_t **names)
 {
     apr_hash_t *h = apr_hash_make(p);
     server_rec *s;
@@ -159,6 +165,8 @@ static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads)
     for (s = main_s; s; s = s->next) {
         ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
         if (c->used && c->mailer) {
+            if (!*names)
+                *names = c;
             apr_hash_set(h, ml_mailer_describe(c->mailer), APR_HASH_KEY_STRING, c->mailer);
             if (c->deliverers > *nthreads)
                 *nthreads = c->deliverers;
@@ -176,7 +184,7 @@ void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     d = apr_pcalloc(pchild, sizeof(*d));
     d->s = s;
-    d->mailers = ml_mailers(pchild, s, &n);
+    d->mailers = ml_mailers(pchild, s, &n, &d->names);
     if (!apr_hash_count(d->mailers))
         return;
     d->nthreads = n > 0 ? n : ML_DELIVERERS_DEFAULT;

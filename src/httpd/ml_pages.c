@@ -30,7 +30,7 @@ static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void
         return OK;
     rv = render(ml_sink_brigade_init(&sink, bb), args, q->lang);
     if (rv != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, APLOGNO(10520) "cannot render a page");
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, "MAGICLINK-020: cannot render a page");
         apr_brigade_cleanup(bb);
         return HTTP_INTERNAL_SERVER_ERROR;
     }

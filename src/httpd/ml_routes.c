@@ -1,6 +1,7 @@
 /* The content handler (SetHandler magiclink): the sign-in routes of
  * DESIGN section 3, relative to the handler's <Location>. */
 #include "ml_routes.h"
+#include "ml_audit.h"
 #include "ml_auth.h"
 #include "ml_deliverer.h"
 #include "ml_mailer.h"
@@ -36,8 +37,8 @@ static const char *ml_login_url(const ml_req_t *q)
  * an outage is one line in the log, not one per request. */
 static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, APLOGNO(10530)
-                  "%s failed; answering 503", what);
+    ap_log_rerror(APLOG_MARK, APLOG_DEBUG, rv, q->r, "MAGICLINK-030: %s failed; answering 503",
+                  what);
     apr_table_setn(q->r->err_headers_out, "Retry-After", "60");
     return ml_page_error(q, HTTP_SERVICE_UNAVAILABLE, ml_msg(q, ML_MSG_ERROR_UNAVAILABLE_TITLE),
                          ml_msg(q, ML_MSG_ERROR_UNAVAILABLE), NULL,
@@ -46,8 +47,8 @@ static int ml_unavailable(ml_req_t *q, apr_status_t rv, const char *what)
 
 static int ml_csrf_failed(ml_req_t *q)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10531)
-                  "CSRF token missing or not this browser's; refused");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r,
+                  "MAGICLINK-031: CSRF token missing or not this browser's; refused");
     return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_CSRF_TITLE),
                          ml_msg(q, ML_MSG_ERROR_CSRF), NULL, ml_msg(q, ML_MSG_OPEN_SIGN_IN));
 }
@@ -65,13 +66,6 @@ static int ml_post_prologue(ml_req_t *q, int *done)
         return ml_csrf_failed(q);
     *done = 0;
     return OK;
-}
-
-/* Counts one outcome (src/ml_metrics.h) and passes the answer on. */
-static int ml_counted(ml_metric_t outcome, int rc)
-{
-    ml_metric_inc(outcome);
-    return rc;
 }
 
 static ml_store_t *ml_store(void)
@@ -135,7 +129,8 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
     rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
                                     q->now, is->link.exp + 60, mail));
     if (rc != ML_STORE_OK)
-        ml_metric_inc(rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN);
+        ml_audit(q, email, rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN,
+                 0);
     if (rc == ML_STORE_OVER)
         *status = ml_too_many(q, ml_longest_window(q->sc),
                               ml_msg(q, ML_MSG_ERROR_THROTTLED_TITLE),
@@ -167,8 +162,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
-    ml_metric_inc(method);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
+    ml_audit(q, l->email, method, 0);
     return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
 }
 
@@ -207,7 +201,7 @@ static int ml_consume(ml_req_t *q, ml_link_t *l, const ml_store_link_t *raw, int
 /* Answers for a link or pending token that is not ours. */
 static int ml_link_failed(ml_req_t *q, ml_codec_err_t e)
 {
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10533) "link refused: %s",
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "MAGICLINK-033: link refused: %s",
                   ml_codec_strerror(e));
     return ml_page_error(q, HTTP_BAD_REQUEST, ml_msg(q, ML_MSG_ERROR_INVALID_TITLE),
                          ml_msg(q, ML_MSG_ERROR_INVALID), NULL, NULL);
@@ -314,8 +308,8 @@ static int ml_compose(ml_req_t *q, const char *email, const char *display,
     ml_buf_wipe(text);
     ml_buf_wipe(html);
     if (err)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, APLOGNO(10534)
-                      "cannot compose the link mail: %s", err);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-034: cannot compose the link mail: %s", err);
     return err == NULL;
 }
 
@@ -354,13 +348,13 @@ static int ml_route_generate(ml_req_t *q)
 
     rc = ml_post_prologue(q, &done);
     if (done)   /* 403: the CSRF page; else the body was refused */
-        return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_LINK_CSRF
+        return ml_audit(q, NULL, q->r->status == HTTP_FORBIDDEN ? ML_MET_LINK_CSRF
                                                          : ML_MET_LINK_INVALID, rc);
     raw = ml_web_field(q, "email");
     ret = ml_return_or(ml_web_field(q, "return"), "/");
     if (!raw || ml_addr_normalize(q->r->pool, raw, strlen(raw), &email, &display, &why)
                     != APR_SUCCESS)
-        return ml_counted(ML_MET_LINK_INVALID,
+        return ml_audit(q, NULL, ML_MET_LINK_INVALID,
                           ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
                                         ml_msg(q, ML_MSG_ERROR_BAD_EMAIL)));
     allowed = ml_policy_allows(q->dc->allow, email);
@@ -376,9 +370,7 @@ static int ml_route_generate(ml_req_t *q)
     if (!ml_admit(q, email, &is, &mail, &rc))
         return rc;
     ml_deliverer_kick();
-    ml_metric_inc(allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED);
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
-                  "link requested (%s)", allowed ? "mailing it" : "address not allowed");
+    ml_audit(q, email, allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED, 0);
     return ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
 }
 
@@ -388,8 +380,7 @@ static int ml_may_sign_in(ml_req_t *q, const ml_link_t *l, int *status)
 {
     if (ml_policy_allows(q->dc->allow, l->email))
         return 1;
-    ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, q->r,
-                  "MAGICLINK-105: sign-in refused: address not allowed");
+    ml_audit_line(q, l->email, 105, "sign-in refused", "not_allowed");
     *status = ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_NOT_ALLOWED_TITLE),
                             ml_msg(q, ML_MSG_ERROR_NOT_ALLOWED), NULL,
                             ml_msg(q, ML_MSG_BACK_TO_SIGN_IN));
@@ -413,32 +404,34 @@ static const ml_metric_t ml_confirm_failed[] = {
  * POST is counted as a confirmation. */
 static int ml_route_verify(ml_req_t *q, const char *token)
 {
-    ml_link_t l;
+    ml_link_t l = { 0 };
     ml_store_link_t raw;
     int done, rc = OK, why, post = q->r->method_number == M_POST;
 
     if (post) {
         rc = ml_post_prologue(q, &done);
         if (done)   /* 403: the CSRF page; else the body was refused */
-            return ml_counted(q->r->status == HTTP_FORBIDDEN ? ML_MET_CONFIRM_CSRF
+            return ml_audit(q, l.email, q->r->status == HTTP_FORBIDDEN ? ML_MET_CONFIRM_CSRF
                                                              : ML_MET_CONFIRM_INVALID, rc);
     }
     else {
         ml_web_binding(q, 1);
     }
     if (!ml_load_link(q, ML_TOKEN_LINK, token, &l, &raw, &rc, &why))
-        return post ? ml_counted(ml_confirm_failed[why], rc) : rc;
+        return post ? ml_audit(q, l.email, ml_confirm_failed[why], rc) : rc;
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
-        return post ? ml_counted(ML_MET_CONFIRM_OTHER_BROWSER, ml_other_browser(q))
+        return post ? ml_audit(q, l.email, ML_MET_CONFIRM_OTHER_BROWSER, ml_other_browser(q))
                     : ml_other_browser(q);
     if (!post)    /* mail scanners fetch links: never consume */
         return ml_page_confirm(q, l.email);
-    if (!ml_may_sign_in(q, &l, &rc))
-        return ml_counted(ML_MET_CONFIRM_INVALID, rc);
+    if (!ml_may_sign_in(q, &l, &rc)) {
+        ml_metric_inc(ML_MET_CONFIRM_INVALID);
+        return rc;
+    }
     if (!ml_consume(q, &l, &raw, &rc))   /* 410: used; else the store failed */
-        return ml_counted(q->r->status == HTTP_GONE ? ML_MET_CONFIRM_USED
+        return ml_audit(q, l.email, q->r->status == HTTP_GONE ? ML_MET_CONFIRM_USED
                                                     : ML_MET_CONFIRM_STORE_DOWN, rc);
-    ml_metric_inc(ML_MET_CONFIRM_SIGNED_IN);
+    ml_audit(q, l.email, ML_MET_CONFIRM_SIGNED_IN, 0);
     return ml_sign_in(q, &l, ML_MET_SIGN_IN_LINK);
 }
 
@@ -452,44 +445,44 @@ static int ml_route_code(ml_req_t *q)
 {
     const char *pending;
     char code[ML_CODE_DIGITS + 1];
-    ml_link_t l;
+    ml_link_t l = { 0 };
     ml_store_link_t raw, counted;
     ml_store_rc_t src;
     int done, rc, why;
 
     rc = ml_post_prologue(q, &done);
     if (done)
-        return ml_counted(ML_MET_CODE_INVALID, rc);
+        return ml_audit(q, l.email, ML_MET_CODE_INVALID, rc);
     pending = ml_web_field(q, "pending");
     if (!pending)
-        return ml_counted(ML_MET_CODE_INVALID,
+        return ml_audit(q, l.email, ML_MET_CODE_INVALID,
                           ml_page_error(q, HTTP_BAD_REQUEST,
                                         ml_msg(q, ML_MSG_ERROR_INCOMPLETE_TITLE),
                                         ml_msg(q, ML_MSG_ERROR_INCOMPLETE), NULL, NULL));
     /* A malformed entry costs no try: only six digits are ever checked. */
     if (!ml_link_code_clean(ml_web_field(q, "code"), code))
-        return ml_counted(ML_MET_CODE_INVALID,
+        return ml_audit(q, l.email, ML_MET_CODE_INVALID,
                           ml_page_code_malformed(q, pending));
     if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc, &why))
-        return ml_counted(why == ML_LOAD_DOWN ? ML_MET_CODE_STORE_DOWN : ML_MET_CODE_INVALID,
-                          rc);
+        return ml_audit(q, l.email,
+                        why == ML_LOAD_DOWN ? ML_MET_CODE_STORE_DOWN : ML_MET_CODE_INVALID, rc);
     if (!ml_web_equal(l.nonce, q->bind_nonce))
-        return ml_counted(ML_MET_CODE_INVALID, ml_csrf_failed(q));
+        return ml_audit(q, l.email, ML_MET_CODE_INVALID, ml_csrf_failed(q));
     /* The try is counted in the link's own record before the code is
      * looked at: exactly ML_CODE_TRIES codes are ever checked per link. */
     src = ml_noted(q, ml_store_try_code(ml_store(), &l.key, ML_CODE_TRIES, q->now, q->r->pool,
                                         &counted));
     if (src == ML_STORE_OVER)
-        return ml_counted(ML_MET_CODE_LOCKED, ml_code_locked(q));
+        return ml_audit(q, l.email, ML_MET_CODE_LOCKED, ml_code_locked(q));
     if (src == ML_STORE_NOTFOUND)
-        return ml_counted(ML_MET_CODE_INVALID, ml_link_expired(q));
+        return ml_audit(q, l.email, ML_MET_CODE_INVALID, ml_link_expired(q));
     if (src != ML_STORE_OK)
-        return ml_counted(ML_MET_CODE_STORE_DOWN,
+        return ml_audit(q, l.email, ML_MET_CODE_STORE_DOWN,
                           ml_unavailable(q, APR_EGENERAL, "counting code tries"));
     if (!ml_link_code_matches(q->kr, &l, code))
-        return ml_counted(ML_MET_CODE_WRONG,
+        return ml_audit(q, l.email, ML_MET_CODE_WRONG,
                           ml_page_code_wrong(q, pending, ML_CODE_TRIES - counted.tries));
-    ml_metric_inc(ML_MET_CODE_RIGHT);
+    ml_audit(q, l.email, ML_MET_CODE_RIGHT, 0);
     if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
     return ml_sign_in(q, &l, ML_MET_SIGN_IN_CODE);
@@ -522,9 +515,8 @@ static int ml_route_logout(ml_req_t *q)
                                             q->now));
         if (src != ML_STORE_OK)
             return ml_unavailable(q, APR_EGENERAL, "recording the sign-out");
-        ml_metric_inc(this_browser ? ML_MET_SIGN_OUT_BROWSER : ML_MET_SIGN_OUT_EVERYWHERE);
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, "MAGICLINK-106: signed out (%s)",
-                      this_browser ? "this browser" : "everywhere");
+        ml_audit(q, sess.email,
+                 this_browser ? ML_MET_SIGN_OUT_BROWSER : ML_MET_SIGN_OUT_EVERYWHERE, 0);
     }
     ml_web_set_cookie(q, name, "", "/", 0);
     return ml_page_signed_out(q, ml_login_url(q));
@@ -608,8 +600,9 @@ int ml_handler(request_rec *r)
     if (!r->handler || strcmp(r->handler, ML_HANDLER))
         return DECLINED;
     if (!ml_web_init(&q, r)) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, APLOGNO(10536)
-                      "SetHandler magiclink without MagicLinkKeyFile for this server");
+        ap_log_rerror(
+            APLOG_MARK, APLOG_ERR, 0, r,
+            "MAGICLINK-036: SetHandler magiclink without MagicLinkKeyFile for this server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     sub = ml_route_split(&q);

@@ -226,7 +226,7 @@ static void test_binding(void **st)
 
 static void test_session(void **st)
 {
-    ml_session_t s = { "a@example.com", NOW, NOW }, out;
+    ml_session_t s = { "a@example.com", NOW, NOW, "abcdefghijklmnopqrstuvwx" }, out;
     const char *v;
 
     assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW, pool, &v), ML_CODEC_OK);
@@ -234,6 +234,7 @@ static void test_session(void **st)
                      ML_CODEC_OK);
     assert_string_equal(out.email, "a@example.com");
     assert_int_equal(out.iat, NOW);
+    assert_string_equal(out.sid, "abcdefghijklmnopqrstuvwx");
     /* Idle too long. */
     assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW + 101, 1000, 100, pool, &out),
                      ML_CODEC_EXPIRED);

@@ -12,6 +12,7 @@
 #   make bench-profile              perf (or callgrind) of POST generate in httpd
 #   make bench-syscalls             strace -c: system calls per request in httpd -X
 #   make bench-jwt                  the protected page with and without MagicLinkJWTHeader
+#   make bench-timing               POST generate: next-response delay, allowed vs not allowed
 #
 # Needs root or a user that may run apache2 on a high port; writes scratch
 # files (maildir, runtime) under $(BENCH_TMP) (tmpfs) and removes them.
@@ -81,3 +82,9 @@ bench-syscalls: $(BENCH_DEPS)
 
 bench-jwt: $(BENCH_DEPS)
 	$(BENCH_RUN) --only jwt --command "make bench-jwt"
+
+# Whether the connection tells who may sign in: the next response's delay after
+# POST generate for allowed and not-allowed addresses (issue 15; prints figures).
+.PHONY: bench-timing
+bench-timing: $(MODULE) $(CLI)
+	ML_MODULE=$(abspath $(MODULE)) ML_CLI=$(abspath $(CLI)) /usr/bin/python3 test/bench/outbox_timing.py

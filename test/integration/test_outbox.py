@@ -33,6 +33,7 @@ class Relay:
         self.fail_reply = "451 4.3.0 Try again later"
         self.always = None
         self.attempts = 0
+        self.tries = {}             # address -> DATA commands seen for it
         self.messages = []
         self.lock = threading.Lock()
         self.controller = None
@@ -41,11 +42,14 @@ class Relay:
         with self.lock:
             self.attempts += 1
             n = self.attempts
+            for a in envelope.rcpt_tos:
+                self.tries[a] = self.tries.get(a, 0) + 1
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.always:
             return self.always
-        if n <= self.fail_first:
+        if self.fail_first and all(self.tries.get(a, 0) <= self.fail_first
+                                   for a in envelope.rcpt_tos):
             return self.fail_reply
         with self.lock:
             self.messages.append((list(envelope.rcpt_tos), envelope.original_content))
@@ -61,6 +65,10 @@ class Relay:
         if self.controller:
             self.controller.stop()
             self.controller = None
+
+    def tries_for(self, addr):
+        with self.lock:
+            return self.tries.get(addr, 0)
 
     def to(self, addr):
         with self.lock:
@@ -93,11 +101,18 @@ def fresh(relay):
     return relay
 
 
-def smtp_server(httpd_factory, relay, name="smtp", deliverers=25):
+def smtp_server(httpd_factory, relay, name="smtp", deliverers=25, mpm_conf=""):
     conf = ml_httpd.Config(server_conf=(
         f"MagicLinkMailer smtp://127.0.0.1:{relay.port}?timeout=30\n"
-        f"MagicLinkDeliverers {deliverers}"))
+        f"MagicLinkDeliverers {deliverers}"), mpm_conf=mpm_conf)
     return httpd_factory(name, conf)
+
+
+# Room for 50 connections at once: the event MPM closes kept-alive connections of a
+# process whose workers are all busy, which a burst of new connections on two cores
+# causes by itself, delivery or none (this test is about delivery holding none).
+ROOMY = ("StartServers 2\nServerLimit 2\nThreadLimit 64\nThreadsPerChild 64\n"
+         "MaxRequestWorkers 128\nAsyncRequestWorkerFactor 4")
 
 
 def sign_in_request(srv, addr, results):
@@ -110,7 +125,7 @@ def sign_in_request(srv, addr, results):
 
 
 def test_a_slow_relay_delays_mail_never_pages(httpd_factory, fresh, unique_email):
-    srv = smtp_server(httpd_factory, fresh)
+    srv = smtp_server(httpd_factory, fresh, name="smtp-slow", mpm_conf=ROOMY)
     fresh.delay = 10.0
     addrs = [unique_email() for _ in range(50)]
     results = []
@@ -136,7 +151,7 @@ def test_temporary_failures_are_retried_and_deliver_once(httpd_factory, fresh, u
     addr = unique_email()
     Browser(srv).request_link(addr)
     fresh.wait_for([addr])
-    assert fresh.attempts == 4
+    assert fresh.tries_for(addr) == 4
     time.sleep(1)
     assert len(fresh.to(addr)) == 1
     assert "MAGICLINK-141" in srv.error_log_text()
@@ -150,7 +165,7 @@ def test_a_permanent_refusal_is_not_retried(httpd_factory, fresh, unique_email, 
     Browser(srv).request_link(addr)
     ml_httpd.wait_for_log(srv, r"MAGICLINK-142.*" + addr.replace(".", r"\."), 0, timeout=30)
     time.sleep(3)                                       # past the first retry's time
-    assert fresh.attempts == 1
+    assert fresh.tries_for(addr) == 1
     assert srv.error_log_text().count("MAGICLINK-142") == 1
 
 

@@ -91,7 +91,7 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_link_t *l, int *sta
 /* Starts the session: sets the cookie and answers 303 to the return path. */
 static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
 {
-    ml_session_t sess = { l->email, q->now, q->now };
+    ml_session_t sess = { l->email, q->now, q->now, NULL };   /* aud: ml_web_session_seal */
     apr_int64_t not_before = 0;
     const char *sealed;
 
@@ -101,8 +101,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l)
                           l->email, &not_before, q->r->pool) == APR_SUCCESS
         && not_before >= sess.iat)
         sess.iat = sess.seen = not_before + 1;
-    if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), &sess, q->now, q->r->pool,
-                        &sealed) != ML_CODEC_OK)
+    if (ml_web_session_seal(q, &sess, &sealed) != ML_CODEC_OK)
         return HTTP_INTERNAL_SERVER_ERROR;
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10532) "signed in");
@@ -239,7 +238,7 @@ static int ml_route_generate(ml_req_t *q)
         return rc;
     if (!ml_compose(q, email, display, &is))
         return HTTP_INTERNAL_SERVER_ERROR;
-    allowed = ml_policy_allows(q->dc->allow, email);
+    allowed = ml_auth_may_sign_in(q, email);
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r, APLOGNO(10535)
                   "link requested (%s)", allowed ? "mailing it" : "address not allowed");
     q->flush_page = 1;
@@ -332,9 +331,7 @@ static int ml_route_logout(ml_req_t *q)
     if (done)
         return rc;
     /* Sign out everywhere: sessions issued before now stop opening. */
-    if (cookie && ml_session_open(q->scratch, q->kr, name, cookie, q->now,
-                                  ml_dir_session_ttl(q->dc), ml_dir_session_ttl(q->dc),
-                                  q->r->pool, &sess) == ML_CODEC_OK) {
+    if (cookie && ml_web_session_open(q, cookie, ml_dir_session_ttl(q->dc), &sess) == ML_CODEC_OK) {
         apr_status_t rv = ml_store_put_time(ml_store_get(), q->r->server, q->scratch,
                                             q->kr->crypto, "v", sess.email, q->now,
                                             apr_time_from_sec(q->now + ml_dir_session_ttl(q->dc)),

@@ -122,6 +122,20 @@ void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
                                 wire, value, path, max_age, secure ? "; Secure" : ""));
 }
 
+ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const char **sealed)
+{
+    sess->aud = q->sc->realm_eff;
+    return ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), sess, q->now, q->r->pool,
+                           sealed);
+}
+
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+                                   ml_session_t *sess)
+{
+    return ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), value, q->now,
+                           ml_dir_session_ttl(q->dc), idle, q->sc->realm_eff, q->r->pool, sess);
+}
+
 const char *ml_web_bind_name(const ml_req_t *q)
 {
     /* DESIGN section 3: magiclink_bind by default, NAME_bind for a custom

@@ -47,6 +47,13 @@ const char *ml_web_cookie(request_rec *r, const char *name);
 void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
                        const char *path, apr_int64_t max_age);
 
+/* Sessions of this server: sealed under the session cookie's configured
+ * name, for the server's realm (MagicLinkRealm, else its origin). seal sets
+ * sess->aud; open applies MagicLinkSessionTTL and the given idle limit. */
+ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const char **sealed);
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+                                   ml_session_t *sess);
+
 /* The binding cookie's name for this location. */
 const char *ml_web_bind_name(const ml_req_t *q);
 /* Opens the binding cookie into q->bind_nonce; with `issue`, makes and sets a

@@ -19,6 +19,10 @@ SESSION_COOKIE = "magiclink_session"
 # DESIGN 3 names it magiclink_bind, and also says "the session cookie's name plus _bind"
 # (which would give magiclink_session_bind by default).  The module: magiclink_bind.
 BIND_COOKIE = "magiclink_bind"
+# Cookies that are Secure (https, or MagicLinkCookieSecure On) carry this prefix on
+# the wire (RFC 6265bis 4.1.3.2); over plain http (the suite) the names are bare.
+HOST_PREFIX = "__Host-"
+SESSION_CLAIMS = {"email", "iat", "seen", "aud"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_META = "csrf-token"

@@ -94,7 +94,9 @@ static ap_filter_rec_t *ml_nostore_filter;
 #define ML_NOSTORE "private, no-store"
 
 /* What a handler or backend said about caching does not hold for a page
- * that only a signed-in visitor may see: replaced as the response leaves. */
+ * that only a signed-in visitor may see: replaced as the response leaves,
+ * after every content filter (mod_headers' included), just before the
+ * headers are written. */
 static apr_status_t ml_nostore_out(ap_filter_t *f, apr_bucket_brigade *bb)
 {
     apr_table_unset(f->r->headers_out, "Cache-Control");
@@ -318,7 +320,7 @@ static const authz_provider ml_authz_domain_provider = {
 void ml_auth_register_hooks(apr_pool_t *p)
 {
     ml_nostore_filter = ap_register_output_filter("MAGICLINK_NOSTORE", ml_nostore_out, NULL,
-                                                  AP_FTYPE_CONTENT_SET - 1);
+                                                  AP_FTYPE_PROTOCOL - 1);
     ap_hook_check_authn(ml_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(ml_identity_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_note_auth_failure(ml_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

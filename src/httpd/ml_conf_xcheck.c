@@ -39,6 +39,7 @@ typedef struct ml_xc_handler {
 typedef struct ml_xc_gate {
     const ap_directive_t *node, *vhost;
     const char *login;
+    const char *what;
 } ml_xc_gate_t;
 
 /* What a virtual host's own sections do with the module. */
@@ -151,6 +152,7 @@ static void ml_xc_gate(ml_xc_t *x, const ap_directive_t *d, const ap_directive_t
     g->node = d;
     g->vhost = vhost;
     g->login = login;
+    g->what = !strcasecmp(d->directive, "AuthType") ? "AuthType MagicLink" : d->directive;
 }
 
 /* Require [not] user a b c, where AuthType MagicLink applies. */
@@ -202,10 +204,11 @@ static void ml_xc_walk(ml_xc_t *x, const ap_directive_t *d, const ap_directive_t
         if (!strcasecmp(name, "SetHandler")) {
             ml_xc_set_handler(x, d, sec, vhost);
         } else if (!strcasecmp(name, "AuthType") && d->args && !strcasecmp(d->args, "MagicLink")) {
-            const char *login = ml_xc_in_scope(d, "MagicLinkLoginURL");
             if (ml_xc_vhost_of(x, vhost))
                 ml_xc_vhost_of(x, vhost)->uses = 1;
-            ml_xc_gate(x, d, vhost, login ? login : ML_DEFAULT_LOGIN_URL);
+            /* A MagicLinkLoginURL in scope is checked as itself. */
+            if (!ml_xc_in_scope(d, "MagicLinkLoginURL"))
+                ml_xc_gate(x, d, vhost, ML_DEFAULT_LOGIN_URL);
         } else if (!strcasecmp(name, "MagicLinkLoginURL") && d->args) {
             ml_xc_gate(x, d, vhost, d->args);
         } else if (!strcasecmp(name, "Require") && d->args) {
@@ -249,13 +252,13 @@ static void ml_xc_login_urls(ml_xc_t *x)
                          "MAGICLINK-220: %s (%s) sends visitors to %s, but no section sets "
                          "SetHandler magiclink: nobody can sign in (a handler set in "
                          ".htaccess or by an expression is not seen by this check)",
-                         g->node->directive, ml_xc_where(x, g->node), g->login);
+                         g->what, ml_xc_where(x, g->node), g->login);
         else
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL,
                          "MAGICLINK-220: %s (%s) sends visitors to %s, which no <Location> "
                          "with SetHandler magiclink serves; set MagicLinkLoginURL to the "
                          "handler's login path (e.g. /magic/login for <Location /magic>)",
-                         g->node->directive, ml_xc_where(x, g->node), g->login);
+                         g->what, ml_xc_where(x, g->node), g->login);
     }
 }
 
@@ -263,8 +266,8 @@ static const char *ml_xc_name(ml_xc_t *x, server_rec *s)
 {
     if (!s->is_virtual)
         return "the main server";
-    return apr_psprintf(x->p, "<VirtualHost> %s:%u (%s:%u)", s->server_hostname,
-                        s->port, s->defn_name ? s->defn_name : "?", s->defn_line_number);
+    return apr_psprintf(x->p, "<VirtualHost> %s (%s:%u)", s->server_hostname,
+                        s->defn_name ? s->defn_name : "?", s->defn_line_number);
 }
 
 static ml_xc_vhost_t *ml_xc_vhost_for(ml_xc_t *x, server_rec *s)

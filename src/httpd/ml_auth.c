@@ -287,8 +287,9 @@ static authz_status ml_authz_domain(request_rec *r, const char *require_args,
     at = strrchr(r->user, '@');
     if (!at || !domains)
         return AUTHZ_DENIED;
+    /* Ours are canonical; a user name from another AuthType may not be. */
     for (i = 0; i < domains->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(domains, i, const char *), at + 1))
+        if (!strcasecmp(APR_ARRAY_IDX(domains, i, const char *), at + 1))
             return AUTHZ_GRANTED;
     return AUTHZ_DENIED;
 }

@@ -42,7 +42,7 @@ void ml_cookie_scan(const char *header, apr_size_t len, const char *name, apr_si
                     hit->val = header + vb;
                     hit->len = ve - vb;
                 }
-                if (hit->count < 2)    /* two is already "more than one" */
+                if (hit->count < 2) /* two is already "more than one" */
                     hit->count++;
             }
         }

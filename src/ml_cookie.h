@@ -21,9 +21,9 @@
 #define ML_COOKIE_HOST_PREFIX "__Host-"
 
 typedef struct ml_cookie_hit {
-    const char *val;    /* the first match's value, inside the header */
+    const char *val; /* the first match's value, inside the header */
     apr_size_t len;
-    int count;          /* cookies of the name seen: 0, 1, or 2 for "more" */
+    int count; /* cookies of the name seen: 0, 1, or 2 for "more" */
 } ml_cookie_hit_t;
 
 static inline void ml_cookie_hit_init(ml_cookie_hit_t *h)

@@ -28,8 +28,8 @@ static int ml_lower_eq(const char *a, const char *b, apr_size_t n)
  * in brackets; no '@' (user info), '/', '?', '#', '%' or controls. */
 static int ml_host_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
-           || c == '-' || c == '.' || c == '_' || c == '~';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'
+           || c == '.' || c == '_' || c == '~';
 }
 
 static int ml_host_ok(const char *h, apr_size_t n)
@@ -58,8 +58,7 @@ static int ml_origin_parse(const char *s, apr_size_t n, ml_origin_t *o)
     const char *sep = n >= 3 ? memchr(s, ':', n) : NULL, *port = NULL, *end = s + n, *p;
     unsigned v = 0;
 
-    if (!sep || n > ML_ORIGIN_MAX || (apr_size_t)(end - sep) < 3 || sep[1] != '/'
-        || sep[2] != '/')
+    if (!sep || n > ML_ORIGIN_MAX || (apr_size_t)(end - sep) < 3 || sep[1] != '/' || sep[2] != '/')
         return 0;
     o->scheme = s;
     o->slen = (apr_size_t)(sep - s);

@@ -11,39 +11,39 @@
 /* One parsed list: immutable once published. */
 typedef struct ml_allow_list ml_allow_list_t;
 struct ml_allow_list {
-    apr_pool_t *pool;           /* owns the list; NULL for inline lists */
-    apr_hash_t *addrs;          /* canonical addresses */
-    apr_hash_t *domains;        /* A-label domains */
+    apr_pool_t *pool;    /* owns the list; NULL for inline lists */
+    apr_hash_t *addrs;   /* canonical addresses */
+    apr_hash_t *domains; /* A-label domains */
     int anyone;
     int count;
-    int failed;                 /* the file could not be read or parsed */
-    apr_uint64_t sum;           /* FNV-1a of the bytes read (or of why it failed) */
+    int failed;       /* the file could not be read or parsed */
+    apr_uint64_t sum; /* FNV-1a of the bytes read (or of why it failed) */
     /* The busy holder's, even once published (readers never look): */
-    int have_stat;              /* the fields below describe the file read */
-    int racy;                   /* read so soon after its mtime that a change in
-                                 * the same clock tick would not show: read again */
+    int have_stat; /* the fields below describe the file read */
+    int racy;      /* read so soon after its mtime that a change in
+                    * the same clock tick would not show: read again */
     apr_ino_t ino;
     apr_dev_t dev;
     apr_off_t size;
     apr_time_t mtime, ctime;
-    ml_allow_list_t *next;      /* on the retired chain */
+    ml_allow_list_t *next; /* on the retired chain */
 };
 
 /* One watched file: shared by every thread of the process. */
 typedef struct ml_allow_file {
     const char *path;
-    ml_allow_list_t *current;   /* swapped atomically */
-    apr_uint32_t readers;       /* lookups in progress */
-    apr_uint32_t busy;          /* a thread is checking the file */
-    apr_int64_t next_check;     /* apr_time_t before which nobody stats */
-    ml_allow_list_t *retired;   /* swapped out, not freed yet (busy holder only) */
+    ml_allow_list_t *current; /* swapped atomically */
+    apr_uint32_t readers;     /* lookups in progress */
+    apr_uint32_t busy;        /* a thread is checking the file */
+    apr_int64_t next_check;   /* apr_time_t before which nobody stats */
+    ml_allow_list_t *retired; /* swapped out, not freed yet (busy holder only) */
     int retired_count;
-    apr_pool_t *scratch;        /* stat and read buffers (busy holder only) */
+    apr_pool_t *scratch; /* stat and read buffers (busy holder only) */
 } ml_allow_file_t;
 
 struct ml_policy {
     ml_allow_list_t inline_list;
-    apr_array_header_t *files;  /* ml_allow_file_t * */
+    apr_array_header_t *files; /* ml_allow_file_t * */
 };
 
 static ml_policy_report_fn *ml_policy_reporter;
@@ -136,7 +136,7 @@ static int ml_list_same_file(const ml_allow_list_t *l, const apr_finfo_t *fi)
            && l->mtime == fi->mtime && l->ctime == fi->ctime;
 }
 
-#define ML_STAT_WANTED \
+#define ML_STAT_WANTED                                                                             \
     (APR_FINFO_INODE | APR_FINFO_DEV | APR_FINFO_SIZE | APR_FINFO_MTIME | APR_FINFO_CTIME)
 
 static const char *ml_ioerr(apr_pool_t *p, const char *path, apr_status_t rv)
@@ -159,8 +159,7 @@ static apr_uint64_t ml_fnv(apr_uint64_t h, const char *s, apr_size_t n)
 
 /* Reads every line of f into l (entries in l's own pool: the lookups of
  * other threads read them); NULL, or "path line N: why" in p. */
-static const char *ml_list_read(ml_allow_list_t *l, apr_file_t *f, const char *path,
-                                apr_pool_t *p)
+static const char *ml_list_read(ml_allow_list_t *l, apr_file_t *f, const char *path, apr_pool_t *p)
 {
     char line[ML_POLICY_LINE_MAX + 2];
     apr_status_t rv;
@@ -183,8 +182,10 @@ static const char *ml_list_read(ml_allow_list_t *l, apr_file_t *f, const char *p
             continue;
         for (e = s; *e; e++)
             if (apr_iscntrl(*e) || *e == ' ')
-                return apr_psprintf(p, "%s line %d: an entry may not hold spaces or control "
-                                       "characters", path, lineno);
+                return apr_psprintf(p,
+                                    "%s line %d: an entry may not hold spaces or control "
+                                    "characters",
+                                    path, lineno);
         if ((why = ml_list_add(l, s, l->pool)) != NULL)
             return apr_psprintf(p, "%s line %d: %s", path, lineno, why);
     }
@@ -304,7 +305,7 @@ static void ml_file_check(ml_allow_file_t *f)
     rv = apr_stat(&fi, f->path, ML_STAT_WANTED, f->scratch);
     if (rv != APR_SUCCESS && rv != APR_INCOMPLETE) {
         if (cur->failed && !cur->have_stat)
-            return;                          /* already failed for this reason */
+            return; /* already failed for this reason */
         why = ml_ioerr(f->scratch, f->path, rv);
         if ((l = ml_list_new()) == NULL)
             return;
@@ -383,7 +384,7 @@ static const char *ml_file_get(apr_pool_t *p, const char *path, ml_allow_file_t 
     if (!f->current)
         return apr_pstrcat(p, path, ": out of memory", NULL);
     if (why)
-        return apr_pstrdup(p, why);          /* at start-up: a configuration error */
+        return apr_pstrdup(p, why); /* at start-up: a configuration error */
     f->next_check = apr_time_now() + ML_POLICY_CHECK_EVERY;
     apr_hash_set(reg, f->path, APR_HASH_KEY_STRING, f);
     *out = f;

@@ -32,7 +32,7 @@
 #include <apr_time.h>
 
 #define ML_POLICY_RETIRED_MAX 8
-#define ML_POLICY_LINE_MAX    1024
+#define ML_POLICY_LINE_MAX 1024
 #define ML_POLICY_CHECK_EVERY apr_time_from_sec(1)
 
 typedef struct ml_policy ml_policy_t;

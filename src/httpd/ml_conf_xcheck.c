@@ -30,9 +30,9 @@ APLOG_USE_MODULE(magiclink);
 
 /* A <Location> or <LocationMatch> that sets the handler. */
 typedef struct ml_xc_handler {
-    const ap_directive_t *vhost;    /* NULL: the main server's (every host's) */
-    const char *prefix;             /* <Location path> */
-    ap_regex_t *re;                 /* <LocationMatch re>, <Location ~ re> */
+    const ap_directive_t *vhost; /* NULL: the main server's (every host's) */
+    const char *prefix;          /* <Location path> */
+    ap_regex_t *re;              /* <LocationMatch re>, <Location ~ re> */
 } ml_xc_handler_t;
 
 /* A path visitors are sent to for signing in. */
@@ -45,14 +45,14 @@ typedef struct ml_xc_gate {
 /* What a virtual host's own sections do with the module. */
 typedef struct ml_xc_vhost {
     const ap_directive_t *node;
-    int uses;                       /* any of our directives, AuthType or handler */
-    const ap_directive_t *handler;  /* a SetHandler magiclink inside it */
+    int uses;                      /* any of our directives, AuthType or handler */
+    const ap_directive_t *handler; /* a SetHandler magiclink inside it */
 } ml_xc_vhost_t;
 
 typedef struct ml_xc {
     apr_pool_t *p;
     apr_array_header_t *handlers, *gates, *vhosts;
-    int unmapped;                   /* a handler the checks cannot place */
+    int unmapped; /* a handler the checks cannot place */
     int errors;
 } ml_xc_t;
 
@@ -98,7 +98,7 @@ static const char *ml_xc_in_scope(const ap_directive_t *d, const char *name)
 {
     const ap_directive_t *scope, *c;
 
-    for (scope = d->parent; ; scope = scope->parent) {
+    for (scope = d->parent;; scope = scope->parent) {
         for (c = scope ? scope->first_child : ap_conftree; c; c = c->next)
             if (!strcasecmp(c->directive, name))
                 return c->args;
@@ -126,8 +126,8 @@ static void ml_xc_set_handler(ml_xc_t *x, const ap_directive_t *d, const ap_dire
         ml_xc_vhost_of(x, vhost)->uses = 1;
         ml_xc_vhost_of(x, vhost)->handler = d;
     }
-    if (sec && strcasecmp(sec->directive, "<Location") && strcasecmp(sec->directive,
-                                                                      "<LocationMatch")) {
+    if (sec && strcasecmp(sec->directive, "<Location")
+        && strcasecmp(sec->directive, "<LocationMatch")) {
         x->unmapped = 1;
         return;
     }
@@ -306,7 +306,8 @@ static void ml_xc_realm(ml_xc_t *x, server_rec *main_s, server_rec *s, ml_srv_co
                  "MAGICLINK-223: %s uses the MagicLinkKeyFile it inherits (%s) without a "
                  "MagicLinkRealm of its own: its sessions are bound to \"%s\" and are no "
                  "session elsewhere; set MagicLinkRealm to say so, or to share sessions "
-                 "with other hosts on purpose", ml_xc_name(x, s), c->key_file, c->realm_eff);
+                 "with other hosts on purpose",
+                 ml_xc_name(x, s), c->key_file, c->realm_eff);
 }
 
 /* A host serving the handler mails links to its MagicLinkBaseURL: one it
@@ -330,7 +331,7 @@ static void ml_xc_base_url(ml_xc_t *x, server_rec *s, ml_srv_conf_t *c, ml_xc_vh
 
 int ml_conf_cross_check(apr_pool_t *ptemp, server_rec *main_s)
 {
-    ml_xc_t x = { .p = ptemp };
+    ml_xc_t x = {.p = ptemp};
     server_rec *s;
 
     x.handlers = apr_array_make(ptemp, 4, sizeof(ml_xc_handler_t));

@@ -56,7 +56,7 @@ static void test_entries(void **st)
     assert_false(ml_policy_allows(NULL, "a@example.com"));
     assert_null(ml_policy_add(p, "@Example.com", pool));
     assert_null(ml_policy_add(p, "Friend@other.org", pool));
-    assert_null(ml_policy_add(p, "friend@OTHER.org", pool));   /* the same entry */
+    assert_null(ml_policy_add(p, "friend@OTHER.org", pool)); /* the same entry */
     assert_int_equal(ml_policy_count(p), 2);
     assert_non_null(ml_policy_add(p, "no-at-sign", pool));
     assert_non_null(ml_policy_add(p, "a@b@c.example", pool));
@@ -79,8 +79,14 @@ static void test_idn_either_spelling(void **st)
 {
     ml_policy_t *u = ml_policy_make(pool), *a = ml_policy_make(pool);
 
-    assert_null(ml_policy_add(u, "@B\xc3\xbc" "cher.example", pool));
-    assert_null(ml_policy_add(u, "ann@m\xc3\xbc" "ller.example", pool));
+    assert_null(ml_policy_add(u,
+                              "@B\xc3\xbc"
+                              "cher.example",
+                              pool));
+    assert_null(ml_policy_add(u,
+                              "ann@m\xc3\xbc"
+                              "ller.example",
+                              pool));
     assert_null(ml_policy_add(a, "@xn--bcher-kva.example", pool));
     assert_null(ml_policy_add(a, "ann@XN--MLLER-KVA.example", pool));
     /* Lookups take canonical (A-label) addresses. */
@@ -206,7 +212,7 @@ static void test_file_shared(void **st)
     write_file(path, "bob@example.com\n");
     assert_true(ml_policy_allows_at(a, "bob@example.com", t + SEC(2)));
     assert_true(ml_policy_allows_at(b, "bob@example.com", t + SEC(2)));
-    assert_int_equal(seen.calls, 1);        /* one watcher for both */
+    assert_int_equal(seen.calls, 1); /* one watcher for both */
 }
 
 /* ---- many readers while the list is swapped ---- */
@@ -245,7 +251,7 @@ static void test_readers_during_swaps(void **st)
 {
     const char *path = file_path("race");
     apr_thread_t *th[READERS];
-    race_t r = { 0 };
+    race_t r = {0};
     apr_status_t rv;
     int i;
 
@@ -258,7 +264,7 @@ static void test_readers_during_swaps(void **st)
     for (i = 0; i < SWAPS; i++) {
         write_file(path, i % 2 ? "always@example.com\nodd@example.com\n"
                                : "always@example.com\neven@example.com\n");
-        STORE(r.now, LOAD(r.now) + SEC(2));  /* every lookup may now check the file */
+        STORE(r.now, LOAD(r.now) + SEC(2)); /* every lookup may now check the file */
         usleep(200);
     }
     STORE(r.stop, 1);
@@ -282,7 +288,7 @@ static int teardown(void **st)
 {
     char cmd[64];
 
-    apr_pool_destroy(pool);     /* frees every list (ASan would tell) */
+    apr_pool_destroy(pool); /* frees every list (ASan would tell) */
     apr_terminate();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     return system(cmd) == 0 ? 0 : -1;

@@ -12,8 +12,9 @@ static ml_crypto_t *crypto;
 static ml_scratch_t *scratch;
 static ml_keyring_t *kr;
 
-#define KEY_A "a 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f " \
-              "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n"
+#define KEY_A                                                                                      \
+    "a 000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f "                          \
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f\n"
 #define REALM "https://www.example.com"
 static const apr_int64_t NOW = 1700000000;
 
@@ -39,7 +40,7 @@ static void test_binding(void **st)
 /* Seals claims as they are (JSON of strings) under name, at NOW. */
 static const char *seal_raw(const char *name, const char *const *kv)
 {
-    ml_seal_opts_t o = { .now = NOW };
+    ml_seal_opts_t o = {.now = NOW};
     ml_claims_t c;
     const char *v;
     apr_size_t n;
@@ -53,10 +54,10 @@ static const char *seal_raw(const char *name, const char *const *kv)
 
 static void test_binding_claims(void **st)
 {
-    static const char *const extra[] = { "n", "AAAAAAAAAAAAAAAAAAAAAAAA", "x", "1", NULL };
-    static const char *const bad_char[] = { "n", "AAAAAAAAAAAAAAAAAAAAAA\r\n", NULL };
-    static const char *const long_n[] = { "n", "AAAAAAAAAAAAAAAAAAAAAAAAA", NULL };
-    static const char *const good[] = { "n", "AAAAAAAAAAAAAAAAAAAA-_z9", NULL };
+    static const char *const extra[] = {"n", "AAAAAAAAAAAAAAAAAAAAAAAA", "x", "1", NULL};
+    static const char *const bad_char[] = {"n", "AAAAAAAAAAAAAAAAAAAAAA\r\n", NULL};
+    static const char *const long_n[] = {"n", "AAAAAAAAAAAAAAAAAAAAAAAAA", NULL};
+    static const char *const good[] = {"n", "AAAAAAAAAAAAAAAAAAAA-_z9", NULL};
 
     assert_string_equal(ml_binding_open(scratch, kr, "b", seal_raw("b", good), NOW, 100, pool),
                         good[1]);
@@ -74,7 +75,7 @@ static ml_codec_err_t open_at(const char *v, apr_int64_t now, ml_session_t *out)
 
 static void test_session(void **st)
 {
-    ml_session_t s = { "a@example.com", NOW, NOW, REALM }, out;
+    ml_session_t s = {"a@example.com", NOW, NOW, REALM}, out;
     const char *v;
 
     assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW, pool, &v), ML_CODEC_OK);
@@ -89,23 +90,26 @@ static void test_session(void **st)
     assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW + 990, pool, &v), ML_CODEC_OK);
     assert_int_equal(open_at(v, NOW + 995, &out), ML_CODEC_OK);
     assert_int_equal(open_at(v, NOW + 1001, &out), ML_CODEC_EXPIRED);
-    assert_int_equal(ml_session_open(scratch, kr, "other", v, NOW + 995, 1000, 100, REALM, pool,
-                                     &out), ML_CODEC_MAC);
+    assert_int_equal(
+        ml_session_open(scratch, kr, "other", v, NOW + 995, 1000, 100, REALM, pool, &out),
+        ML_CODEC_MAC);
 }
 
 static void test_session_realm(void **st)
 {
-    ml_session_t s = { "a@example.com", NOW, NOW, "shared-realm" }, out;
+    ml_session_t s = {"a@example.com", NOW, NOW, "shared-realm"}, out;
     const char *v;
 
     assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW, pool, &v), ML_CODEC_OK);
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW, 1000, 100, "shared-realm",
-                                     pool, &out), ML_CODEC_OK);
+    assert_int_equal(
+        ml_session_open(scratch, kr, "sess", v, NOW, 1000, 100, "shared-realm", pool, &out),
+        ML_CODEC_OK);
     assert_int_equal(open_at(v, NOW, &out), ML_CODEC_REALM);
     assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW, 1000, 100, NULL, pool, &out),
                      ML_CODEC_REALM);
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW, 1000, 100, "shared-realm2",
-                                     pool, &out), ML_CODEC_REALM);
+    assert_int_equal(
+        ml_session_open(scratch, kr, "sess", v, NOW, 1000, 100, "shared-realm2", pool, &out),
+        ML_CODEC_REALM);
     assert_true(ml_realm_valid("https://a.example:8443"));
     assert_false(ml_realm_valid(""));
     assert_false(ml_realm_valid("two words"));
@@ -117,15 +121,11 @@ static void test_session_realm(void **st)
 static void test_session_seal_refuses(void **st)
 {
     static const ml_session_t bad[] = {
-        { "A@example.com", NOW, NOW, REALM },
-        { "a@Example.com", NOW, NOW, REALM },
-        { "a@example.com\r\n", NOW, NOW, REALM },
-        { NULL, NOW, NOW, REALM },
-        { "a@example.com", -1, NOW, REALM },
-        { "a@example.com", NOW, (apr_int64_t)1 << 40, REALM },
-        { "a@example.com", NOW, NOW, NULL },
-        { "a@example.com", NOW, NOW, "" },
-        { "a@example.com", NOW, NOW, "a realm" },
+        {"A@example.com", NOW, NOW, REALM},     {"a@Example.com", NOW, NOW, REALM},
+        {"a@example.com\r\n", NOW, NOW, REALM}, {NULL, NOW, NOW, REALM},
+        {"a@example.com", -1, NOW, REALM},      {"a@example.com", NOW, (apr_int64_t)1 << 40, REALM},
+        {"a@example.com", NOW, NOW, NULL},      {"a@example.com", NOW, NOW, ""},
+        {"a@example.com", NOW, NOW, "a realm"},
     };
     const char *v;
     size_t i;
@@ -144,26 +144,28 @@ static void test_session_hostile_claims(void **st)
     struct {
         const char *email, *iat, *seen, *aud, *extra;
     } cases[] = {
-        { "a@example.com\r\nX-Evil: 1", "1700000000", "1700000000", REALM, NULL },
-        { "a@example.com\n", "1700000000", "1700000000", REALM, NULL },
-        { "A@Example.com", "1700000000", "1700000000", REALM, NULL },
-        { "a@b\xc3\xbc" "cher.example", "1700000000", "1700000000", REALM, NULL },
-        { "a%b@example.com", "1700000000", "1700000000", REALM, NULL },
-        { big, "1700000000", "1700000000", REALM, NULL },
-        { "", "1700000000", "1700000000", REALM, NULL },
-        { "a@example.com", "99999999999999999999", "1700000000", REALM, NULL },
-        { "a@example.com", "1099511627776", "1700000000", REALM, NULL },       /* 2^40 */
-        { "a@example.com", "-5", "1700000000", REALM, NULL },
-        { "a@example.com", "+1700000000", "1700000000", REALM, NULL },
-        { "a@example.com", " 1700000000", "1700000000", REALM, NULL },
-        { "a@example.com", "01700000000", "1700000000", REALM, NULL },
-        { "a@example.com", "1700000000", "1700000301", REALM, NULL },   /* future > skew */
-        { "a@example.com", "1700000000", "17e8", REALM, NULL },
-        { "a@example.com", "1700000000", "", REALM, NULL },
-        { "a@example.com", "1700000000", "1700000000", "https://other.example", NULL },
-        { "a@example.com", "1700000000", "1700000000", REALM "\n", NULL },
-        { "a@example.com", "1700000000", "1700000000", REALM, "role" },
-        { "a@example.com", "1700000000", "1700000000", NULL, NULL },
+        {"a@example.com\r\nX-Evil: 1", "1700000000", "1700000000", REALM, NULL},
+        {"a@example.com\n", "1700000000", "1700000000", REALM, NULL},
+        {"A@Example.com", "1700000000", "1700000000", REALM, NULL},
+        {"a@b\xc3\xbc"
+         "cher.example",
+         "1700000000", "1700000000", REALM, NULL},
+        {"a%b@example.com", "1700000000", "1700000000", REALM, NULL},
+        {big, "1700000000", "1700000000", REALM, NULL},
+        {"", "1700000000", "1700000000", REALM, NULL},
+        {"a@example.com", "99999999999999999999", "1700000000", REALM, NULL},
+        {"a@example.com", "1099511627776", "1700000000", REALM, NULL}, /* 2^40 */
+        {"a@example.com", "-5", "1700000000", REALM, NULL},
+        {"a@example.com", "+1700000000", "1700000000", REALM, NULL},
+        {"a@example.com", " 1700000000", "1700000000", REALM, NULL},
+        {"a@example.com", "01700000000", "1700000000", REALM, NULL},
+        {"a@example.com", "1700000000", "1700000301", REALM, NULL}, /* future > skew */
+        {"a@example.com", "1700000000", "17e8", REALM, NULL},
+        {"a@example.com", "1700000000", "", REALM, NULL},
+        {"a@example.com", "1700000000", "1700000000", "https://other.example", NULL},
+        {"a@example.com", "1700000000", "1700000000", REALM "\n", NULL},
+        {"a@example.com", "1700000000", "1700000000", REALM, "role"},
+        {"a@example.com", "1700000000", "1700000000", NULL, NULL},
     };
 
     memset(big, 'a', sizeof(big) - 1);
@@ -185,7 +187,7 @@ static void test_session_hostile_claims(void **st)
         kv[k] = NULL;
         /* The 10 KB email is over the codec's length limit: sealed longer. */
         {
-            ml_seal_opts_t o = { .now = NOW, .max_len = 64 * 1024 };
+            ml_seal_opts_t o = {.now = NOW, .max_len = 64 * 1024};
             ml_claims_t c;
             apr_size_t n;
             int j;
@@ -203,7 +205,7 @@ static void test_session_hostile_claims(void **st)
     /* The control: the same shape with good values opens. */
     apr_snprintf(t, sizeof(t), "%" APR_INT64_T_FMT, NOW);
     {
-        const char *kv[] = { "email", "a@example.com", "iat", t, "seen", t, "aud", REALM, NULL };
+        const char *kv[] = {"email", "a@example.com", "iat", t, "seen", t, "aud", REALM, NULL};
         assert_int_equal(open_at(seal_raw("sess", kv), NOW, &out), ML_CODEC_OK);
     }
 }

@@ -57,6 +57,8 @@ static int ml_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptem
             return !OK;
     if (ml_preflight_store(ptemp, main_s, main_c->store) != OK)
         return !OK;
+    if (ml_conf_cross_check(ptemp, main_s) != OK)
+        return !OK;
     if (ml_conf_allow_count() == 0)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, main_s,
                      "MAGICLINK-004: no MagicLinkAllow or MagicLinkAllowFile: nobody can sign in");
@@ -84,6 +86,7 @@ static void ml_child_init(apr_pool_t *p, server_rec *s)
 
 static void ml_register_hooks(apr_pool_t *p)
 {
+    ml_policy_set_reporter(ml_conf_policy_reporter);
     ap_hook_pre_config(ml_pre_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_check_config(ml_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(ml_post_config, NULL, NULL, APR_HOOK_MIDDLE);
@@ -127,9 +130,18 @@ static const command_rec ml_cmds[] = {
     ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
     ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
     ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),
-    AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
-                    "addresses, @domains or * that may get a link"),
-    ML_DIR("MagicLinkAllowFile", ml_cmd_allow_file, "file of addresses and @domains"),
+    /* Not in .htaccess (no override bit): who may enter is the server's call. */
+    AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF,
+                    "addresses, @domains or * that may sign in (in a section: that the "
+                    "section admits, within the server's list)"),
+    AP_INIT_TAKE1("MagicLinkAllowFile", ml_cmd_allow_file, NULL, RSRC_CONF | ACCESS_CONF,
+                  "file of addresses and @domains, re-read when it changes"),
+    AP_INIT_TAKE1("MagicLinkRealm", ml_cmd_realm, NULL, RSRC_CONF,
+                  "realm of this host's sessions [its origin]; the same name on several hosts "
+                  "shares sessions between them"),
+    AP_INIT_FLAG("MagicLinkCacheControl", ml_cmd_flag,
+                 (void *)APR_OFFSETOF(ml_dir_conf_t, cache_control), RSRC_CONF | ACCESS_CONF,
+                 "Cache-Control: private, no-store on what AuthType MagicLink admits [On]"),
     ML_DIR("MagicLinkLoginURL", ml_cmd_login_url, "where AuthType MagicLink sends browsers"),
     AP_INIT_FLAG("MagicLinkBindBrowser", ml_cmd_flag,
                  (void *)APR_OFFSETOF(ml_dir_conf_t, bind_browser),

@@ -99,6 +99,9 @@ static const char *ml_check_local(const char *s, apr_size_t n)
             return "the address has two dots in a row";
         if (c >= 0x80)
             return "non-ASCII characters before the @ are not supported";
+        if (c == '%' || c == '!')
+            return "the part before the @ contains % or !, which mail relays read as a "
+                   "route to another address";
         if (c != '.' && !ml_atext(c))
             return "the part before the @ contains a character that is not allowed";
     }
@@ -284,29 +287,49 @@ static const char *ml_check_raw(const char *in, apr_size_t len, apr_size_t *at)
     return NULL;
 }
 
+/* Validates in[0..len) into d; *at is where its '@' is. NULL, or why not. */
+static const char *ml_addr_check(const char *in, apr_size_t len, apr_size_t *at, ml_domain_t *d)
+{
+    const char *e;
+
+    *at = 0;
+    if (!in)
+        len = 0;
+    if ((e = ml_check_raw(in, len, at)) != NULL || (e = ml_check_local(in, *at)) != NULL)
+        return e;
+    memset(d, 0, sizeof(*d));
+    if ((e = ml_check_domain(d, in + *at + 1, len - *at - 1)) != NULL)
+        return e;
+    if (*at + 1 + d->alen > ML_ADDR_MAX)
+        return "the address is longer than 254 characters";
+    return NULL;
+}
+
+/* The local part, lower-cased (ASCII only, checked), then '@'. */
+static void ml_put_local(char *out, const char *in, apr_size_t at)
+{
+    apr_size_t i;
+
+    for (i = 0; i < at; i++)
+        out[i] = (in[i] >= 'A' && in[i] <= 'Z') ? (char)(in[i] + 32) : in[i];
+    out[at] = '@';
+}
+
 apr_status_t ml_addr_normalize(apr_pool_t *p, const char *in, apr_size_t len,
                                const char **out_ascii, const char **out_display,
                                const char **err)
 {
     ml_domain_t d;
-    apr_size_t at = 0;
-    const char *e;
+    apr_size_t at;
+    const char *e = ml_addr_check(in, len, &at, &d);
     char *a;
 
-    if (!in)
-        len = 0;
-    if ((e = ml_check_raw(in, len, &at)) == NULL && (e = ml_check_local(in, at)) == NULL) {
-        memset(&d, 0, sizeof(d));
-        e = ml_check_domain(&d, in + at + 1, len - at - 1);
-    }
-    if (!e && at + 1 + d.alen > ML_ADDR_MAX)
-        e = "the address is longer than 254 characters";
     if (e) {
         *err = e;
         return APR_EINVAL;
     }
     a = apr_palloc(p, at + 1 + d.alen + 1);
-    memcpy(a, in, at + 1);
+    ml_put_local(a, in, at);
     memcpy(a + at + 1, d.ascii, d.alen);
     a[at + 1 + d.alen] = '\0';
     if (out_ascii)
@@ -315,11 +338,45 @@ apr_status_t ml_addr_normalize(apr_pool_t *p, const char *in, apr_size_t len,
         *out_display = a;
     } else if (out_display) {
         char *u = apr_palloc(p, at + 1 + d.dlen + 1);
-        memcpy(u, in, at + 1);
+        ml_put_local(u, in, at);
         memcpy(u + at + 1, d.display, d.dlen);
         u[at + 1 + d.dlen] = '\0';
         *out_display = u;
     }
+    return APR_SUCCESS;
+}
+
+int ml_addr_is_canonical(const char *addr, apr_size_t len)
+{
+    ml_domain_t d;
+    apr_size_t at, i;
+
+    if (!addr || ml_addr_check(addr, len, &at, &d) != NULL || at + 1 + d.alen != len)
+        return 0;
+    for (i = 0; i < at; i++)
+        if (addr[i] >= 'A' && addr[i] <= 'Z')
+            return 0;
+    return memcmp(addr + at + 1, d.ascii, d.alen) == 0;
+}
+
+apr_status_t ml_addr_normalize_domain(apr_pool_t *p, const char *in, apr_size_t len,
+                                      const char **out_ascii, const char **err)
+{
+    ml_domain_t d;
+    const char *e;
+
+    memset(&d, 0, sizeof(d));
+    if (!in || len > ML_ADDR_INPUT_MAX)
+        e = in ? "the domain is too long" : "the domain is empty";
+    else if (memchr(in, '@', len) || memchr(in, '\0', len))
+        e = "a domain has no @ and no NUL";
+    else
+        e = ml_check_domain(&d, in, len);
+    if (e) {
+        *err = e;
+        return APR_EINVAL;
+    }
+    *out_ascii = apr_pstrmemdup(p, d.ascii, d.alen);
     return APR_SUCCESS;
 }
 

@@ -20,6 +20,8 @@ const char *ml_codec_strerror(ml_codec_err_t e)
     case ML_CODEC_JSON:      return "payload is not a JSON object of strings";
     case ML_CODEC_ENCODING:  return "claim is not valid UTF-8";
     case ML_CODEC_INTERNAL:  return "internal error";
+    case ML_CODEC_CLAIM:     return "a claim is missing, unknown, malformed or out of bounds";
+    case ML_CODEC_REALM:     return "sealed for another realm";
     }
     return "unknown error";
 }

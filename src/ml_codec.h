@@ -29,7 +29,9 @@ typedef enum {
     ML_CODEC_DECRYPT,        /* ciphertext too short to hold an IV */
     ML_CODEC_JSON,           /* payload not a JSON object of strings */
     ML_CODEC_ENCODING,       /* a claim to seal is not valid UTF-8 */
-    ML_CODEC_INTERNAL        /* crypto or memory failure */
+    ML_CODEC_INTERNAL,       /* crypto or memory failure */
+    ML_CODEC_CLAIM,          /* a claim missing, unknown, malformed or out of bounds */
+    ML_CODEC_REALM           /* a session sealed for another realm (aud) */
 } ml_codec_err_t;
 
 const char *ml_codec_strerror(ml_codec_err_t e);

@@ -1,4 +1,5 @@
 #include "ml_link.h"
+#include "ml_addr.h"
 #include "ml_b64.h"
 
 #include <apr_strings.h>
@@ -302,12 +303,82 @@ int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1])
     return n == ML_CODE_DIGITS;
 }
 
+/* ---- claim checks for bindings and sessions ---- */
+
+/* Exactly the claims named in keys[0..n), no other. */
+static int ml_claims_exactly(const ml_claims_t *c, const char *const *keys, int n)
+{
+    int i;
+
+    if (c->n != n)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!ml_claims_get(c, keys[i]))
+            return 0;
+    return 1;
+}
+
+/* A time claim: plain decimal (no sign, space or leading zero), below
+ * ML_TIME_LIMIT and not further in the future than the clocks of servers
+ * sharing keys may differ. */
+static int ml_claim_time(const char *v, apr_int64_t now, apr_int64_t *out)
+{
+    apr_int64_t t = 0;
+    const char *p;
+
+    if (!v || !*v || (v[0] == '0' && v[1]) || strlen(v) > 13)
+        return 0;
+    for (p = v; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        t = t * 10 + (*p - '0');
+    }
+    if (t >= ML_TIME_LIMIT || t > now + ML_CODEC_FUTURE_SKEW)
+        return 0;
+    *out = t;
+    return 1;
+}
+
+int ml_realm_valid(const char *s)
+{
+    apr_size_t i;
+
+    if (!s || !*s)
+        return 0;
+    for (i = 0; s[i]; i++)
+        if (i >= ML_REALM_MAX || (unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7F)
+            return 0;
+    return 1;
+}
+
+static int ml_nonce_valid(const char *n)
+{
+    apr_size_t i;
+
+    if (!n || strlen(n) != ML_NONCE_LEN)
+        return 0;
+    for (i = 0; i < ML_NONCE_LEN; i++) {
+        char c = n[i];
+        if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+              || c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+static const char *const ml_binding_keys[] = { "n" };
+static const char *const ml_session_keys[] = { "email", "iat", "seen", "aud", "sid" };
+
+/* ---- bindings ---- */
+
 ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
                                const char *nonce, apr_int64_t now, apr_pool_t *p,
                                const char **out)
 {
     ml_claims_t c;
 
+    if (!ml_nonce_valid(nonce))
+        return ML_CODEC_CLAIM;
     ml_claims_clear(&c);
     ml_claims_set(&c, "n", nonce);
     return ml_seal_to_pool(s, kr, name, &c, now, p, out);
@@ -324,19 +395,36 @@ const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char 
     if (!value || ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL) != ML_CODEC_OK)
         return NULL;
     n = ml_claims_get(&c, "n");
-    return (n && strlen(n) == ML_NONCE_LEN) ? n : NULL;
+    return ml_claims_exactly(&c, ml_binding_keys, 1) && ml_nonce_valid(n) ? n : NULL;
+}
+
+/* ---- sessions ---- */
+
+static int ml_session_email_ok(const char *email)
+{
+    apr_size_t n = email ? strlen(email) : 0;
+
+    return n > 0 && n <= ML_ADDR_MAX && ml_addr_is_canonical(email, n);
 }
 
 ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
                                const ml_session_t *sess, apr_int64_t now, apr_pool_t *p,
                                const char **out)
 {
+    char iat[24], seen[24];
     ml_claims_t c;
 
+    if (!ml_session_email_ok(sess->email) || !ml_realm_valid(sess->aud) || sess->iat < 0
+        || sess->seen < 0 || sess->iat >= ML_TIME_LIMIT || sess->seen >= ML_TIME_LIMIT
+        || (sess->sid && !ml_nonce_valid(sess->sid)))
+        return ML_CODEC_CLAIM;
+    apr_snprintf(iat, sizeof(iat), "%" APR_INT64_T_FMT, sess->iat);
+    apr_snprintf(seen, sizeof(seen), "%" APR_INT64_T_FMT, sess->seen);
     ml_claims_clear(&c);
     ml_claims_set(&c, "email", sess->email);
-    ml_claims_set(&c, "iat", apr_off_t_toa(p, sess->iat));
-    ml_claims_set(&c, "seen", apr_off_t_toa(p, sess->seen));
+    ml_claims_set(&c, "iat", iat);
+    ml_claims_set(&c, "seen", seen);
+    ml_claims_set(&c, "aud", sess->aud);
     if (sess->sid)
         ml_claims_set(&c, "sid", sess->sid);
     return ml_seal_to_pool(s, kr, name, &c, now, p, out);
@@ -344,7 +432,7 @@ ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const ch
 
 ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
                                const char *value, apr_int64_t now, int ttl, int idle,
-                               apr_pool_t *p, ml_session_t *out)
+                               const char *aud, apr_pool_t *p, ml_session_t *out)
 {
     ml_open_opts_t o = { .now = now, .max_age = ttl };
     ml_claims_t c;
@@ -354,12 +442,16 @@ ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const ch
     if (e != ML_CODEC_OK)
         return e;
     out->email = ml_claims_get(&c, "email");
+    out->aud = ml_claims_get(&c, "aud");
     out->sid = ml_claims_get(&c, "sid");
-    if (out->sid && strlen(out->sid) != ML_NONCE_LEN)
-        return ML_CODEC_JSON;
-    if (!out->email || !ml_parse_i64(ml_claims_get(&c, "iat"), &out->iat)
-        || !ml_parse_i64(ml_claims_get(&c, "seen"), &out->seen))
-        return ML_CODEC_JSON;
+    /* sid is optional (a backend's session may have none); nothing else is. */
+    if (!ml_claims_exactly(&c, ml_session_keys, out->sid ? 5 : 4)
+        || (out->sid && !ml_nonce_valid(out->sid)) || !ml_session_email_ok(out->email)
+        || !ml_realm_valid(out->aud) || !ml_claim_time(ml_claims_get(&c, "iat"), now, &out->iat)
+        || !ml_claim_time(ml_claims_get(&c, "seen"), now, &out->seen))
+        return ML_CODEC_CLAIM;
+    if (!aud || strcmp(out->aud, aud) != 0)
+        return ML_CODEC_REALM;
     if (now - out->iat > ttl || now - out->seen > idle)
         return ML_CODEC_EXPIRED;
     return ML_CODEC_OK;

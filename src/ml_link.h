@@ -8,8 +8,18 @@
  *            so it cannot be used as a link, and useless without the code,
  *            which only the mail carries
  *   binding  (cookie NAME_bind) n: the browser's nonce, also its CSRF token
- *   session  (cookie NAME) email, iat (issued), seen (last renewed); sealed
- *            in gorilla/securecookie's format */
+ *   session  (cookie NAME) email, iat (issued), seen (last renewed), aud (the
+ *            realm it was issued for: the site's origin unless MagicLinkRealm
+ *            names one; a session is no session in another realm), sid (its
+ *            own random id, for signing out one browser; optional)
+ *
+ * Bindings and sessions are validated claim by claim when opened, whoever
+ * sealed them (a backend holding the keys can seal anything): exactly the
+ * claims of the kind, each printable without control characters and within
+ * its length; email canonical (ml_addr_is_canonical); times decimal, not
+ * negative, below 2^40 and not more than ML_CODEC_FUTURE_SKEW in the future;
+ * aud equal to the realm expected. Anything else is ML_CODEC_CLAIM (or
+ * ML_CODEC_REALM), never a partly trusted session. */
 #ifndef ML_LINK_H
 #define ML_LINK_H
 
@@ -87,22 +97,33 @@ const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char 
                             const char *value, apr_int64_t now, apr_int64_t max_age,
                             apr_pool_t *p);
 
+#define ML_REALM_MAX      256
+#define ML_TIME_LIMIT     ((apr_int64_t)1 << 40)   /* no Unix time of ours is larger */
+
 typedef struct ml_session {
-    const char *email;
-    apr_int64_t iat;
-    apr_int64_t seen;
-    const char *sid;        /* this session's own random id ("sid"); NULL in one
-                             * sealed without it (a Go backend's, say) */
+    const char *email;      /* canonical address */
+    apr_int64_t iat;        /* issued (sign-in), Unix seconds */
+    apr_int64_t seen;       /* last renewal, Unix seconds */
+    const char *aud;        /* realm */
+    const char *sid;        /* this session's own random id; NULL in one sealed
+                             * without it (a Go backend's, say) */
 } ml_session_t;
 
+/* Whether s is a valid realm name: 1 to ML_REALM_MAX printable ASCII
+ * characters, no space. */
+int ml_realm_valid(const char *s);
+
+/* Seals a session; ML_CODEC_CLAIM when sess would not pass the checks of
+ * ml_session_open (so nothing is sealed that we would refuse). */
 ml_codec_err_t ml_session_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
                                const ml_session_t *sess, apr_int64_t now, apr_pool_t *p,
                                const char **out);
 
-/* Opens a session and enforces both lifetimes: ML_CODEC_EXPIRED when older
- * than ttl since iat, or idle longer than idle since seen. */
+/* Opens a session for realm aud, validates its claims and enforces both
+ * lifetimes: ML_CODEC_CLAIM or ML_CODEC_REALM (see above), ML_CODEC_EXPIRED
+ * when older than ttl since iat, or idle longer than idle since seen. */
 ml_codec_err_t ml_session_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
                                const char *value, apr_int64_t now, int ttl, int idle,
-                               apr_pool_t *p, ml_session_t *out);
+                               const char *aud, apr_pool_t *p, ml_session_t *out);
 
 #endif

@@ -11,7 +11,7 @@ static const char ml_b64[] =
 #define ML_EW_MAX 75
 /* Plain words longer than this are encoded so that folding always works. */
 #define ML_WORD_MAX 60
-/* A quoted display name stays on one line; names are short. */
+/* A quoted display name stays on one line (a longer one is encoded). */
 #define ML_QUOTED_MAX 200
 
 apr_size_t ml_mail_col(const ml_buf_t *b)
@@ -318,6 +318,16 @@ apr_status_t ml_mail_hdr_text(ml_buf_t *b, const char *s, apr_size_t n)
     return ml_hdr_done(b, len0, ml_ew(b, (const unsigned char *)s, n));
 }
 
+/* Length of s as a quoted-string: quotes and a backslash before " and \. */
+static apr_size_t ml_quoted_len(const char *s, apr_size_t n)
+{
+    apr_size_t i, len = n + 2;
+
+    for (i = 0; i < n; i++)
+        len += s[i] == '"' || s[i] == '\\';
+    return len;
+}
+
 static apr_status_t ml_put_quoted(ml_buf_t *b, const char *s, apr_size_t n)
 {
     apr_size_t i;
@@ -353,7 +363,10 @@ apr_status_t ml_mail_hdr_phrase(ml_buf_t *b, const char *s, apr_size_t n)
         return APR_EINVAL;
     if (ml_plain_words(s, n, ml_atext))
         return ml_hdr_done(b, len0, ml_put_folded_words(b, s, n));
-    if (n <= ML_QUOTED_MAX && ml_printable_ascii(s, n))
+    /* A quoted-string cannot be folded inside: only when it fits the line;
+     * longer names become encoded-words, which fold. */
+    if (n <= ML_QUOTED_MAX && ml_printable_ascii(s, n)
+        && ml_mail_col(b) + ml_quoted_len(s, n) <= ML_MAIL_LINE)
         return ml_hdr_done(b, len0, ml_put_quoted(b, s, n));
     return ml_hdr_done(b, len0, ml_ew(b, (const unsigned char *)s, n));
 }

@@ -26,7 +26,8 @@ apr_status_t ml_mail_qp(ml_buf_t *b, const char *s, apr_size_t n);
 apr_status_t ml_mail_hdr_text(ml_buf_t *b, const char *s, apr_size_t n);
 
 /* Appends a display name (a phrase): atoms as they are, other printable
- * ASCII as a quoted-string, anything else as encoded-words. */
+ * ASCII as a quoted-string when that fits the line, anything else as
+ * encoded-words. */
 apr_status_t ml_mail_hdr_phrase(ml_buf_t *b, const char *s, apr_size_t n);
 
 /* Non-zero when s[0..n) may be given to the header encoders: well-formed

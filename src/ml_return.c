@@ -96,8 +96,9 @@ int ml_return_valid(const char *path)
             break;
         cur = dst;
     }
-    /* Still encoded after three rounds: nobody writes links like that. */
-    return round < 3 || !strchr(cur, '%');
+    /* Still encoded after three rounds: nobody writes links like that. (The
+     * decoded forms are not NUL-terminated: look within their length.) */
+    return round < 3 || !memchr(cur, '%', n);
 }
 
 const char *ml_return_or(const char *path, const char *fallback)

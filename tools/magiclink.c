@@ -1,7 +1,7 @@
 /* magiclink: the admin CLI (DESIGN section 8).
  *
  *   magiclink keygen [ID]
- *   magiclink seal [--time UNIX] KEYFILE NAME JSON
+ *   magiclink seal [--time UNIX] [--max-len BYTES] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
  *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL
  *   magiclink link [--key-file FILE] STORE TOKEN
@@ -40,9 +40,10 @@ static void usage(FILE *f)
     fputs("usage:\n"
           "  magiclink keygen [ID]\n"
           "      print a key-file line \"ID HASHKEY BLOCKKEY\" with fresh random keys\n"
-          "  magiclink seal [--time UNIX] KEYFILE NAME JSON\n"
+          "  magiclink seal [--time UNIX] [--max-len BYTES] KEYFILE NAME JSON\n"
           "      seal a JSON object of strings under cookie name NAME with the\n"
-          "      key file's first key; print the sealed value\n"
+          "      key file's first key; print the sealed value (at most 4096\n"
+          "      bytes unless --max-len says more: for tests of oversized values)\n"
           "  magiclink open [--max-age SECS] KEYFILE NAME VALUE\n"
           "      open a sealed value with any key of the file and print its claims\n"
           "      as JSON (max age default 2592000 s, 0 for none)\n"
@@ -151,13 +152,16 @@ static int cmd_seal(apr_pool_t *p, int argc, const char **argv)
     ml_scratch_t *s;
     const char *why, *out;
     apr_size_t outlen;
+    apr_int64_t max_len = 0;
     ml_codec_err_t e;
     int bad = 0;
 
     o.now = apr_time_sec(apr_time_now());
     take_option(&argc, &argv, "--time", &o.now, &bad);
-    if (bad)
-        return fail("seal", "--time takes a Unix time in seconds");
+    take_option(&argc, &argv, "--max-len", &max_len, &bad);
+    if (bad || max_len < 0 || max_len > 1024 * 1024)
+        return fail("seal", "--time takes a Unix time in seconds, --max-len up to 1048576 bytes");
+    o.max_len = (apr_size_t)max_len;
     if (argc != 3)
         return fail("seal", "expected KEYFILE NAME JSON (see --help)");
     if (load(p, argv[0], &kr, &s))

@@ -70,8 +70,7 @@ static void ml_renew(ml_req_t *q, ml_session_t *sess)
     if (q->now - sess->seen < ML_RENEW_EVERY)
         return;
     sess->seen = q->now;
-    if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), sess, q->now, q->r->pool,
-                        &sealed) == ML_CODEC_OK)
+    if (ml_web_session_seal(q, sess, &sealed) == ML_CODEC_OK)
         ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
 }
 
@@ -107,6 +106,37 @@ static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
     return ended != 0 || (not_before && sess->iat <= not_before);
 }
 
+/* ---- Cache-Control on what the gate admits ---- */
+
+static ap_filter_rec_t *ml_nostore_filter;
+
+#define ML_NOSTORE_NOTE "magiclink-nostore"
+#define ML_NOSTORE "private, no-store"
+
+/* What a handler or backend said about caching does not hold for a page
+ * that only a signed-in visitor may see: replaced as the response leaves,
+ * after every content filter (mod_headers' included), just before the
+ * headers are written. */
+static apr_status_t ml_nostore_out(ap_filter_t *f, apr_bucket_brigade *bb)
+{
+    apr_table_unset(f->r->headers_out, "Cache-Control");
+    apr_table_setn(f->r->err_headers_out, "Cache-Control", ML_NOSTORE);
+    ap_remove_output_filter(f);
+    return ap_pass_brigade(f->next, bb);
+}
+
+/* Every response to an admitted request, error pages included (they are
+ * built from err_headers_out), is private and not stored, unless
+ * MagicLinkCacheControl Off says the location is public. */
+static void ml_nostore(request_rec *r, const ml_dir_conf_t *dc)
+{
+    if (!dc || !ml_dir_cache_control(dc) || apr_table_get(r->notes, ML_NOSTORE_NOTE))
+        return;
+    apr_table_setn(r->notes, ML_NOSTORE_NOTE, "1");
+    apr_table_setn(r->err_headers_out, "Cache-Control", ML_NOSTORE);
+    ap_add_output_filter_handle(ml_nostore_filter, NULL, r, r->connection);
+}
+
 static void ml_admit(ml_req_t *q, const char *email)
 {
     request_rec *r = q->r;
@@ -114,6 +144,7 @@ static void ml_admit(ml_req_t *q, const char *email)
     r->user = (char *)email;
     r->ap_auth_type = (char *)ML_AUTH_TYPE;
     apr_table_setn(r->subprocess_env, "MAGICLINK_EMAIL", email);
+    ml_nostore(r, q->dc);
 }
 
 /* MAGICLINK_EMAIL and MagicLinkPassHeader, in fixups, after every access
@@ -148,10 +179,11 @@ static int ml_identity_fixups(request_rec *r)
 
     /* httpd skips authn for an internal redirect within one location and
      * carries only the user over: the environment is set here for both. */
-    if (ours)
+    if (ours) {
         apr_table_setn(r->subprocess_env, "MAGICLINK_EMAIL", r->user);
-    if (ours)                   /* every access check passed */
-        ml_metrics_gate(r, ML_MET_GATE_ADMITTED);
+        ml_nostore(r, d);
+        ml_metrics_gate(r, ML_MET_GATE_ADMITTED);   /* every access check passed */
+    }
     if (!d || !d->pass_header)
         return DECLINED;
     /* Every spelling a backend might read as ours: X-Remote-Email,
@@ -181,10 +213,16 @@ static int ml_same_decision(ml_req_t *q, request_rec *earlier)
     if (!earlier || !earlier->user || !earlier->ap_auth_type
         || strcasecmp(earlier->ap_auth_type, ML_AUTH_TYPE)
         || !ml_same_limits(q->dc, ap_get_module_config(earlier->per_dir_config,
-                                                       &magiclink_module)))
+                                                       &magiclink_module))
+        || !ml_auth_may_sign_in(q, earlier->user))    /* this location's own list */
         return 0;
     ml_admit(q, earlier->user);
     return 1;
+}
+
+int ml_auth_may_sign_in(const ml_req_t *q, const char *email)
+{
+    return ml_conf_allows(q->sc, q->dc, email);
 }
 
 int ml_auth_session(ml_req_t *q, ml_session_t *sess)
@@ -195,12 +233,23 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
     q->gate_outcome = ML_MET_GATE_NO_SESSION;
     if (!cookie)
         return 0;
-    e = ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), cookie, q->now,
-                        ml_dir_session_ttl(q->dc), ml_dir_session_idle(q->dc), q->r->pool, sess);
+    e = ml_web_session_open(q, cookie, ml_dir_session_idle(q->dc), sess);
     if (e != ML_CODEC_OK) {
-        ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, q->r, "MAGICLINK-042: session refused: %s",
-                      ml_codec_strerror(e));
+        /* Claims only we or a key holder could have sealed are worth a
+         * line above debug: a backend sealing nonsense, or a key leaked. */
+        ap_log_rerror(APLOG_MARK, (e == ML_CODEC_CLAIM || e == ML_CODEC_REALM) ? APLOG_INFO
+                                                                              : APLOG_DEBUG,
+                      0, q->r, "MAGICLINK-230: session refused: %s", ml_codec_strerror(e));
         q->gate_outcome = e == ML_CODEC_EXPIRED ? ML_MET_GATE_EXPIRED : ML_MET_GATE_NO_SESSION;
+        return 0;
+    }
+    /* The policy in force now, here: an address taken off the allow list
+     * (or not on this location's) has no session, whatever it holds. */
+    if (!ml_auth_may_sign_in(q, sess->email)) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, q->r,
+                      "MAGICLINK-231: session of an address the allow policy does not admit "
+                      "here (now); refused");
+        q->gate_outcome = ML_MET_GATE_NOT_ALLOWED;
         return 0;
     }
     switch (ml_revoked(q, sess)) {
@@ -250,31 +299,44 @@ static int ml_check_authn(request_rec *r)
     return OK;
 }
 
-/* Require magiclink-domain example.com [example.org ...] */
+/* Require magiclink-domain example.com [@example.org ...]: the domains,
+ * normalized once at start-up (lower case, A-labels), against the domain of
+ * the canonical address the gate admitted. */
 static authz_status ml_authz_domain(request_rec *r, const char *require_args,
                                     const void *parsed)
 {
-    const char *t = require_args, *w, *at;
+    const apr_array_header_t *domains = parsed;
+    const char *at;
+    int i;
 
     if (!r->user)
         return AUTHZ_DENIED_NO_USER;
     at = strrchr(r->user, '@');
-    if (!at)
+    if (!at || !domains)
         return AUTHZ_DENIED;
-    while ((w = ap_getword_conf(r->pool, &t)) && *w) {
-        if (*w == '@')
-            w++;
-        if (!strcasecmp(w, at + 1))
+    /* Ours are canonical; a user name from another AuthType may not be. */
+    for (i = 0; i < domains->nelts; i++)
+        if (!strcasecmp(APR_ARRAY_IDX(domains, i, const char *), at + 1))
             return AUTHZ_GRANTED;
-    }
     return AUTHZ_DENIED;
 }
 
 static const char *ml_authz_domain_parse(cmd_parms *cmd, const char *args,
                                          const void **parsed)
 {
-    if (!*args)
+    apr_array_header_t *domains = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    const char *t = args, *w, *norm, *why;
+
+    while (*(w = ap_getword_conf(cmd->temp_pool, &t))) {
+        const char *d = *w == '@' ? w + 1 : w;
+        if (ml_addr_normalize_domain(cmd->pool, d, strlen(d), &norm, &why) != APR_SUCCESS)
+            return apr_psprintf(cmd->pool, "Require magiclink-domain: \"%s\" is not a domain "
+                                "(%s); expected names such as example.com", w, why);
+        APR_ARRAY_PUSH(domains, const char *) = norm;
+    }
+    if (domains->nelts == 0)
         return "Require magiclink-domain needs at least one domain";
+    *parsed = domains;
     return NULL;
 }
 
@@ -285,6 +347,8 @@ static const authz_provider ml_authz_domain_provider = {
 
 void ml_auth_register_hooks(apr_pool_t *p)
 {
+    ml_nostore_filter = ap_register_output_filter("MAGICLINK_NOSTORE", ml_nostore_out, NULL,
+                                                  AP_FTYPE_PROTOCOL - 1);
     ap_hook_check_authn(ml_check_authn, NULL, NULL, APR_HOOK_MIDDLE, AP_AUTH_INTERNAL_PER_CONF);
     ap_hook_fixups(ml_identity_fixups, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_note_auth_failure(ml_note_auth_failure, NULL, NULL, APR_HOOK_MIDDLE);

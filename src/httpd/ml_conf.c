@@ -2,12 +2,14 @@
 #include "ml_conf.h"
 #include "ml_jwt_glue.h"
 #include "ml_lang.h"
+#include "ml_link.h"
 #include "ml_mailer.h"
 #include "ml_preflight.h"
 #include "ml_templates.h"
 #include "ml_state.h"
 
 #include "http_log.h"
+#include "http_main.h"
 #include "unixd.h"
 #include "apr_strings.h"
 #include "apr_lib.h"
@@ -52,6 +54,12 @@ void *ml_merge_srv_conf(apr_pool_t *p, void *basev, void *addv)
     m->deliverers = add->deliverers ? add->deliverers : base->deliverers;
     m->log_hashed = add->log_hashed != ML_UNSET ? add->log_hashed : base->log_hashed;
     ML_MERGE_PTR(site_name);
+    ML_MERGE_PTR(realm);
+    /* A server's own allow list replaces what it would inherit. */
+    ML_MERGE_PTR(allow);
+    m->key_file_own = add->key_file_own;
+    m->base_url_own = add->base_url_own;
+    m->realm_own = add->realm_own;
     m->rate_email = add->rate_email_set ? add->rate_email : base->rate_email;
     m->rate_email_total = add->rate_email_total_set ? add->rate_email_total
                                                     : base->rate_email_total;
@@ -71,7 +79,7 @@ void *ml_create_dir_conf(apr_pool_t *p, char *dir)
     ml_dir_conf_t *c = apr_pcalloc(p, sizeof(*c));
 
     c->link_ttl = c->session_ttl = c->session_idle = ML_UNSET;
-    c->bind_browser = c->cookie_secure = c->outage_admit = ML_UNSET;
+    c->bind_browser = c->cookie_secure = c->outage_admit = c->cache_control = ML_UNSET;
     return c;
 }
 
@@ -87,6 +95,7 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
     ML_MERGE_INT(bind_browser);
     ML_MERGE_INT(cookie_secure);
     ML_MERGE_INT(outage_admit);
+    ML_MERGE_INT(cache_control);
     ML_MERGE_PTR(login_url);
     ML_MERGE_PTR(pass_header);
     ML_MERGE_PTR(cookie_name);
@@ -99,7 +108,12 @@ void *ml_merge_dir_conf(apr_pool_t *p, void *basev, void *addv)
         m->lang_codes = base->lang_codes;
         m->nlangs = base->nlangs;
     }
-    m->allow = ml_policy_merge(p, base->allow, add->allow);
+    /* Narrowing: an inner section's list is added to the outer ones', never
+     * put in their place (see ml_conf_allows). */
+    if (base->allow && add->allow)
+        m->allow = apr_array_append(p, base->allow, add->allow);
+    else
+        m->allow = add->allow ? add->allow : base->allow;
     m->jwt = ml_jwt_merge_dir(p, base->jwt, add->jwt);
     ML_MERGE_PTR(cors_origins);
     return m;
@@ -135,6 +149,23 @@ int ml_dir_bind_browser(const ml_dir_conf_t *d)
     return d->bind_browser != ML_UNSET ? d->bind_browser : ML_ON;
 }
 
+int ml_dir_cache_control(const ml_dir_conf_t *d)
+{
+    return d->cache_control != ML_UNSET ? d->cache_control : ML_ON;
+}
+
+int ml_conf_allows(const ml_srv_conf_t *sc, const ml_dir_conf_t *dc, const char *email)
+{
+    int i;
+
+    if (!ml_policy_allows(sc->allow, email))
+        return 0;
+    for (i = 0; dc && dc->allow && i < dc->allow->nelts; i++)
+        if (!ml_policy_allows(APR_ARRAY_IDX(dc->allow, i, const ml_policy_t *), email))
+            return 0;
+    return 1;
+}
+
 /* ---- directive handlers ---- */
 
 static ml_srv_conf_t *ml_srv(cmd_parms *cmd)
@@ -164,6 +195,7 @@ const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg)
     ml_srv(cmd)->key_file = ap_server_root_relative(cmd->pool, arg);
     if (!ml_srv(cmd)->key_file)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": invalid path ", arg, NULL);
+    ml_srv(cmd)->key_file_own = 1;
     return NULL;
 }
 
@@ -183,6 +215,7 @@ const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg)
     ml_srv(cmd)->base_url = apr_pstrcat(cmd->pool, apr_pstrdup(cmd->pool, u.scheme), "://",
                                         u.hostinfo, NULL);
     ap_str_tolower((char *)ml_srv(cmd)->base_url);
+    ml_srv(cmd)->base_url_own = 1;
     return NULL;
 }
 
@@ -285,15 +318,43 @@ const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg)
     return ml_parse_positive(cmd, arg, (int *)((char *)dc + (apr_size_t)cmd->info));
 }
 
-const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
+/* The policy a MagicLinkAllow(File) line adds to: the server's at server
+ * level (main or <VirtualHost>), else the section's own list, which narrows
+ * the server's. Never from .htaccess: a content owner must not widen or
+ * quietly change who the site admits (the directives carry no override
+ * bit, and this says so should that ever change). */
+static const char *ml_allow_target(cmd_parms *cmd, void *dc, ml_policy_t **out)
 {
     ml_dir_conf_t *d = dc;
-    const char *why;
+    ml_srv_conf_t *c = ml_srv(cmd);
 
-    ml_srv(cmd);
-    if (!d->allow)
-        d->allow = ml_policy_make(cmd->pool);
-    if ((why = ml_policy_add(d->allow, arg, cmd->pool)) != NULL)
+    if (cmd->override & (OR_AUTHCFG | OR_LIMIT | OR_OPTIONS | OR_FILEINFO | OR_INDEXES)
+        && !(cmd->override & (RSRC_CONF | ACCESS_CONF)))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name,
+                           " is not allowed in .htaccess files: set it in the server "
+                           "configuration", NULL);
+    if (!cmd->path) {
+        if (!c->allow)
+            c->allow = ml_policy_make(cmd->pool);
+        *out = c->allow;
+        return NULL;
+    }
+    if (!d->allow) {
+        d->allow = apr_array_make(cmd->pool, 1, sizeof(ml_policy_t *));
+        APR_ARRAY_PUSH(d->allow, ml_policy_t *) = ml_policy_make(cmd->pool);
+    }
+    *out = APR_ARRAY_IDX(d->allow, 0, ml_policy_t *);
+    return NULL;
+}
+
+const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
+{
+    ml_policy_t *pol;
+    const char *why = ml_allow_target(cmd, dc, &pol);
+
+    if (why)
+        return why;
+    if ((why = ml_policy_add(pol, arg, cmd->pool)) != NULL)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", arg, ": ", why, NULL);
     ml_allow_entries++;
     return NULL;
@@ -301,17 +362,42 @@ const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
 
 const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg)
 {
-    ml_dir_conf_t *d = dc;
     const char *why, *path = ap_server_root_relative(cmd->temp_pool, arg);
+    ml_policy_t *pol;
     int before;
 
-    ml_srv(cmd);
-    if (!d->allow)
-        d->allow = ml_policy_make(cmd->pool);
-    before = d->allow->entries->nelts + d->allow->anyone;
-    if (!path || (why = ml_policy_add_file(d->allow, path, cmd->pool)) != NULL)
+    if ((why = ml_allow_target(cmd, dc, &pol)) != NULL)
+        return why;
+    before = ml_policy_count(pol);
+    if (!path || (why = ml_policy_add_file(pol, path, cmd->pool)) != NULL)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", path ? why : arg, NULL);
-    ml_allow_entries += d->allow->entries->nelts + d->allow->anyone - before;
+    ml_allow_entries += ml_policy_count(pol) - before;
+    return NULL;
+}
+
+void ml_conf_policy_reporter(const char *path, int ok, const char *why, int entries)
+{
+    if (ok)
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, ap_server_conf,
+                     "MAGICLINK-200: MagicLinkAllowFile %s re-read: %d entr%s", path, entries,
+                     entries == 1 ? "y" : "ies");
+    else
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ap_server_conf,
+                     "MAGICLINK-201: MagicLinkAllowFile %s: %s; nobody on that list may sign "
+                     "in until it is fixed", path, why ? why : "unusable");
+}
+
+const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+
+    if (err)
+        return err;
+    if (!ml_realm_valid(arg))
+        return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected a name of 1 to 256 printable "
+                           "characters without spaces, got ", arg, NULL);
+    ml_srv(cmd)->realm = arg;
+    ml_srv(cmd)->realm_own = 1;
     return NULL;
 }
 
@@ -442,6 +528,7 @@ static void ml_conf_origin(apr_pool_t *p, server_rec *s, ml_srv_conf_t *c)
     else
         c->origin = apr_psprintf(p, "%s://%s", scheme, s->server_hostname);
     c->origin_https = !strncasecmp(c->origin, "https:", 6);
+    c->realm_eff = c->realm ? c->realm : c->origin;
 }
 
 static int ml_conf_mailer(apr_pool_t *pconf, server_rec *s, ml_srv_conf_t *c)

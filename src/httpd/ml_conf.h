@@ -46,9 +46,13 @@ typedef struct ml_srv_conf {
      * anywhere (a ceiling); ip: per client network (IPv4 /24, IPv6 /64). */
     ml_rate_t rate_email, rate_email_total, rate_ip, rate_domain;
     int rate_email_set, rate_email_total_set, rate_ip_set, rate_domain_set;
-    int used;                       /* a MagicLink directive names this server */
     int deliverers;                 /* MagicLinkDeliverers; 0: the default */
     int log_hashed;                 /* MagicLinkLogAddresses Hashed (ML_UNSET: Plain) */
+    const char *realm;              /* MagicLinkRealm */
+    ml_policy_t *allow;             /* MagicLinkAllow(File) at server level */
+    int used;                       /* a MagicLink directive names this server */
+    /* Set in this server's own section, not inherited (for the cross-checks). */
+    int key_file_own, base_url_own, realm_own;
     /* Made in check_config, shared read-only by every thread. */
     ml_keyring_t *keyring;
     struct ml_mailer *mailer;
@@ -57,15 +61,20 @@ typedef struct ml_srv_conf {
     const char *mail_fallback;      /* the default maildir, when no MagicLinkMailer */
     int origin_https;
     struct ml_jwt_srv *jwt;         /* identity tokens: ml_jwt_glue.h */
+    const char *realm_eff;          /* sessions' aud: MagicLinkRealm, else origin */
 } ml_srv_conf_t;
 
 typedef struct ml_dir_conf {
     int link_ttl, session_ttl, session_idle;
-    ml_policy_t *allow;
+    /* MagicLinkAllow(File) of the <Location>/<Directory> sections that apply,
+     * outermost first (ml_policy_t *): each narrows, the address must be
+     * allowed by the server's policy and by every one of these. */
+    apr_array_header_t *allow;
     const char *login_url;
     int bind_browser;
     int cookie_secure;
     int outage_admit;               /* MagicLinkCacheOutage Admit */
+    int cache_control;              /* MagicLinkCacheControl: no-store on admitted responses */
     const char *pass_header;
     const char *cookie_name;
     struct ml_jwt_dir *jwt;         /* identity tokens: ml_jwt_glue.h */
@@ -89,6 +98,12 @@ int ml_dir_session_idle(const ml_dir_conf_t *d);
 const char *ml_dir_cookie(const ml_dir_conf_t *d);
 const char *ml_dir_login_url(const ml_dir_conf_t *d);
 int ml_dir_bind_browser(const ml_dir_conf_t *d);
+int ml_dir_cache_control(const ml_dir_conf_t *d);
+
+/* Whether a canonical address may sign in (and be admitted) under this
+ * server and these sections, now: the server's allow policy and each
+ * section's own list, allow files as they are at this moment. */
+int ml_conf_allows(const ml_srv_conf_t *sc, const ml_dir_conf_t *dc, const char *email);
 
 /* Directive handlers. */
 const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg);
@@ -111,6 +126,7 @@ const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_languages(cmd_parms *cmd, void *dc, const char *args);
+const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg);
 
 /* Start-up: called from check_config for every server; loads the key ring
  * and makes the mailer, or logs why the server cannot start and fails. */
@@ -118,6 +134,14 @@ int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto);
 
 /* post_config: says where mail goes for servers with no MagicLinkMailer. */
 void ml_conf_note_mail_fallback(apr_pool_t *ptemp, server_rec *main_s);
+/* Start-up, after ml_conf_check for every server: the checks across servers
+ * and sections (shared keys without a realm, inherited base URLs, login URLs
+ * no handler serves, Require user lines that are no address); warnings,
+ * and !OK when the configuration cannot work. See ml_conf_xcheck.c. */
+int ml_conf_cross_check(apr_pool_t *ptemp, server_rec *main_s);
+
+/* Logs allow-file state changes at run time (ml_policy's reporter). */
+void ml_conf_policy_reporter(const char *path, int ok, const char *why, int entries);
 
 /* How many allow entries the configuration holds (for the start-up warning). */
 int ml_conf_allow_count(void);

@@ -144,7 +144,7 @@ static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
  * method is the sign_ins_total counter to move. */
 static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
 {
-    ml_session_t sess = { l->email, q->now, q->now, ml_nonce(q->r->pool) };
+    ml_session_t sess = { l->email, q->now, q->now, NULL, ml_nonce(q->r->pool) };
     ml_store_key_t v, unused;
     apr_int64_t not_before = 0;
     const char *sealed;
@@ -156,8 +156,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
         return ml_unavailable(q, APR_EGENERAL, "reading the sign-out time");
     if (not_before >= sess.iat)
         sess.iat = sess.seen = not_before + 1;
-    if (ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), &sess, q->now, q->r->pool,
-                        &sealed) != ML_CODEC_OK) {
+    if (ml_web_session_seal(q, &sess, &sealed) != ML_CODEC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-101: cannot seal a session");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
@@ -357,7 +356,7 @@ static int ml_route_generate(ml_req_t *q)
         return ml_audit(q, NULL, ML_MET_LINK_INVALID,
                           ml_page_login(q, HTTP_BAD_REQUEST, ret, raw,
                                         ml_msg(q, ML_MSG_ERROR_BAD_EMAIL)));
-    allowed = ml_policy_allows(q->dc->allow, email);
+    allowed = ml_auth_may_sign_in(q, email);
     if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret,
                       ml_web_lang_code(q->lang),
                       q->r->pool, &is) != ML_CODEC_OK
@@ -378,7 +377,7 @@ static int ml_route_generate(ml_req_t *q)
  * sign-in, since the allow list may have changed since the link was made. */
 static int ml_may_sign_in(ml_req_t *q, const ml_link_t *l, int *status)
 {
-    if (ml_policy_allows(q->dc->allow, l->email))
+    if (ml_auth_may_sign_in(q, l->email))
         return 1;
     ml_audit_line(q, l->email, 105, "sign-in refused", "not_allowed");
     *status = ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_NOT_ALLOWED_TITLE),
@@ -503,9 +502,8 @@ static int ml_route_logout(ml_req_t *q)
     if (done)
         return rc;
     scope = ml_web_field(q, "scope");
-    if (cookie && ml_session_open(q->scratch, q->kr, name, cookie, q->now,
-                                  ml_dir_session_ttl(q->dc), ml_dir_session_ttl(q->dc),
-                                  q->r->pool, &sess) == ML_CODEC_OK) {
+    if (cookie && ml_web_session_open(q, cookie, ml_dir_session_ttl(q->dc), &sess)
+                      == ML_CODEC_OK) {
         int this_browser = scope && !strcmp(scope, "browser");
         ml_store_rc_t src;
 

@@ -1,6 +1,8 @@
 #include "ml_web.h"
 #include "ml_lang.h"
 #include "ml_templates.h"
+#include "ml_cookie.h"
+#include "ml_origin.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
@@ -58,41 +60,82 @@ ml_scratch_t *ml_web_scratch(request_rec *r)
     return s;
 }
 
+/* Whether cookies set for r are Secure: MagicLinkCookieSecure, or with Auto
+ * (the default) when the base URL or this request is https. */
+static int ml_web_secure_r(request_rec *r)
+{
+    const ml_srv_conf_t *sc = ap_get_module_config(r->server->module_config, &magiclink_module);
+    const ml_dir_conf_t *dc = ap_get_module_config(r->per_dir_config, &magiclink_module);
+    int mode = dc->cookie_secure == ML_UNSET ? ML_AUTO : dc->cookie_secure;
+
+    if (mode != ML_AUTO)
+        return mode == ML_ON;
+    return sc->origin_https || !strcmp(ap_http_scheme(r), "https");
+}
+
+const char *ml_web_cookie_name(request_rec *r, const char *name)
+{
+    return ml_web_secure_r(r) ? apr_pstrcat(r->pool, ML_COOKIE_HOST_PREFIX, name, NULL) : name;
+}
+
+static int ml_web_scan_cookie(void *data, const char *key, const char *value)
+{
+    void **args = data;
+    const char *name = args[0];
+
+    ml_cookie_scan(value, strlen(value), name, strlen(name), args[1]);
+    return 1;
+}
+
 const char *ml_web_cookie(request_rec *r, const char *name)
 {
-    const char *h = apr_table_get(r->headers_in, "Cookie");
-    apr_size_t n = strlen(name);
+    const char *wire = ml_web_cookie_name(r, name), *v;
+    ml_cookie_hit_t hit;
+    void *args[2] = { (void *)wire, &hit };
+    apr_size_t n;
 
-    while (h && *h) {
-        const char *end;
-        while (*h == ' ' || *h == '\t' || *h == ';')
-            h++;
-        end = strchr(h, ';');
-        if (!strncmp(h, name, n) && h[n] == '=') {
-            const char *v = h + n + 1;
-            return end ? apr_pstrmemdup(r->pool, v, (apr_size_t)(end - v)) : apr_pstrdup(r->pool, v);
-        }
-        h = end;
-    }
-    return NULL;
+    ml_cookie_hit_init(&hit);
+    /* Every Cookie header: a client may split them, and a duplicate in the
+     * second one is as much a duplicate as one in the first. */
+    apr_table_do(ml_web_scan_cookie, args, r->headers_in, "Cookie", NULL);
+    if (hit.count > 1)
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "MAGICLINK-210: more than one cookie named %s; taking none of them", wire);
+    return ml_cookie_single(&hit, &v, &n) ? apr_pstrmemdup(r->pool, v, n) : NULL;
 }
 
 static int ml_web_secure(const ml_req_t *q)
 {
-    int mode = q->dc->cookie_secure == ML_UNSET ? ML_AUTO : q->dc->cookie_secure;
-
-    if (mode != ML_AUTO)
-        return mode == ML_ON;
-    return q->sc->origin_https || !strcmp(ap_http_scheme(q->r), "https");
+    return ml_web_secure_r(q->r);
 }
 
 void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
                        const char *path, apr_int64_t max_age)
 {
+    /* Secure, Path=/ and no Domain: the __Host- name makes the browser
+     * refuse the same name from any other host (a sibling subdomain), so
+     * nobody can toss a cookie of theirs into our place. */
+    int secure = ml_web_secure(q);
+    const char *wire = secure && !strcmp(path, "/") ? ml_web_cookie_name(q->r, name) : name;
+
     apr_table_addn(q->r->err_headers_out, "Set-Cookie",
                    apr_psprintf(q->r->pool, "%s=%s; Path=%s; Max-Age=%" APR_INT64_T_FMT
                                 "; HttpOnly; SameSite=Lax%s",
-                                name, value, path, max_age, ml_web_secure(q) ? "; Secure" : ""));
+                                wire, value, path, max_age, secure ? "; Secure" : ""));
+}
+
+ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const char **sealed)
+{
+    sess->aud = q->sc->realm_eff;
+    return ml_session_seal(q->scratch, q->kr, ml_dir_cookie(q->dc), sess, q->now, q->r->pool,
+                           sealed);
+}
+
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+                                   ml_session_t *sess)
+{
+    return ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), value, q->now,
+                           ml_dir_session_ttl(q->dc), idle, q->sc->realm_eff, q->r->pool, sess);
 }
 
 const char *ml_web_bind_name(const ml_req_t *q)
@@ -190,10 +233,35 @@ int ml_web_equal(const char *a, const char *b)
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }
 
+int ml_web_same_origin(const ml_req_t *q)
+{
+    request_rec *r = q->r;
+    const char *origin = apr_table_get(r->headers_in, "Origin");
+    const char *site = apr_table_get(r->headers_in, "Sec-Fetch-Site");
+
+    /* The browser says where the request comes from: only this origin (or a
+     * user's own navigation) may change state here. same-site is refused
+     * too: a sibling subdomain is another party. */
+    if (site && (!strcasecmp(site, "cross-site") || !strcasecmp(site, "same-site"))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "MAGICLINK-211: POST with Sec-Fetch-Site: %s refused",
+                      !strcasecmp(site, "cross-site") ? "cross-site" : "same-site");
+        return 0;
+    }
+    if (origin && !ml_origin_same(origin, strlen(origin), q->sc->origin, strlen(q->sc->origin))) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
+                      "MAGICLINK-212: POST from an Origin other than %s refused", q->sc->origin);
+        return 0;
+    }
+    return 1;
+}
+
 int ml_web_csrf_ok(const ml_req_t *q)
 {
     const char *t = ml_web_field(q, "csrf_token");
 
+    if (!ml_web_same_origin(q))
+        return 0;
     if (!t)
         t = apr_table_get(q->r->headers_in, "X-CSRF-Token");
     return q->bind_nonce && t && ml_web_equal(t, q->bind_nonce);

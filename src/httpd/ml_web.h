@@ -33,10 +33,29 @@ const char *ml_web_route_url(const ml_req_t *q, const char *route);
 /* The scratch of the calling worker thread, made on its first request. */
 ml_scratch_t *ml_web_scratch(request_rec *r);
 
-/* The first cookie called name, or NULL. */
+/* Cookie names. `name` is always the configured one (MagicLinkCookieName,
+ * or the binding cookie's); it is also the name sealed values are bound to
+ * under their MAC. On the wire the cookie is called "__Host-" NAME whenever
+ * it is Secure (MagicLinkCookieSecure On, or Auto over https): with Path=/
+ * and no Domain the browser then refuses that name from any other host.
+ * Over plain http (Secure off) the wire name is NAME itself.
+ * ml_web_cookie_name() gives the wire name for r. */
+const char *ml_web_cookie_name(request_rec *r, const char *name);
+
+/* The value of the one cookie called (the wire name of) name, across every
+ * Cookie header; NULL when there is none or more than one. */
 const char *ml_web_cookie(request_rec *r, const char *name);
+/* Sets a cookie: HttpOnly, SameSite=Lax, Secure as configured, under its
+ * wire name when path is "/". */
 void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
                        const char *path, apr_int64_t max_age);
+
+/* Sessions of this server: sealed under the session cookie's configured
+ * name, for the server's realm (MagicLinkRealm, else its origin). seal sets
+ * sess->aud; open applies MagicLinkSessionTTL and the given idle limit. */
+ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const char **sealed);
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+                                   ml_session_t *sess);
 
 /* The binding cookie's name for this location. */
 const char *ml_web_bind_name(const ml_req_t *q);
@@ -49,8 +68,16 @@ void ml_web_binding(ml_req_t *q, int issue);
 int ml_web_read_form(ml_req_t *q);
 const char *ml_web_field(const ml_req_t *q, const char *name);
 
-/* The CSRF token this POST presents (form field or X-CSRF-Token header)
- * matches the browser's binding nonce, compared in constant time. */
+/* Whether a state-changing request may come from where the browser says it
+ * comes from: refused when Sec-Fetch-Site is cross-site or same-site, or an
+ * Origin header is present and is not the configured origin (the base URL).
+ * Absent headers (older browsers, scripts) pass: the CSRF token decides.
+ * Logs why it refuses. */
+int ml_web_same_origin(const ml_req_t *q);
+
+/* The POST comes from our origin (ml_web_same_origin) and the CSRF token it
+ * presents (form field or X-CSRF-Token header) matches the browser's
+ * binding nonce, compared in constant time. */
 int ml_web_csrf_ok(const ml_req_t *q);
 
 /* Constant-time comparison of two NUL-terminated strings. */

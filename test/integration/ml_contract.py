@@ -19,6 +19,10 @@ SESSION_COOKIE = "magiclink_session"
 # DESIGN 3 names it magiclink_bind, and also says "the session cookie's name plus _bind"
 # (which would give magiclink_session_bind by default).  The module: magiclink_bind.
 BIND_COOKIE = "magiclink_bind"
+# Cookies that are Secure (https, or MagicLinkCookieSecure On) carry this prefix on
+# the wire (RFC 6265bis 4.1.3.2); over plain http (the suite) the names are bare.
+HOST_PREFIX = "__Host-"
+SESSION_CLAIMS = {"email", "iat", "seen", "aud"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_META = "csrf-token"
@@ -84,6 +88,28 @@ CONFIG_ERROR_NAMES = {
     "malformed key line": r"MagicLinkKeyFile|{keyfile}",
     "bad link ttl": r"MagicLinkLinkTTL",
     "bad mailer": r"MagicLinkMailer",
+    # issue 14: policy, realms and the cross-checks at start-up
+    "magiclink-domain not a domain": r"magiclink-domain.*not_a_domain.*is not a domain",
+    "magiclink-domain star": r"magiclink-domain.*\"\*\" is not a domain",
+    "allow entry not a domain": r"MagicLinkAllow: @localhost",
+    "allow file with a bad line": r"MagicLinkAllowFile: .*allow.txt line 2",
+    "realm with a space": r"MagicLinkRealm: expected a name",
+    "vhost shares keys and realm": r"MAGICLINK-222: <VirtualHost> vhost\.example.*shares "
+                                   r"MagicLinkKeyFile",
+    "vhost serves the handler with an inherited base URL":
+        r"MAGICLINK-224: <VirtualHost> handler\.example.*inherits MagicLinkBaseURL",
+}
+
+# Configurations that work but deserve a word: what `apache2 -t` must say.
+CONFIG_WARNINGS = {
+    "require user not an address": r"MAGICLINK-221: Require user admin .*not an email address",
+    "require user not canonical": r"MAGICLINK-221: Require user Ann@Example\.com .*ann@example\.com",
+    "login url no handler serves": r"MAGICLINK-220: MagicLinkLoginURL .*sends visitors to "
+                                   r"/signin",
+    "no handler at all": r"MAGICLINK-220: AuthType MagicLink .*no section sets SetHandler "
+                         r"magiclink",
+    "vhost inherits keys without a realm": r"MAGICLINK-223: <VirtualHost> 127\.0\.0\.1.*"
+                                          r"without a MagicLinkRealm",
 }
 NO_ALLOW_WARNING = r"\[magiclink:warn\].*MagicLinkAllow"   # nobody may sign in: say so
 

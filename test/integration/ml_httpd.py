@@ -109,10 +109,25 @@ def write_keyfile(path, lines, mode=0o600):
     return path
 
 
-def seal(keyfile, name, claims, at=None):
-    """Seals a dict of strings under NAME with the key file's first key."""
-    args = ["seal"] + (["--time", str(int(at))] if at is not None else [])
+def seal(keyfile, name, claims, at=None, max_len=None):
+    """Seals a dict of strings under NAME with the key file's first key (max_len: allow
+    a value over the codec's 4096 bytes, to test what happens to one)."""
+    args = ["seal"] + (["--time", str(int(at))] if at is not None else []) \
+        + (["--max-len", str(max_len)] if max_len else [])
     return cli(*args, keyfile, name, json.dumps(claims)).stdout.strip()
+
+
+def mint_session(server, email, iat_ago=0, seen_ago=0, realm=None, name="magiclink_session",
+                 **extra):
+    """A session cookie value as the module seals it (email, iat, seen, aud), with the
+    server's key and its realm (its origin) unless `realm` says otherwise; `extra` adds
+    or replaces claims (None removes one)."""
+    now = int(time.time())
+    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now - seen_ago),
+              "aud": realm or server.base}
+    claims.update(extra)
+    claims = {k: v for k, v in claims.items() if v is not None}
+    return seal(server.keyfile, name, claims, at=now - seen_ago)
 
 
 def open_sealed(keyfile, name, value):
@@ -154,7 +169,8 @@ GENEROUS_LIMITS = ("email 1000 3600", "email-total 1000 3600", "ip 100000 3600",
 
 @dataclass
 class Config:
-    """What varies between servers.  Text fields may use {dir} and {port}."""
+    """What varies between servers.  Text fields may use {dir}, {port} and {port2} (a
+    second free port, for a <VirtualHost> of one's own: Listen it in server_conf)."""
     with_module: bool = True
     allow: tuple = DEFAULT_ALLOW
     rate_limits: tuple = GENEROUS_LIMITS
@@ -172,6 +188,7 @@ class Config:
     store: str = "lmdb:{dir}/state"
     mpm: str = "event"             # event, worker or prefork
     mpm_conf: str = ""             # its directives (StartServers ...) [httpd's defaults]
+    handler: bool = True           # SetHandler magiclink in <Location /magic>
 
 
 class Httpd:
@@ -181,6 +198,7 @@ class Httpd:
         self.dir = Path(tempfile.mkdtemp(prefix=f"ml-it-{name}-"))
         self.dir.chmod(0o755)
         self.port = free_port()
+        self.port2 = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.conf_path = self.dir / "httpd.conf"
         self.error_log = self.dir / "logs" / "error_log"
@@ -198,7 +216,8 @@ class Httpd:
 
     # -- files
     def _fmt(self, text):
-        return text.replace("{dir}", str(self.dir)).replace("{port}", str(self.port))
+        return text.replace("{dir}", str(self.dir)).replace("{port}", str(self.port)) \
+                   .replace("{port2}", str(self.port2))
 
     def _write(self):
         ids = _run_ids()
@@ -271,7 +290,8 @@ class Httpd:
                     self._fmt(c.server_conf)]
             if c.store and "MagicLinkCache" not in c.server_conf:
                 out += [f"MagicLinkCache {self._fmt(c.store)}"]
-            out += ["<Location /magic>", "    SetHandler magiclink", self._fmt(c.magic_conf),
+            out += ["<Location /magic>", "    SetHandler magiclink" if c.handler else "",
+                    self._fmt(c.magic_conf),
                     "</Location>",
                     "<Location /private>", "    AuthType MagicLink", "    Require valid-user",
                     self._fmt(c.private_conf), "</Location>"]

@@ -24,7 +24,10 @@ from ml_client import Browser, Page, describe, expect, location_path, set_cookie
 LOCATIONS = ["user", "dom", "any", "both", "never", "bothdom", "iponly", "idle100", "ttl",
              "quoted", "ht", "strict"]
 
+# Anyone may sign in here: these tests are about Require and the gate, not the
+# allow policy (test_policy.py and test_gate_policy.py are).
 HTTPD_CONFIG = ml_httpd.Config(
+    allow=("*",),
     private_conf="""
     AuthName "Private Area"
     ErrorDocument 404 /private/notfound.html
@@ -123,7 +126,8 @@ def mint(server, email, iat_ago=0, seen_ago=0, ts_ago=None, name=C.SESSION_COOKI
     """A session cookie value sealed with the server's key (or `keyfile`), with iat and
     seen that many seconds in the past and the seal's timestamp at ts_ago [seen_ago]."""
     now = int(time.time())
-    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now - seen_ago)}
+    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now - seen_ago),
+              "aud": server.base}
     ts_ago = seen_ago if ts_ago is None else ts_ago
     return ml_httpd.seal(keyfile or server.keyfile, name, claims, at=now - ts_ago)
 
@@ -199,10 +203,18 @@ def test_authz_denial_with_401_carries_the_challenge(server, expect_errors):
                 describe(r)
 
 
-@pytest.mark.parametrize("addr", ["u@example.com", "u@EXAMPLE.com", "U@Example.Com",
-                                  "friend@other.org", "x@OTHER.ORG"])
+@pytest.mark.parametrize("addr", ["u@example.com", "friend@other.org", "x@other.org"])
 def test_require_magiclink_domain_grants_case_insensitively(server, addr):
+    # The Require line says "Example.COM other.org": domains are normalized there.
     expect(call(server, "/dom/page.txt", mint(server, addr)), C.OK, "page dom")
+
+
+@pytest.mark.parametrize("addr", ["u@EXAMPLE.com", "U@example.com", "x@OTHER.ORG"])
+def test_session_with_a_non_canonical_address_is_no_session(server, addr):
+    """Addresses are sealed in canonical form (lower case); anything else was sealed by
+    someone else and is refused whole, not admitted under another spelling."""
+    unauthenticated(call(server, "/dom/page.txt", mint(server, addr)))
+    unauthenticated(call(server, "/private/x.txt", mint(server, addr), accept="text/html"))
 
 
 @pytest.mark.parametrize("addr", ["u@evil.org", "u@notexample.com", "u@example.com.evil.org",
@@ -661,10 +673,10 @@ def broken_cookies(server, tmp_path):
         "just-pipes": base64.urlsafe_b64encode(b"||").decode(),
         "no-email": ml_httpd.seal(server.keyfile, C.SESSION_COOKIE,
                                   {"iat": str(int(time.time())),
-                                   "seen": str(int(time.time()))}),
+                                   "seen": str(int(time.time())), "aud": server.base}),
         "bad-iat": ml_httpd.seal(server.keyfile, C.SESSION_COOKIE,
                                  {"email": "k@example.com", "iat": "soon",
-                                  "seen": str(int(time.time()))}),
+                                  "seen": str(int(time.time())), "aud": server.base}),
     }
 
 

@@ -119,8 +119,11 @@ def _pair(httpd_factory, store, keyfile, prefix, a_conf="", b_conf="", limits=CL
     """Two servers on one store and one key file; they share one set of secrets (a
     session cookie or a token from one must not reach the other's log either)."""
     def config(private_conf):
+        # Each test server has its own base URL (its port); a real cluster shares one,
+        # and with it the default realm. Here the realm is named to share sessions.
         return ml_httpd.Config(key_file=str(keyfile), rate_limits=limits,
-                               server_conf=store.httpd_conf(), private_conf=private_conf)
+                               server_conf=store.httpd_conf() + "MagicLinkRealm ml-cluster\n",
+                               private_conf=private_conf)
     a = httpd_factory(f"{prefix}-a", config(a_conf))
     b = httpd_factory(f"{prefix}-b", config(b_conf))
     b.secrets = a.secrets

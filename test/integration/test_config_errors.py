@@ -13,6 +13,52 @@ BROKEN = {
     "malformed key line": ml_httpd.Config(key_lines=("k1 zz yy\n",)),
     "bad link ttl": ml_httpd.Config(server_conf="MagicLinkLinkTTL abc"),
     "bad mailer": ml_httpd.Config(server_conf="MagicLinkMailer bogus:x"),
+    "magiclink-domain not a domain": ml_httpd.Config(server_conf='''
+<Location /x>
+    AuthType MagicLink
+    Require magiclink-domain example.com not_a_domain
+</Location>'''),
+    "magiclink-domain star": ml_httpd.Config(server_conf='''
+<Location /x>
+    AuthType MagicLink
+    Require magiclink-domain *
+</Location>'''),
+    "allow entry not a domain": ml_httpd.Config(allow=("@localhost",)),
+    "allow file with a bad line": ml_httpd.Config(
+        files={"allow.txt": "ann@example.com\nnot an entry\n"},
+        server_conf='MagicLinkAllowFile "{dir}/allow.txt"'),
+    "realm with a space": ml_httpd.Config(server_conf='MagicLinkRealm "two words"'),
+    # A virtual host that inherits the keys and the base URL: its realm (the base URL's
+    # origin) is the main server's, so their sessions would be valid at each other.
+    "vhost shares keys and realm": ml_httpd.Config(server_conf='''
+Listen 127.0.0.1:{port2}
+<VirtualHost 127.0.0.1:{port2}>
+    ServerName vhost.example
+    MagicLinkSessionTTL 600
+</VirtualHost>'''),
+    # ... and one that also serves the handler mails links to the main server's host.
+    "vhost serves the handler with an inherited base URL": ml_httpd.Config(server_conf='''
+Listen 127.0.0.1:{port2}
+<VirtualHost 127.0.0.1:{port2}>
+    ServerName handler.example
+    MagicLinkRealm handler-host
+    <Location /signin>
+        SetHandler magiclink
+    </Location>
+</VirtualHost>'''),
+}
+
+WARNED = {
+    "require user not an address": ml_httpd.Config(private_conf="Require user admin"),
+    "require user not canonical": ml_httpd.Config(private_conf="Require user Ann@Example.com"),
+    "login url no handler serves": ml_httpd.Config(private_conf="MagicLinkLoginURL /signin"),
+    "no handler at all": ml_httpd.Config(handler=False),
+    "vhost inherits keys without a realm": ml_httpd.Config(server_conf='''
+Listen 127.0.0.1:{port2}
+<VirtualHost 127.0.0.1:{port2}>
+    ServerName 127.0.0.1
+    MagicLinkBaseURL http://127.0.0.1:{port2}
+</VirtualHost>'''),
 }
 
 
@@ -46,6 +92,20 @@ def test_broken_config_is_refused_by_name(make_server, case):
     started, output = srv.try_start()
     assert not started, f"httpd started anyway:\n{output}"
     assert re.search(names, output), f"/{names}/ not in:\n{output}"
+
+
+@pytest.mark.parametrize("case", WARNED)
+def test_config_trap_is_accepted_with_a_warning(make_server, case):
+    srv = make_server(case, WARNED[case])
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+    assert re.search(C.CONFIG_WARNINGS[case], proc.stdout), \
+        f"/{C.CONFIG_WARNINGS[case]}/ not in:\n{proc.stdout}"
+
+
+def test_the_base_config_has_nothing_to_say(make_server):
+    proc = make_server("quiet", ml_httpd.Config()).config_test()
+    assert "MAGICLINK-22" not in proc.stdout, proc.stdout
 
 
 def test_no_allow_list_starts_with_a_warning(httpd_factory):

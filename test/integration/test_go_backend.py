@@ -43,13 +43,14 @@ def key_line(server):
     return lines[0]
 
 
-def go_open(tool, keys, value, *flags):
-    return subprocess.run([str(tool), *flags, keys, value], capture_output=True, text=True,
-                          timeout=30)
+def go_open(tool, keys, value, *flags, aud):
+    """gosession with the realm the backend expects (the module's: its origin)."""
+    return subprocess.run([str(tool), "-aud", aud, *flags, keys, value], capture_output=True,
+                          text=True, timeout=30)
 
 
-def go_claims(tool, keys, value, *flags):
-    proc = go_open(tool, keys, value, *flags)
+def go_claims(tool, keys, value, *flags, aud):
+    proc = go_open(tool, keys, value, *flags, aud=aud)
     assert proc.returncode == 0, f"Go refused the module's cookie: {proc.stderr.strip()}"
     return json.loads(proc.stdout)
 
@@ -62,13 +63,14 @@ def test_go_opens_the_session_of_a_real_sign_in(browser, server, gosession, uniq
     addr = unique_email()
     _, r = browser.sign_in(addr)
     value = browser.cookie(C.SESSION_COOKIE)
-    got = go_claims(gosession, key_line(server), value)
+    got = go_claims(gosession, key_line(server), value, aud=server.base)
     assert got["email"] == addr
     assert got["iat"] == got["seen"] == date_of(r), (got, r.headers["Date"])
     # the module's own reading of the same cookie agrees
     ours = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE, value)
     assert ours == {"email": addr, "iat": str(got["iat"]), "seen": str(got["seen"]),
-                    "sid": ours["sid"]}
+                    "aud": server.base, "sid": ours["sid"]}
+    assert got["aud"] == server.base
     assert len(ours["sid"]) == 24         # the session's own id (sign-out of one browser)
     # and the same cookie is a session to the module
     expect(browser.private(), C.OK, C.TEXT_SECRET_PAGE)
@@ -76,10 +78,11 @@ def test_go_opens_the_session_of_a_real_sign_in(browser, server, gosession, uniq
 
 def test_go_opens_a_renewed_session(server, gosession):
     now = int(time.time())
-    claims = {"email": "renew@example.com", "iat": str(now - 600), "seen": str(now - 120)}
+    claims = {"email": "renew@example.com", "iat": str(now - 600), "seen": str(now - 120),
+              "aud": server.base}
     old = ml_httpd.seal(server.keyfile, C.SESSION_COOKIE, claims, at=now - 120)
     # Go, with an idle limit of a minute, refuses the cookie as it is ...
-    proc = go_open(gosession, key_line(server), old, "-idle", "60")
+    proc = go_open(gosession, key_line(server), old, "-idle", "60", aud=server.base)
     assert proc.returncode == 1 and "idle" in proc.stderr, proc
     # ... and accepts the one the module renews it into.
     r = requests.get(server.url(C.PRIVATE), allow_redirects=False, timeout=30,
@@ -87,8 +90,9 @@ def test_go_opens_a_renewed_session(server, gosession):
     expect(r, C.OK)
     renewed = set_cookies(r)[C.SESSION_COOKIE][0]
     server.secrets.add(renewed)
-    got = go_claims(gosession, key_line(server), renewed, "-idle", "60")
-    assert got == {"email": "renew@example.com", "iat": now - 600, "seen": date_of(r)}
+    got = go_claims(gosession, key_line(server), renewed, "-idle", "60", aud=server.base)
+    assert got == {"email": "renew@example.com", "iat": now - 600, "seen": date_of(r),
+                   "aud": server.base}
 
 
 def test_go_applies_its_own_limits_and_refuses_what_the_module_refuses(
@@ -99,15 +103,19 @@ def test_go_applies_its_own_limits_and_refuses_what_the_module_refuses(
     keys = key_line(server)
     later = str(int(time.time()) + 7200)
     # idle and lifetime limits, judged at a later time
-    assert "idle" in go_open(gosession, keys, value, "-now", later).stderr
-    proc = go_open(gosession, keys, value, "-now", later, "-idle", "10000", "-ttl", "3600")
+    assert "idle" in go_open(gosession, keys, value, "-now", later, aud=server.base).stderr
+    proc = go_open(gosession, keys, value, "-now", later, "-idle", "10000", "-ttl", "3600",
+                   aud=server.base)
     assert proc.returncode == 1 and "lifetime" in proc.stderr, proc
+    # another realm (a session of another host sharing the keys)
+    proc = go_open(gosession, keys, value, aud="https://other.example")
+    assert proc.returncode == 1 and "realm" in proc.stderr, proc
     # wrong name, foreign key, tampered
-    assert go_open(gosession, keys, value, "-name", "magic").returncode == 1
+    assert go_open(gosession, keys, value, "-name", "magic", aud=server.base).returncode == 1
     foreign = ml_httpd.keygen().strip()
-    assert go_open(gosession, foreign, value).returncode == 1
+    assert go_open(gosession, foreign, value, aud=server.base).returncode == 1
     tampered = value[:20] + ("A" if value[20] != "A" else "B") + value[21:]
-    assert go_open(gosession, keys, tampered).returncode == 1
+    assert go_open(gosession, keys, tampered, aud=server.base).returncode == 1
     # key rotation: a file with a new first key still opens what the old one sealed
     rotated = ml_httpd.write_keyfile(tmp_path / "rotated", [ml_httpd.keygen(), keys])
-    assert go_claims(gosession, str(rotated), value)["email"] == addr
+    assert go_claims(gosession, str(rotated), value, aud=server.base)["email"] == addr

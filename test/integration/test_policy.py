@@ -151,9 +151,14 @@ def test_cookie_name_names_both_cookies(httpd_factory):
 
 
 def test_cookie_secure_on_marks_the_cookies_secure(httpd_factory):
+    """Secure cookies carry the __Host- prefix: Secure, Path=/ and no Domain, so a
+    browser keeps them from being set by any other host."""
     srv = httpd_factory("secure", ml_httpd.Config(server_conf="MagicLinkCookieSecure On"))
     cookies = set_cookies(Browser(srv).login().response)
-    assert cookies[C.BIND_COOKIE][1].get("secure") is True, cookies
+    assert C.BIND_COOKIE not in cookies, cookies
+    value, attrs = cookies[C.HOST_PREFIX + C.BIND_COOKIE]
+    assert attrs.get("secure") is True and attrs.get("path") == "/", cookies
+    assert "domain" not in attrs, cookies
 
 
 def test_bind_browser_off_lets_another_browser_confirm(httpd_factory):

@@ -158,12 +158,13 @@ static void expect_refused(const char *in, const char *why)
 static void test_addr_plain(void **state)
 {
     expect_ok("alice@example.com", "alice@example.com", "alice@example.com");
-    /* Local part as typed, domain lower-cased. */
-    expect_ok("Alice.Smith+Tag@Example.COM", "Alice.Smith+Tag@example.com",
-              "Alice.Smith+Tag@example.com");
-    expect_ok("o'brien!#$%&*/=?^_`{|}~-@mail.example.org",
-              "o'brien!#$%&*/=?^_`{|}~-@mail.example.org",
-              "o'brien!#$%&*/=?^_`{|}~-@mail.example.org");
+    /* One identity per mailbox: the whole address lower-cased. */
+    expect_ok("Alice.Smith+Tag@Example.COM", "alice.smith+tag@example.com",
+              "alice.smith+tag@example.com");
+    expect_ok("ALICE@EXAMPLE.COM", "alice@example.com", "alice@example.com");
+    expect_ok("o'brien#$&*/=?^_`{|}~-@mail.example.org",
+              "o'brien#$&*/=?^_`{|}~-@mail.example.org",
+              "o'brien#$&*/=?^_`{|}~-@mail.example.org");
     expect_ok("x@a-b.c0m", "x@a-b.c0m", "x@a-b.c0m");
 }
 
@@ -172,7 +173,7 @@ static void test_addr_idn(void **state)
     expect_ok("user@b\xc3\xbc" "cher.example", "user@xn--bcher-kva.example",
               "user@b\xc3\xbc" "cher.example");
     /* Upper case non-ASCII (Ü) is lower-cased before encoding. */
-    expect_ok("user@B\xc3\x9c" "CHER.Example", "user@xn--bcher-kva.example",
+    expect_ok("User@B\xc3\x9c" "CHER.Example", "user@xn--bcher-kva.example",
               "user@b\xc3\xbc" "cher.example");
     /* Already an A-label: checked, lower-cased, decoded for display. */
     expect_ok("user@XN--BCHER-KVA.example", "user@xn--bcher-kva.example",
@@ -239,6 +240,14 @@ static void test_addr_refused(void **state)
     expect_refused("alice@[192.0.2.1]", "address literals");
     expect_refused("alice@192.0.2.1", "IP address");
     expect_refused("root@localhost", "at least one dot");
+    /* Forms a relay would route to another mailbox. */
+    expect_refused("bob%evil.example@example.com", "% or !");
+    expect_refused("evil.example!bob@example.com", "% or !");
+    expect_refused("@relay.example:bob@example.com", "more than one @");
+    expect_refused("bob@relay.example:x@example.com", "more than one @");
+    expect_refused("bob@[IPv6:2001:db8::1]", "address literals");
+    expect_refused("bob@example.123", "IP address");
+    expect_refused("\"bob@evil\"@example.com", "quoted");
     /* Non-ASCII local parts (including lookalikes: Cyrillic a, fullwidth a). */
     expect_refused("\xd0\xb0lice@example.com", "non-ASCII");
     expect_refused("\xef\xbd\x81lice@example.com", "non-ASCII");
@@ -299,6 +308,43 @@ static void test_addr_input_limit(void **state)
     big[ML_ADDR_INPUT_MAX + 1] = '\0';
     expect_refused(big, "too long");
     expect_refused_n(NULL, 0, "empty");
+}
+
+static void test_addr_canonical(void **state)
+{
+    static const char *const yes[] = { "a@example.com", "a.b+c@xn--bcher-kva.example" };
+    static const char *const no[] = { "A@example.com", "a@Example.com",
+                                       "a@b\xc3\xbc" "cher.example", "a@XN--BCHER-KVA.example",
+                                       "a%b@example.com", "a@example.com ", "", "a@b" };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++)
+        assert_true(ml_addr_is_canonical(yes[i], strlen(yes[i])));
+    for (i = 0; i < sizeof(no) / sizeof(no[0]); i++)
+        if (ml_addr_is_canonical(no[i], strlen(no[i])))
+            fail_msg("%s taken for canonical", no[i]);
+    assert_false(ml_addr_is_canonical(NULL, 0));
+    assert_false(ml_addr_is_canonical("a@example.com\0x", 15));
+}
+
+static void test_addr_normalize_domain(void **state)
+{
+    const char *out = NULL, *err = NULL;
+
+    assert_int_equal(ml_addr_normalize_domain(pool, "Example.COM", 11, &out, &err), APR_SUCCESS);
+    assert_string_equal(out, "example.com");
+    assert_int_equal(ml_addr_normalize_domain(pool, "B\xc3\x9c" "cher.example", 15, &out, &err),
+                     APR_SUCCESS);
+    assert_string_equal(out, "xn--bcher-kva.example");
+    assert_int_equal(ml_addr_normalize_domain(pool, "XN--BCHER-KVA.example", 21, &out, &err),
+                     APR_SUCCESS);
+    assert_string_equal(out, "xn--bcher-kva.example");
+    assert_int_equal(ml_addr_normalize_domain(pool, "localhost", 9, &out, &err), APR_EINVAL);
+    assert_int_equal(ml_addr_normalize_domain(pool, "a@b.example", 11, &out, &err), APR_EINVAL);
+    assert_int_equal(ml_addr_normalize_domain(pool, "[192.0.2.1]", 11, &out, &err), APR_EINVAL);
+    assert_int_equal(ml_addr_normalize_domain(pool, "192.0.2.1", 9, &out, &err), APR_EINVAL);
+    assert_int_equal(ml_addr_normalize_domain(pool, "*", 1, &out, &err), APR_EINVAL);
+    assert_int_equal(ml_addr_normalize_domain(pool, "", 0, &out, &err), APR_EINVAL);
 }
 
 static void test_addr_domain(void **state)
@@ -386,6 +432,8 @@ int main(void)
         cmocka_unit_test(test_addr_refused),
         cmocka_unit_test(test_addr_input_limit),
         cmocka_unit_test(test_addr_domain),
+        cmocka_unit_test(test_addr_canonical),
+        cmocka_unit_test(test_addr_normalize_domain),
         cmocka_unit_test(test_from),
         cmocka_unit_test(test_from_quoting),
         cmocka_unit_test(test_from_refused),

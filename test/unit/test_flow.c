@@ -1,12 +1,12 @@
-/* Unit tests of the flow's core pieces: return paths, the allow policy,
- * link/pending tokens with their codes, bindings and sessions. */
+/* Unit tests of the flow's core pieces: return paths and link/pending
+ * tokens with their codes (the allow policy: test_policy.c; bindings and
+ * sessions: test_session.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "ml_test.h"
 #include "ml_link.h"
-#include "ml_policy.h"
 #include "ml_return.h"
 
 static apr_pool_t *pool;
@@ -61,52 +61,6 @@ static void test_return_accepted(void **st)
     }
     assert_string_equal(ml_return_or("//evil", "/"), "/");
     assert_string_equal(ml_return_or("/ok", "/"), "/ok");
-}
-
-/* ---- allow policy ---- */
-
-static void test_policy(void **st)
-{
-    ml_policy_t *p = ml_policy_make(pool), *q = ml_policy_make(pool), *m;
-
-    assert_true(ml_policy_empty(p));
-    assert_false(ml_policy_allows(p, "a@example.com"));
-    assert_null(ml_policy_add(p, "@Example.com", pool));
-    assert_null(ml_policy_add(p, "Friend@other.org", pool));
-    assert_non_null(ml_policy_add(p, "no-at-sign", pool));
-    assert_non_null(ml_policy_add(p, "a@b@c", pool));
-    assert_non_null(ml_policy_add(p, "a b@c", pool));
-    assert_true(ml_policy_allows(p, "anyone@example.com"));
-    assert_true(ml_policy_allows(p, "ANYONE@EXAMPLE.COM"));
-    assert_false(ml_policy_allows(p, "x@sub.example.com"));
-    assert_false(ml_policy_allows(p, "x@example.com.evil"));
-    assert_true(ml_policy_allows(p, "friend@other.org"));
-    assert_false(ml_policy_allows(p, "foe@other.org"));
-    assert_null(ml_policy_add(q, "*", pool));
-    assert_true(ml_policy_allows(q, "x@y.z"));
-    m = ml_policy_merge(pool, p, NULL);
-    assert_ptr_equal(m, p);
-    m = ml_policy_merge(pool, p, q);
-    assert_true(ml_policy_allows(m, "x@y.z"));
-}
-
-static void test_policy_file(void **st)
-{
-    char path[] = "/tmp/ml_allowXXXXXX";
-    const char *text = "# staff\n@example.com\n\n  ann@other.org  \nnot an entry\n";
-    ml_policy_t *p = ml_policy_make(pool);
-    const char *err;
-    int fd = mkstemp(path);
-
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
-    close(fd);
-    err = ml_policy_add_file(p, path, pool);
-    assert_non_null(err);
-    assert_non_null(strstr(err, "line 5"));
-    assert_true(ml_policy_allows(p, "ann@other.org"));
-    unlink(path);
-    assert_non_null(ml_policy_add_file(ml_policy_make(pool), path, pool));
 }
 
 /* ---- link and pending tokens ---- */
@@ -210,45 +164,6 @@ static void test_code_clean(void **st)
     assert_false(ml_link_code_clean(NULL, c));
 }
 
-static void test_binding(void **st)
-{
-    const char *n = ml_nonce(pool), *sealed;
-
-    assert_int_equal(strlen(n), ML_NONCE_LEN);
-    assert_string_not_equal(n, ml_nonce(pool));
-    assert_int_equal(ml_binding_seal(scratch, kr, "c_bind", n, NOW, pool, &sealed), ML_CODEC_OK);
-    assert_string_equal(ml_binding_open(scratch, kr, "c_bind", sealed, NOW, 100, pool), n);
-    assert_null(ml_binding_open(scratch, kr, "c", sealed, NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", sealed, NOW + 101, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", NULL, NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", "garbage", NOW, 100, pool));
-}
-
-static void test_session(void **st)
-{
-    ml_session_t s = { "a@example.com", NOW, NOW, "abcdefghijklmnopqrstuvwx" }, out;
-    const char *v;
-
-    assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW, pool, &v), ML_CODEC_OK);
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW + 50, 1000, 100, pool, &out),
-                     ML_CODEC_OK);
-    assert_string_equal(out.email, "a@example.com");
-    assert_int_equal(out.iat, NOW);
-    assert_string_equal(out.sid, "abcdefghijklmnopqrstuvwx");
-    /* Idle too long. */
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW + 101, 1000, 100, pool, &out),
-                     ML_CODEC_EXPIRED);
-    /* Renewed (seen moved) but past the absolute lifetime since iat. */
-    s.seen = NOW + 990;
-    assert_int_equal(ml_session_seal(scratch, kr, "sess", &s, NOW + 990, pool, &v), ML_CODEC_OK);
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW + 995, 1000, 100, pool, &out),
-                     ML_CODEC_OK);
-    assert_int_equal(ml_session_open(scratch, kr, "sess", v, NOW + 1001, 1000, 100, pool, &out),
-                     ML_CODEC_EXPIRED);
-    assert_int_equal(ml_session_open(scratch, kr, "other", v, NOW + 995, 1000, 100, pool, &out),
-                     ML_CODEC_MAC);
-}
-
 static int setup(void **st)
 {
     const char *err;
@@ -275,14 +190,10 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_return_refused),
         cmocka_unit_test(test_return_accepted),
-        cmocka_unit_test(test_policy),
-        cmocka_unit_test(test_policy_file),
         cmocka_unit_test(test_link_issue_token),
         cmocka_unit_test(test_link_record),
         cmocka_unit_test(test_link_codes_vary),
         cmocka_unit_test(test_code_clean),
-        cmocka_unit_test(test_binding),
-        cmocka_unit_test(test_session),
     };
     return cmocka_run_group_tests_name("flow", tests, setup, teardown);
 }

@@ -55,6 +55,7 @@ static void (*ml_mc_get)(ml_malloc_counts_t *);
 static void (*ml_mc_trace)(long);
 
 static const char ml_site[] = "mod_magiclink bench";
+static const char ml_realm[] = "https://bench.example";
 static const char ml_email[] = "bench@example.com";
 static const char ml_code_url[] = "/magic/code";
 
@@ -123,7 +124,7 @@ static int op_session(ml_core_t *b)
 {
     ml_session_t sess;
     int ok = ml_session_open(b->s, b->kr, "magiclink_session", b->session, ml_now(), 604800,
-                             3600, b->req, &sess) == ML_CODEC_OK;
+                             3600, ml_realm, b->req, &sess) == ML_CODEC_OK;
 
     apr_pool_clear(b->req);
     return ok;
@@ -267,6 +268,7 @@ static void ml_setup(ml_core_t *b, apr_pool_t *p, const char *keyfile)
     apr_snprintf(b->verify_url, sizeof(b->verify_url), "/magic/verify/%s", b->token);
     sess.email = ml_email;
     sess.iat = sess.seen = now;
+    sess.aud = ml_realm;
     if (ml_session_seal(b->s, b->kr, "magiclink_session", &sess, now, p, &v) != ML_CODEC_OK)
         ml_die("setup", "cannot seal a session");
     apr_cpystrn(b->session, v, sizeof(b->session));

@@ -4,13 +4,15 @@
 // Built in GOPATH mode against Debian's golang-github-gorilla-securecookie-dev;
 // test/integration/test_go_backend.py drives it with cookies the module set.
 //
-//	gosession [-name NAME] [-ttl SECS] [-idle SECS] [-now UNIX] KEYS VALUE
+//	gosession -aud REALM [-name NAME] [-ttl SECS] [-idle SECS] [-now UNIX] KEYS VALUE
 //
 // KEYS is a key file in the module's format ("ID HASHKEY_HEX BLOCKKEY_HEX" per
 // line, '#' comments) or one such line given literally (it contains a space);
-// every key opens (securecookie.DecodeMulti), as in the module. On success it
-// prints {"email": ..., "iat": N, "seen": N} on one line; on any refusal, one
-// line on stderr saying why, and exit status 1.
+// every key opens (securecookie.DecodeMulti), as in the module. REALM is the
+// module's realm for the host the backend serves (MagicLinkRealm, else the
+// origin of MagicLinkBaseURL): a session issued for another realm is refused.
+// On success it prints {"email": ..., "iat": N, "seen": N, "aud": ...} on one
+// line; on any refusal, one line on stderr saying why, and exit status 1.
 package main
 
 import (
@@ -33,6 +35,7 @@ type Session struct {
 	Email string `json:"email"`
 	IAT   int64  `json:"iat"`  // sign-in time, unix seconds
 	Seen  int64  `json:"seen"` // last renewal, unix seconds (re-sealed at most once a minute)
+	Aud   string `json:"aud"`  // the realm it was issued for
 }
 
 // Limits mirror MagicLinkSessionTTL and MagicLinkSessionIdle.
@@ -71,8 +74,8 @@ func Codecs(keyText string, lim Limits) ([]securecookie.Codec, error) {
 	return codecs, nil
 }
 
-// Open decodes the cookie value and checks the session's own limits.
-func Open(codecs []securecookie.Codec, name, value string, lim Limits, now int64) (Session, error) {
+// Open decodes the cookie value and checks the session's realm and its own limits.
+func Open(codecs []securecookie.Codec, name, value, aud string, lim Limits, now int64) (Session, error) {
 	var claims map[string]string
 	if err := securecookie.DecodeMulti(name, value, &claims, codecs...); err != nil {
 		return Session{}, err
@@ -80,10 +83,14 @@ func Open(codecs []securecookie.Codec, name, value string, lim Limits, now int64
 	var s Session
 	var err1, err2 error
 	s.Email = claims["email"]
+	s.Aud = claims["aud"]
 	s.IAT, err1 = strconv.ParseInt(claims["iat"], 10, 64)
 	s.Seen, err2 = strconv.ParseInt(claims["seen"], 10, 64)
-	if s.Email == "" || err1 != nil || err2 != nil {
+	if s.Email == "" || err1 != nil || err2 != nil || s.IAT < 0 || s.Seen < 0 {
 		return Session{}, errors.New("session: missing or malformed claims")
+	}
+	if s.Aud != aud {
+		return Session{}, errors.New("session: issued for another realm")
 	}
 	if now-s.IAT > lim.TTL {
 		return Session{}, errors.New("session: older than its lifetime (iat)")
@@ -96,12 +103,13 @@ func Open(codecs []securecookie.Codec, name, value string, lim Limits, now int64
 
 func main() {
 	name := flag.String("name", "magiclink_session", "cookie name (MagicLinkCookieName)")
+	aud := flag.String("aud", "", "the realm (MagicLinkRealm, else the origin of MagicLinkBaseURL)")
 	ttl := flag.Int64("ttl", 604800, "MagicLinkSessionTTL, seconds")
 	idle := flag.Int64("idle", 3600, "MagicLinkSessionIdle, seconds")
 	now := flag.Int64("now", 0, "the time to judge by, unix seconds [now]")
 	flag.Parse()
-	if flag.NArg() != 2 {
-		fmt.Fprintln(os.Stderr, "usage: gosession [-name NAME] [-ttl SECS] [-idle SECS] [-now UNIX] KEYS VALUE")
+	if flag.NArg() != 2 || *aud == "" {
+		fmt.Fprintln(os.Stderr, "usage: gosession -aud REALM [-name NAME] [-ttl SECS] [-idle SECS] [-now UNIX] KEYS VALUE")
 		os.Exit(2)
 	}
 	keys := flag.Arg(0)
@@ -123,7 +131,7 @@ func main() {
 	if t == 0 {
 		t = time.Now().Unix()
 	}
-	s, err := Open(codecs, *name, flag.Arg(1), lim, t)
+	s, err := Open(codecs, *name, flag.Arg(1), *aud, lim, t)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gosession:", err)
 		os.Exit(1)

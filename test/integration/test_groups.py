@@ -56,7 +56,8 @@ LoadModule authz_groupfile_module "{ml_httpd.MODULES_DIR}/mod_authz_groupfile.so
 def mint(server, email):
     now = int(time.time())
     return ml_httpd.seal(server.keyfile, C.SESSION_COOKIE,
-                         {"email": email, "iat": str(now), "seen": str(now)}, at=now)
+                         {"email": email, "iat": str(now), "seen": str(now),
+                          "aud": server.base}, at=now)
 
 
 def call(server, path, email=None, accept="application/json"):

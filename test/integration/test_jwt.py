@@ -132,7 +132,7 @@ def srv_ec(httpd_factory, echo_backend, keydir):
 
 def mint(server, email, iat_ago=0):
     now = int(time.time())
-    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now)}
+    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now), "aud": server.base}
     return ml_httpd.seal(server.keyfile, C.SESSION_COOKIE, claims, at=now)
 
 

@@ -23,7 +23,8 @@ HTTPD_CONFIG = ml_httpd.Config(magic_conf=f"""
 
 def mint(server, email, iat_ago=0, seen_ago=0):
     now = int(time.time())
-    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now - seen_ago)}
+    claims = {"email": email, "iat": str(now - iat_ago), "seen": str(now - seen_ago),
+              "aud": server.base}
     return ml_httpd.seal(server.keyfile, C.SESSION_COOKIE, claims, at=now - seen_ago), claims
 
 

@@ -12,7 +12,9 @@ import re
 
 import pytest
 
+import ml_contract as C
 import ml_httpd
+from ml_client import Browser, expect
 
 needs_root = pytest.mark.skipif(os.geteuid() != 0,
                                 reason="User switching (and chown) needs root")
@@ -114,16 +116,37 @@ def test_key_file_that_is_a_directory_is_refused(make_server):
 
 
 @pytest.mark.parametrize("spec,pattern", [
-    ("lmdb:relative/dir", r"MAGICLINK-403: MagicLinkCache lmdb:relative/dir: lmdb needs an "
-                          r"absolute directory"),
-    ("lmdb:{dir}/no-such-store", r"MAGICLINK-404: MagicLinkCache \S+: directory "
-                                 r"\S+/no-such-store does not exist"),
+    # Refused by the directive itself (a syntax error naming the directive).
+    ("lmdb:relative/dir", r"MagicLinkCache: lmdb needs an absolute directory, e.g. "
+                          r"lmdb:/var/lib/apache2/magiclink"),
+    # A missing directory is made at start, but not one whose parent is missing too.
+    ("lmdb:{dir}/no-parent/store", r"MAGICLINK-404: MagicLinkCache \S+: directory "
+                                   r"\S+/no-parent/store cannot be made \(no parent\)"),
     ("lmdb:{dir}/htdocs/static.txt", r"MAGICLINK-405: MagicLinkCache \S+: \S+static\.txt is "
                                      r"not a directory"),
 ])
 def test_unusable_lmdb_store_is_refused(make_server, spec, pattern):
     srv = make_server("store", ml_httpd.Config(server_conf=f"MagicLinkCache {spec}"))
     assert_refused_by_both(srv, pattern)
+
+
+def test_missing_lmdb_dir_is_made_at_start(make_server, unique_email):
+    """Its parent exists: -t accepts it (and makes nothing), the start makes it for the
+    children (User's, when httpd starts as root) and the store in it works."""
+    srv = make_server("store-made", ml_httpd.Config(
+        server_conf="MagicLinkCache lmdb:{dir}/made/store"))
+    store = srv.dir / "made" / "store"
+    (srv.dir / "made").mkdir()
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+    assert not store.exists(), "apache2 -t made the directory"
+    srv.start()
+    assert store.is_dir() and (store / "data.mdb").is_file()
+    if os.geteuid() == 0:
+        assert (store.stat().st_uid, store.stat().st_gid) == run_ids()
+    b = Browser(srv)
+    b.sign_in(unique_email())
+    expect(b.private(), C.OK, C.TEXT_SECRET_PAGE)
 
 
 @needs_root
@@ -161,11 +184,15 @@ def test_explicit_mailer_gives_no_fallback_notice(make_server):
 
 
 @pytest.mark.parametrize("spec,pattern", [
-    ("memcache:127.0.0.1:11211", r"MagicLinkCache memcache:127\.0\.0\.1:11211: "),
-    ("shmcb:relative/path(notasize)", r"MagicLinkCache shmcb:relative/path\(notasize\): "),
+    ("memcache:127.0.0.1:11211", r'MagicLinkCache: unknown store "memcache": lmdb:DIR or '
+                                 r'redis:HOST:PORT \(an evicting cache cannot hold sign-outs\)'),
+    ("shmcb:relative/path(notasize)", r'MagicLinkCache: unknown store "shmcb": lmdb:DIR or '
+                                      r'redis:HOST:PORT \(an evicting cache cannot hold '
+                                      r'sign-outs\)'),
 ])
 def test_store_a_start_would_refuse_is_refused_by_configtest(make_server, spec, pattern):
-    """A store httpd cannot set up (its module not loaded, arguments it rejects) was
-    refused only by post_config: -t said OK and the restart took the server down."""
+    """An evicting cache (memcache, shmcb) could forget a sign-out: the directive refuses
+    it, so -t fails as the start does (it once said OK and the restart took the server
+    down)."""
     srv = make_server("store-spec", ml_httpd.Config(server_conf=f"MagicLinkCache {spec}"))
     assert_refused_by_both(srv, pattern)

@@ -199,9 +199,13 @@ void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
             break;
         }
     }
-    /* Registered after the threads: cleanups run last-first, so the
-     * deliverers stop before the store they use is closed. */
-    apr_pool_cleanup_register(pchild, d, ml_deliverers_stop, apr_pool_cleanup_null);
+    /* A pre-cleanup: it runs before pchild's subpools are destroyed, the
+     * threads' own pools among them (apr_thread_exit destroys a thread's
+     * pool: joined in a plain cleanup, each was destroyed twice, and the
+     * process crashed in apr_terminate at exit, httpd -X every time), and
+     * before any cleanup, so the deliverers stop before the store they use
+     * is closed. */
+    apr_pool_pre_cleanup_register(pchild, d, ml_deliverers_stop);
     ml_dlv = d;
 }
 

@@ -256,3 +256,34 @@ def test_a_full_outbox_answers_503_for_everyone(httpd_factory, fresh, unique_ema
     # Full: the same honest answer for an allowed and a not-allowed address.
     expect(b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}), 503)
     expect(b.generate({C.CSRF_FIELD: csrf, "email": "someone@not-allowed.test"}), 503)
+
+
+def test_a_one_process_httpd_stops_cleanly_after_delivering(unique_email):
+    """httpd -X (one process: for debugging, and the benchmarks' heap and system-call
+    counts) stops on SIGTERM with status 0 once its deliverers have sent a mail. They are
+    stopped before the pools of their threads are destroyed; when they were joined later,
+    each thread's pool was destroyed twice and the process crashed in apr_terminate."""
+    srv = ml_httpd.Httpd("one-process")
+    with open(srv.dir / "logs" / "stdout", "wb") as out:
+        proc = subprocess.Popen([ml_httpd.APACHE2, "-X", "-f", str(srv.conf_path),
+                                 "-DFOREGROUND"], env=srv.env(), stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + ml_httpd.START_TIMEOUT
+        while not ml_httpd.port_accepts(srv.port):
+            assert proc.poll() is None and time.monotonic() < deadline, srv.startup_output()
+            time.sleep(ml_httpd.POLL)
+        addr = unique_email()
+        b = Browser(srv)
+        page = b.login()
+        expect(b.generate({C.CSRF_FIELD: page.csrf, "email": addr}), 200)
+        assert srv.mailbox.take(addr)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+    assert proc.returncode == 0, srv.startup_output()
+    assert not ml_httpd.unexpected_log_lines(srv.error_log_text())
+    srv.cleanup()

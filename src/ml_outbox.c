@@ -58,6 +58,17 @@ int ml_outbox_decode(char *data, apr_size_t len, ml_outbox_msg_t *m)
     return 1;
 }
 
+apr_uint64_t ml_outbox_queue(const char *mailer)
+{
+    apr_uint64_t h = 14695981039346656037ULL;      /* FNV-1a: a name, not a secret */
+
+    for (; *mailer; mailer++) {
+        h ^= (unsigned char)*mailer;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
 apr_int64_t ml_outbox_next_try(int attempts, apr_int64_t now)
 {
     apr_int64_t wait = attempts >= 6 ? ML_OUTBOX_BACKOFF_MAX : (apr_int64_t)1 << attempts;
@@ -99,8 +110,9 @@ static ml_outbox_result_t ml_outbox_send(ml_store_t *st, const ml_store_mail_t *
     return ev->result;
 }
 
-ml_outbox_result_t ml_outbox_step(ml_store_t *st, ml_outbox_find_fn find, void *ctx,
-                                  apr_int64_t now, apr_pool_t *p, ml_outbox_event_t *ev)
+ml_outbox_result_t ml_outbox_step(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                                  ml_outbox_find_fn find, void *ctx, apr_int64_t now,
+                                  apr_pool_t *p, ml_outbox_event_t *ev)
 {
     ml_store_mail_t mail;
     ml_outbox_msg_t m;
@@ -108,7 +120,7 @@ ml_outbox_result_t ml_outbox_step(ml_store_t *st, ml_outbox_find_fn find, void *
     ml_store_rc_t rc;
 
     memset(ev, 0, sizeof(*ev));
-    rc = ml_store_claim(st, now, ML_OUTBOX_LEASE, p, &mail);
+    rc = ml_store_claim(st, queues, nqueues, now, ML_OUTBOX_LEASE, p, &mail);
     if (rc != ML_STORE_OK)
         return ev->result = rc == ML_STORE_NOTFOUND ? ML_OUTBOX_IDLE : ML_OUTBOX_STORE_DOWN;
     ev->attempts = mail.attempts;
@@ -121,10 +133,9 @@ ml_outbox_result_t ml_outbox_step(ml_store_t *st, ml_outbox_find_fn find, void *
         return ml_outbox_end(st, &mail, ev, ML_OUTBOX_GAVE_UP);
     mailer = find(ctx, m.mailer);
     if (!mailer) {
-        /* Another server of the cluster has it (servers sharing a redis
-         * should share a mailer; when they do not, the one that has it takes
-         * it within a second or two). */
-        ev->next = now + 1;
+        /* Its queue is ours but the mailer is not (a hash collision, or a
+         * configuration changed under it): tried again later. */
+        ev->next = now + ML_OUTBOX_BACKOFF_MAX;
         ml_store_mail_retry(st, &mail.id, ev->next);
         return ev->result = ML_OUTBOX_UNKNOWN_MAILER;
     }

@@ -38,6 +38,10 @@ const char *ml_outbox_encode(apr_pool_t *p, const ml_outbox_msg_t *m, apr_size_t
 /* Reads the stored form in place (data is modified); 1 when it is one. */
 int ml_outbox_decode(char *data, apr_size_t len, ml_outbox_msg_t *m);
 
+/* The queue of a mailer (by its ml_mailer_describe text): servers that
+ * share a store claim only the mail of mailers they have. */
+apr_uint64_t ml_outbox_queue(const char *mailer);
+
 /* When the try after `attempts` tries is due: 2^attempts s, at most 60. */
 apr_int64_t ml_outbox_next_try(int attempts, apr_int64_t now);
 
@@ -66,8 +70,10 @@ typedef struct ml_outbox_event {
 /* The mailer for a spec, or NULL. */
 typedef ml_mailer_t *(*ml_outbox_find_fn)(void *ctx, const char *spec);
 
-/* One turn of a deliverer; what happened in *ev (and its result). */
-ml_outbox_result_t ml_outbox_step(ml_store_t *st, ml_outbox_find_fn find, void *ctx,
-                                  apr_int64_t now, apr_pool_t *p, ml_outbox_event_t *ev);
+/* One turn of a deliverer that sends for `queues`; what happened in *ev
+ * (and its result). */
+ml_outbox_result_t ml_outbox_step(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                                  ml_outbox_find_fn find, void *ctx, apr_int64_t now,
+                                  apr_pool_t *p, ml_outbox_event_t *ev);
 
 #endif

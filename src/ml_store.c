@@ -185,10 +185,12 @@ ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n
     ML_COUNTED(st->ops->issue(st, lims, n, id, rec, len, now, exp, mail));
 }
 
-ml_store_rc_t ml_store_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
-                             ml_store_mail_t *out)
+ml_store_rc_t ml_store_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                             apr_int64_t now, int lease, apr_pool_t *p, ml_store_mail_t *out)
 {
-    ML_COUNTED(st->ops->claim(st, now, lease, p, out));
+    if (nqueues <= 0 || nqueues > ML_STORE_QUEUES_MAX)
+        return ML_STORE_NOTFOUND;
+    ML_COUNTED(st->ops->claim(st, queues, nqueues, now, lease, p, out));
 }
 
 ml_store_rc_t ml_store_mail_done(ml_store_t *st, const ml_store_key_t *id)

@@ -67,6 +67,7 @@ typedef struct ml_store_link {
 
 typedef struct ml_store_mail {
     ml_store_key_t id;
+    apr_uint64_t queue;         /* whose mail: servers claim only their queues' */
     const char *data;
     apr_size_t len;
     apr_int64_t created;
@@ -109,8 +110,8 @@ typedef struct ml_store_ops {
     ml_store_rc_t (*get_time)(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                               apr_int64_t *value);
     ml_store_rc_t (*ping)(ml_store_t *st);
-    ml_store_rc_t (*claim)(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
-                           ml_store_mail_t *out);
+    ml_store_rc_t (*claim)(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                           apr_int64_t now, int lease, apr_pool_t *p, ml_store_mail_t *out);
     ml_store_rc_t (*mail_done)(ml_store_t *st, const ml_store_key_t *id);
     ml_store_rc_t (*mail_retry)(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due);
     ml_store_rc_t (*outbox_stats)(ml_store_t *st, apr_int64_t now, int *depth,
@@ -176,14 +177,18 @@ ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int
 /* Whether the store answers. */
 ml_store_rc_t ml_store_ping(ml_store_t *st);
 
-/* The outbox. claim takes the message most overdue (due <= now) for `lease`
- * seconds: its due moves to now + lease and its attempts up by one, so a
- * deliverer that dies holding it only delays it; ML_STORE_NOTFOUND when
- * nothing is due. mail_done removes a message (delivered, refused for good,
+/* The outbox. claim takes a message of one of `queues` that is due (due <=
+ * now; the most overdue among the first ML_STORE_CLAIM_SCAN due ones) for
+ * `lease` seconds: its due moves to now + lease and its attempts up by one,
+ * so a deliverer that dies holding it only delays it; ML_STORE_NOTFOUND
+ * when nothing of those queues is due. Queues keep servers that share a
+ * store but not a mailer from taking each other's mail. mail_done removes a message (delivered, refused for good,
  * or given up); mail_retry sets when it is next due. outbox_stats: how many
  * messages wait, and the creation time of the oldest (0 when none). */
-ml_store_rc_t ml_store_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
-                             ml_store_mail_t *out);
+#define ML_STORE_CLAIM_SCAN 64
+#define ML_STORE_QUEUES_MAX 16
+ml_store_rc_t ml_store_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                             apr_int64_t now, int lease, apr_pool_t *p, ml_store_mail_t *out);
 ml_store_rc_t ml_store_mail_done(ml_store_t *st, const ml_store_key_t *id);
 ml_store_rc_t ml_store_mail_retry(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due);
 ml_store_rc_t ml_store_outbox_stats(ml_store_t *st, apr_int64_t now, int *depth,

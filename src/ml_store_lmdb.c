@@ -41,6 +41,7 @@ typedef struct ml_rec_head {
 typedef struct ml_mail_head {
     apr_int64_t created, due, exp;
     apr_int64_t attempts;
+    apr_uint64_t queue;
 } ml_mail_head_t;
 
 typedef struct ml_lmdb {
@@ -418,7 +419,7 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
             return rc;
     }
     if (mail) {
-        ml_mail_head_t mh = { mail->created, mail->due, mail->exp, 0 };
+        ml_mail_head_t mh = { mail->created, mail->due, mail->exp, 0, mail->queue };
         return ml_mail_put(txn, l, &mail->id, &mh, 0, mail->data, mail->len);
     }
     return 0;
@@ -602,35 +603,65 @@ static ml_store_rc_t ml_lmdb_ping(ml_store_t *st)
     return ML_STORE_OK;
 }
 
-static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+static int ml_queue_wanted(apr_uint64_t q, const apr_uint64_t *queues, int n)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (queues[i] == q)
+            return 1;
+    return 0;
+}
+
+/* The first due message of one of the queues, among the first
+ * ML_STORE_CLAIM_SCAN due ones: its id, due time and header. */
+static int ml_first_due(MDB_txn *txn, ml_lmdb_t *l, const apr_uint64_t *queues, int nq,
+                        apr_int64_t now, ml_store_key_t *id, apr_int64_t *due,
+                        ml_mail_head_t *h, MDB_val *val)
+{
+    MDB_cursor *cur;
+    MDB_val dkey, dval;
+    int rc, n, j;
+
+    if ((rc = mdb_cursor_open(txn, l->due, &cur)) != 0)
+        return rc;
+    for (n = 0, rc = mdb_cursor_get(cur, &dkey, &dval, MDB_FIRST);
+         rc == 0 && n < ML_STORE_CLAIM_SCAN; n++, rc = mdb_cursor_get(cur, &dkey, &dval, MDB_NEXT)) {
+        if (dkey.mv_size != 8 + ML_STORE_KEY_LEN) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+        for (*due = 0, j = 0; j < 8; j++)
+            *due = (*due << 8) | ((const unsigned char *)dkey.mv_data)[j];
+        if (*due > now) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+        memcpy(id->b, (const unsigned char *)dkey.mv_data + 8, ML_STORE_KEY_LEN);
+        if ((rc = ml_mail_get(txn, l, id, h, val)) != 0)
+            break;
+        if (ml_queue_wanted(h->queue, queues, nq))
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == 0 && n == ML_STORE_CLAIM_SCAN ? MDB_NOTFOUND : rc;
+}
+
+static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                                   apr_int64_t now, int lease, apr_pool_t *p,
                                    ml_store_mail_t *out)
 {
     ml_lmdb_t *l = st->impl;
     MDB_txn *txn;
-    MDB_cursor *cur;
-    MDB_val dkey, dval, val;
+    MDB_val val;
     ml_mail_head_t h;
     apr_int64_t due = 0;
     ml_store_rc_t src = ml_write_begin(l, &txn);
-    int rc, j;
+    int rc;
 
     if (src != ML_STORE_OK)
         return src;
-    if ((rc = mdb_cursor_open(txn, l->due, &cur)) != 0)
-        return ml_write_end(txn, rc);
-    rc = mdb_cursor_get(cur, &dkey, &dval, MDB_FIRST);
-    if (rc == 0 && dkey.mv_size != 8 + ML_STORE_KEY_LEN)
-        rc = MDB_CORRUPTED;
-    if (rc == 0) {
-        for (j = 0; j < 8; j++)
-            due = (due << 8) | ((const unsigned char *)dkey.mv_data)[j];
-        memcpy(out->id.b, (const unsigned char *)dkey.mv_data + 8, ML_STORE_KEY_LEN);
-    }
-    mdb_cursor_close(cur);
-    if (rc == 0 && due > now)
-        rc = MDB_NOTFOUND;
-    if (rc == 0)
-        rc = ml_mail_get(txn, l, &out->id, &h, &val);
+    rc = ml_first_due(txn, l, queues, nqueues, now, &out->id, &due, &h, &val);
     if (rc == 0) {
         out->data = apr_pstrmemdup(p, (const char *)val.mv_data + sizeof(h),
                                    val.mv_size - sizeof(h));
@@ -640,6 +671,7 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, apr_int64_t now, int lease, a
         out->created = h.created;
         out->due = h.due;
         out->exp = h.exp;
+        out->queue = h.queue;
         out->attempts = (int)h.attempts;
         rc = ml_mail_put(txn, l, &out->id, &h, due, out->data, out->len);
     }

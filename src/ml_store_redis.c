@@ -41,7 +41,7 @@
 #define ML_REDIS_RETRY_MS 200 /* a thread's pause between failed connects */
 #define ML_REDIS_KEY_LEN (sizeof("magiclink:u:") - 1 + 2 * ML_STORE_KEY_LEN + 1)
 #define ML_REDIS_NUM_LEN 24 /* an apr_int64_t in decimal, and its NUL */
-#define ML_REDIS_ARGS_MAX (3 + ML_STORE_LIMITS_MAX + 4 + 3 + 2 * ML_STORE_LIMITS_MAX + 3 + 7)
+#define ML_REDIS_ARGS_MAX (3 + ML_STORE_LIMITS_MAX + 4 + 3 + 2 * ML_STORE_LIMITS_MAX + 3 + 8)
 #define ML_REDIS_OUTBOX "magiclink:outbox"
 #define ML_REDIS_OUTBOX_BORN "magiclink:outbox:created"
 #define ML_REDIS_MAIL_PREFIX "magiclink:o:"
@@ -58,7 +58,7 @@ typedef struct ml_script {
  * message's hash, the outbox and its by-creation set (when ARGV[3] is 1).
  * ARGV: n, has link, has message, then limit and window of each counter,
  * then rec, exp and ttl of the link, then the message's data, created, due,
- * exp, ttl, id and the outbox's maximum.
+ * exp, ttl, id, the outbox's maximum and its queue (hex).
  * Reads every counter (and the outbox's size) before it writes anything: 1
  * when one is at its limit, 2 when the outbox is full (nothing written),
  * else 0 with every counter counted, the link stored and the message
@@ -89,7 +89,7 @@ static ml_script_t ml_script_issue = {
     "end\n"
     "if ARGV[3] == '1' then\n"
     "  redis.call('HSET', KEYS[m], 'm', ARGV[ma], 'created', ARGV[ma + 1], 'due', ARGV[ma + 2],\n"
-    "             'exp', ARGV[ma + 3], 'att', 0)\n"
+    "             'exp', ARGV[ma + 3], 'att', 0, 'q', ARGV[ma + 7])\n"
     "  redis.call('EXPIRE', KEYS[m], ARGV[ma + 4])\n"
     "  redis.call('ZADD', KEYS[m + 1], ARGV[ma + 2], ARGV[ma + 5])\n"
     "  redis.call('ZADD', KEYS[m + 2], ARGV[ma + 1], ARGV[ma + 5])\n"
@@ -98,24 +98,28 @@ static ml_script_t ml_script_issue = {
     ""};
 
 /* KEYS: the outbox, its by-creation set. ARGV: now, lease, the prefix of
- * message hashes. The most overdue message, leased: {id, data, created,
- * due, exp, attempts}; nil when none is due. A message whose hash redis
- * already dropped (past its expiry) leaves both sets on the way. */
+ * message hashes, then the queues this server sends for (hex). A due message
+ * of one of them, leased: {id, data, created, due, exp, attempts, queue};
+ * nil when none of the first 64 due messages is. Other servers' messages are
+ * left as they are; one whose hash redis already dropped (past its expiry)
+ * leaves both sets on the way. */
 static ml_script_t ml_script_claim = {
-    "for _ = 1, 16 do\n"
-    "  local r = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 1)\n"
-    "  if #r == 0 then return false end\n"
-    "  local h = ARGV[3] .. r[1]\n"
-    "  local v = redis.call('HMGET', h, 'm', 'created', 'exp')\n"
-    "  if v[1] then\n"
+    "local mine = {}\n"
+    "for i = 4, #ARGV do mine[ARGV[i]] = true end\n"
+    "local r = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 64)\n"
+    "for _, id in ipairs(r) do\n"
+    "  local h = ARGV[3] .. id\n"
+    "  local v = redis.call('HMGET', h, 'm', 'created', 'exp', 'q')\n"
+    "  if not v[1] then\n"
+    "    redis.call('ZREM', KEYS[1], id)\n"
+    "    redis.call('ZREM', KEYS[2], id)\n"
+    "  elseif mine[v[4]] then\n"
     "    local due = tonumber(ARGV[1]) + tonumber(ARGV[2])\n"
     "    local att = redis.call('HINCRBY', h, 'att', 1)\n"
     "    redis.call('HSET', h, 'due', due)\n"
-    "    redis.call('ZADD', KEYS[1], due, r[1])\n"
-    "    return {r[1], v[1], v[2], tostring(due), v[3], att}\n"
+    "    redis.call('ZADD', KEYS[1], due, id)\n"
+    "    return {id, v[1], v[2], tostring(due), v[3], att, v[4]}\n"
     "  end\n"
-    "  redis.call('ZREM', KEYS[1], r[1])\n"
-    "  redis.call('ZREM', KEYS[2], r[1])\n"
     "end\n"
     "return false\n",
     ""};
@@ -555,6 +559,12 @@ static apr_int64_t ml_redis_ttl(apr_int64_t exp, apr_int64_t now)
     return exp >= now ? exp - now + 1 : 1;
 }
 
+/* A queue as the scripts name it: 16 hex digits. */
+static void ml_queue_hex(apr_uint64_t q, char out[17])
+{
+    apr_snprintf(out, 17, "%016" APR_UINT64_T_HEX_FMT, q);
+}
+
 /* ---- the operations ---- */
 
 static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
@@ -564,6 +574,7 @@ static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims
     const char *argv[ML_REDIS_ARGS_MAX];
     size_t lens[ML_REDIS_ARGS_MAX];
     char keys[ML_STORE_LIMITS_MAX + 2][ML_REDIS_KEY_LEN], mid[2 * ML_STORE_KEY_LEN + 1];
+    char qhex[17];
     char nums[2 * ML_STORE_LIMITS_MAX + 12][ML_REDIS_NUM_LEN];
     int nkeys = n, argc = 3, i, a = 0, k;
     redisReply *rep;
@@ -610,6 +621,8 @@ static ml_store_rc_t ml_redis_issue(ml_store_t *st, const ml_store_limit_t *lims
             argv[argc] = nums[a], lens[argc++] = ml_num(v[i], nums[a]), a++;
         argv[argc] = mid, lens[argc++] = 2 * ML_STORE_KEY_LEN;
         argv[argc] = nums[a], lens[argc++] = ml_num(v[4], nums[a]), a++;
+        ml_queue_hex(mail->queue, qhex);
+        argv[argc] = qhex, lens[argc++] = 16;
     }
     rep = ml_redis_eval(st->impl, &ml_script_issue, argc, argv, lens);
     if (!rep || rep->type != REDIS_REPLY_INTEGER || rep->integer < 0 || rep->integer > 2)
@@ -939,9 +952,10 @@ static ml_store_rc_t ml_redis_claim_out(redisReply *rep, apr_pool_t *p, ml_store
 {
     apr_int64_t att;
 
-    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 6
+    if (rep->type != REDIS_REPLY_ARRAY || rep->elements != 7
         || rep->element[0]->type != REDIS_REPLY_STRING
         || rep->element[1]->type != REDIS_REPLY_STRING
+        || rep->element[6]->type != REDIS_REPLY_STRING || rep->element[6]->len != 16
         || !ml_redis_hex_key(rep->element[0]->str, rep->element[0]->len, &out->id)
         || !ml_redis_int(rep->element[2], &out->created)
         || !ml_redis_int(rep->element[3], &out->due) || !ml_redis_int(rep->element[4], &out->exp)
@@ -950,21 +964,32 @@ static ml_store_rc_t ml_redis_claim_out(redisReply *rep, apr_pool_t *p, ml_store
     out->data = apr_pstrmemdup(p, rep->element[1]->str, rep->element[1]->len);
     out->len = rep->element[1]->len;
     out->attempts = (int)att;
+    out->queue = (apr_uint64_t)strtoull(rep->element[6]->str, NULL, 16);
     return ML_STORE_OK;
 }
 
-static ml_store_rc_t ml_redis_claim(ml_store_t *st, apr_int64_t now, int lease, apr_pool_t *p,
+static ml_store_rc_t ml_redis_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
+                                    apr_int64_t now, int lease, apr_pool_t *p,
                                     ml_store_mail_t *out)
 {
-    char nums[2][ML_REDIS_NUM_LEN];
-    const char *argv[] = { NULL, NULL, "2", ML_REDIS_OUTBOX, ML_REDIS_OUTBOX_BORN, nums[0],
-                           nums[1], ML_REDIS_MAIL_PREFIX };
-    size_t lens[] = { 0, 0, 1, sizeof(ML_REDIS_OUTBOX) - 1, sizeof(ML_REDIS_OUTBOX_BORN) - 1,
-                      ml_num(now, nums[0]), ml_num(lease, nums[1]),
-                      sizeof(ML_REDIS_MAIL_PREFIX) - 1 };
-    redisReply *rep = ml_redis_eval(st->impl, &ml_script_claim, 8, argv, lens);
+    char nums[2][ML_REDIS_NUM_LEN], qhex[ML_STORE_QUEUES_MAX][17];
+    const char *argv[8 + ML_STORE_QUEUES_MAX] = { NULL, NULL, "2", ML_REDIS_OUTBOX,
+                                                  ML_REDIS_OUTBOX_BORN, nums[0], nums[1],
+                                                  ML_REDIS_MAIL_PREFIX };
+    size_t lens[8 + ML_STORE_QUEUES_MAX] = { 0, 0, 1, sizeof(ML_REDIS_OUTBOX) - 1,
+                                             sizeof(ML_REDIS_OUTBOX_BORN) - 1,
+                                             ml_num(now, nums[0]), ml_num(lease, nums[1]),
+                                             sizeof(ML_REDIS_MAIL_PREFIX) - 1 };
+    redisReply *rep;
     ml_store_rc_t rc;
+    int i;
 
+    for (i = 0; i < nqueues; i++) {
+        ml_queue_hex(queues[i], qhex[i]);
+        argv[8 + i] = qhex[i];
+        lens[8 + i] = 16;
+    }
+    rep = ml_redis_eval(st->impl, &ml_script_claim, 8 + nqueues, argv, lens);
     if (!rep)
         return ML_STORE_DOWN;
     if (rep->type == REDIS_REPLY_NIL)

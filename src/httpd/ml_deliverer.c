@@ -17,6 +17,8 @@ typedef struct ml_deliverers {
     server_rec *s;
     const ml_srv_conf_t *names;     /* how the log names addresses */
     apr_hash_t *mailers;            /* ml_mailer_describe → ml_mailer_t */
+    apr_uint64_t queues[ML_STORE_QUEUES_MAX];   /* theirs (ml_outbox_queue) */
+    int nqueues;
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t **threads;
@@ -124,7 +126,8 @@ static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
 
         apr_pool_clear(p);
         if (st) {
-            r = ml_outbox_step(st, ml_find_mailer, d, apr_time_sec(apr_time_now()), p, &ev);
+            r = ml_outbox_step(st, d->queues, d->nqueues, ml_find_mailer, d,
+                               apr_time_sec(apr_time_now()), p, &ev);
             ml_state_note(d->s, r == ML_OUTBOX_STORE_DOWN ? ML_STORE_DOWN : ML_STORE_OK);
             ml_log_event(d->s, d->names, p, &ev);
             ml_count_event(&ev);
@@ -175,6 +178,17 @@ static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads,
     return h;
 }
 
+/* The queues of this server's mailers (at most ML_STORE_QUEUES_MAX: more
+ * distinct mailers than that in one server are not sent for). */
+static void ml_deliverer_queues(apr_pool_t *p, ml_deliverers_t *d)
+{
+    apr_hash_index_t *hi;
+
+    for (hi = apr_hash_first(p, d->mailers); hi && d->nqueues < ML_STORE_QUEUES_MAX;
+         hi = apr_hash_next(hi))
+        d->queues[d->nqueues++] = ml_outbox_queue(apr_hash_this_key(hi));
+}
+
 void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
 {
     ml_deliverers_t *d;
@@ -187,6 +201,7 @@ void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
     d->mailers = ml_mailers(pchild, s, &n, &d->names);
     if (!apr_hash_count(d->mailers))
         return;
+    ml_deliverer_queues(pchild, d);
     d->nthreads = n > 0 ? n : ML_DELIVERERS_DEFAULT;
     d->threads = apr_pcalloc(pchild, sizeof(*d->threads) * (apr_size_t)d->nthreads);
     apr_thread_mutex_create(&d->lock, APR_THREAD_MUTEX_DEFAULT, pchild);

@@ -326,6 +326,7 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
     if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS)
         return 0;
     ml_store_key(&q->kr->store_secret, "o", (const char *)id, sizeof(id), &mail->id);
+    mail->queue = ml_outbox_queue(m.mailer);
     mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
     mail->created = mail->due = q->now;
     mail->exp = is->link.exp;

@@ -91,11 +91,21 @@ def test_what_was_decided_survives(server, new_browser, unique_email, how):
     expect(waiting.enter_code(page, code_mail.code), C.CODE_TRIES_EXHAUSTED)
 
 
-def test_a_flood_of_requests_resets_nothing(server, new_browser, unique_email):
+@pytest.fixture(params=["lmdb", "redis"])
+def any_store(request, server, httpd_factory, cache_factory):
+    """The module's base server (LMDB), or one on a real redis."""
+    if request.param == "lmdb":
+        return server
+    store = cache_factory("redis", "flood-redis")
+    return httpd_factory("on-redis", ml_httpd.Config(server_conf=store.httpd_conf()))
+
+
+def test_a_flood_of_requests_resets_nothing(any_store, unique_email):
     """Thousands of generates (distinct addresses, as the eviction attack on the old
     cache sent) neither reset a try count nor bring back a signed-out session."""
+    server = any_store
     addr = unique_email()
-    stolen, owner, waiting = new_browser(), new_browser(), new_browser()
+    stolen, owner, waiting = Browser(server), Browser(server), Browser(server)
     stolen.sign_in(addr)
     owner.s.cookies.update(stolen.s.cookies)
     signed_out_everywhere(owner)
@@ -103,7 +113,7 @@ def test_a_flood_of_requests_resets_nothing(server, new_browser, unique_email):
     mail = server.mailbox.take(addr)
     for _ in range(C.CODE_TRIES - 1):
         expect(waiting.enter_code(page, wrong(mail.code)), C.WRONG_CODE)
-    flood = new_browser()
+    flood = Browser(server)
     csrf = flood.login().csrf
     statuses = {}
     for i in range(3000):
@@ -216,3 +226,31 @@ def test_no_cache_directive_means_lmdb_in_the_default_directory(unique_email):
         srv.cleanup()
         if not existed:
             shutil.rmtree(DEFAULT_DIR, ignore_errors=True)
+
+
+def test_a_stalled_redis_costs_a_bounded_wait_then_503_and_recovers(httpd_factory,
+                                                                    cache_factory,
+                                                                    unique_email,
+                                                                    expect_errors):
+    """redis stopped with SIGSTOP (alive, not answering): sign-in answers 503 after the
+    store's time-out instead of hanging; SIGCONT, and it works again, no restart."""
+    expect_errors(r"MAGICLINK-01[45]")
+    store = cache_factory("redis", "stalled-redis")
+    srv = httpd_factory("on-stalled-redis", ml_httpd.Config(
+        server_conf=f"MagicLinkCache {store.spec} timeout=300\n"))
+    b = Browser(srv)
+    b.request_link(unique_email())                       # answers while redis does
+    csrf = b.login().csrf
+    store.proc.send_signal(signal.SIGSTOP)
+    try:
+        r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}, timeout=20)
+        expect(r, 503)
+    finally:
+        store.proc.send_signal(signal.SIGCONT)
+    deadline = time.monotonic() + 10
+    while True:
+        r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    expect(r, C.OK)

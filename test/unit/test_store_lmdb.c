@@ -11,6 +11,8 @@
 
 #include "ml_store.h"
 
+#define Q 0x1234567890abcdefULL   /* an outbox queue */
+
 #define NOW 1700000000
 
 static apr_pool_t *pool;
@@ -298,14 +300,22 @@ static void test_outbox(void **unused)
 {
     ml_store_t *st = open_store("outbox=2");
     ml_store_key_t id = key("u", "m1"), id2 = key("u", "m2"), id3 = key("u", "m3");
-    ml_store_mail_t m = { key("o", "1"), "message one", 11, NOW, NOW, NOW + 900, 0 }, got;
-    ml_store_mail_t m2 = { key("o", "2"), "message two", 11, NOW + 1, NOW + 5, NOW + 900, 0 };
-    ml_store_mail_t m3 = { key("o", "3"), "three", 5, NOW, NOW, NOW + 900, 0 };
+    ml_store_mail_t m = { key("o", "1"), Q, "message one", 11, NOW, NOW, NOW + 900, 0 }, got;
+    ml_store_mail_t m2 = { key("o", "2"), Q, "message two", 11, NOW + 1, NOW + 5, NOW + 900, 0 };
+    ml_store_mail_t m3 = { key("o", "3"), Q, "three", 5, NOW, NOW, NOW + 900, 0 };
     ml_store_link_t l;
     apr_int64_t oldest;
+    const apr_uint64_t queue = Q, other = Q + 1;
+    ml_store_mail_t theirs = { key("o", "9"), other, "not ours", 8, NOW, NOW, NOW + 900, 0 };
     int depth;
 
-    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    /* Another server's mail (another queue), due first: never ours to claim. */
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &theirs), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &other, 1, NOW, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.data, "not ours", 8);
+    assert_int_equal(ml_store_mail_done(st, &theirs.id), ML_STORE_OK);
     assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, NOW, NOW + 900, &m), ML_STORE_OK);
     assert_int_equal(ml_store_issue(st, NULL, 0, &id2, "r", 1, NOW, NOW + 900, &m2),
                      ML_STORE_OK);
@@ -317,26 +327,26 @@ static void test_outbox(void **unused)
     assert_int_equal(depth, 2);
     assert_int_equal(oldest, NOW);
     /* Only what is due, most overdue first; a claim leases it. */
-    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_OK);
     assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
     assert_int_equal(got.len, 11);
     assert_memory_equal(got.data, "message one", 11);
     assert_int_equal(got.attempts, 1);
     assert_int_equal(got.exp, NOW + 900);
-    assert_int_equal(ml_store_claim(st, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
     /* Retry: due again, its data intact, the attempt counted. */
     assert_int_equal(ml_store_mail_retry(st, &m.id, NOW + 2), ML_STORE_OK);
-    assert_int_equal(ml_store_claim(st, NOW + 2, 60, pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 2, 60, pool, &got), ML_STORE_OK);
     assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
     assert_memory_equal(got.data, "message one", 11);
     assert_int_equal(got.attempts, 2);
     assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_OK);
     assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_NOTFOUND);
     /* A lease that runs out (a deliverer that died) makes it due again. */
-    assert_int_equal(ml_store_claim(st, NOW + 5, 60, pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 5, 60, pool, &got), ML_STORE_OK);
     assert_memory_equal(got.data, "message two", 11);
-    assert_int_equal(ml_store_claim(st, NOW + 6, 60, pool, &got), ML_STORE_NOTFOUND);
-    assert_int_equal(ml_store_claim(st, NOW + 65, 60, pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 6, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 65, 60, pool, &got), ML_STORE_OK);
     assert_memory_equal(got.data, "message two", 11);
     assert_int_equal(got.attempts, 2);
     assert_int_equal(ml_store_outbox_stats(st, NOW, &depth, &oldest), ML_STORE_OK);

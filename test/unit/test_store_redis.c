@@ -18,6 +18,8 @@
 
 #include "ml_store.h"
 
+#define Q 0x1234567890abcdefULL   /* an outbox queue */
+
 #ifndef ML_REDIS_BIN
 #define ML_REDIS_BIN "/usr/bin/redis-server"
 #endif
@@ -908,16 +910,24 @@ static void test_outbox(void **state)
     const char *opts[] = { "db=3", "outbox=2" };
     ml_store_t *st;
     ml_store_key_t id = ml_k("m1"), id2 = ml_k("m2"), id3 = ml_k("m3");
-    ml_store_mail_t m = { ml_k("o1"), "message one", 11, ML_NOW, ML_NOW, ML_NOW + 900, 0 }, got;
-    ml_store_mail_t m2 = { ml_k("o2"), "message two", 11, ML_NOW + 1, ML_NOW + 5, ML_NOW + 900, 0 };
-    ml_store_mail_t m3 = { ml_k("o3"), "three", 5, ML_NOW, ML_NOW, ML_NOW + 900, 0 };
+    ml_store_mail_t m = { ml_k("o1"), Q, "message one", 11, ML_NOW, ML_NOW, ML_NOW + 900, 0 }, got;
+    ml_store_mail_t m2 = { ml_k("o2"), Q, "message two", 11, ML_NOW + 1, ML_NOW + 5, ML_NOW + 900, 0 };
+    ml_store_mail_t m3 = { ml_k("o3"), Q, "three", 5, ML_NOW, ML_NOW, ML_NOW + 900, 0 };
     ml_store_link_t l;
     apr_int64_t oldest;
+    const apr_uint64_t queue = Q, other = Q + 1;
+    ml_store_mail_t theirs = { ml_k("o9"), other, "not ours", 8, ML_NOW, ML_NOW, ML_NOW + 900, 0 };
     int depth;
 
     ML_NEED_REDIS();
     st = ml_open(&ml_shared, opts, 2);
-    assert_int_equal(ml_store_claim(st, ML_NOW, 60, ml_pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW, 60, ml_pool, &got), ML_STORE_NOTFOUND);
+    /* Another server's mail (another queue), due first: never ours to claim. */
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, ML_NOW, ML_NOW, &theirs), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW, 60, ml_pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &other, 1, ML_NOW, 60, ml_pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.data, "not ours", 8);
+    assert_int_equal(ml_store_mail_done(st, &theirs.id), ML_STORE_OK);
     assert_int_equal(ml_store_issue(st, NULL, 0, &id, "r", 1, ML_NOW, ML_NOW + 900, &m), ML_STORE_OK);
     assert_int_equal(ml_store_issue(st, NULL, 0, &id2, "r", 1, ML_NOW, ML_NOW + 900, &m2),
                      ML_STORE_OK);
@@ -929,26 +939,26 @@ static void test_outbox(void **state)
     assert_int_equal(depth, 2);
     assert_int_equal(oldest, ML_NOW);
     /* Only what is due, most overdue first; a claim leases it. */
-    assert_int_equal(ml_store_claim(st, ML_NOW, 60, ml_pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW, 60, ml_pool, &got), ML_STORE_OK);
     assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
     assert_int_equal(got.len, 11);
     assert_memory_equal(got.data, "message one", 11);
     assert_int_equal(got.attempts, 1);
     assert_int_equal(got.exp, ML_NOW + 900);
-    assert_int_equal(ml_store_claim(st, ML_NOW, 60, ml_pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW, 60, ml_pool, &got), ML_STORE_NOTFOUND);
     /* Retry: due again, its data intact, the attempt counted. */
     assert_int_equal(ml_store_mail_retry(st, &m.id, ML_NOW + 2), ML_STORE_OK);
-    assert_int_equal(ml_store_claim(st, ML_NOW + 2, 60, ml_pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW + 2, 60, ml_pool, &got), ML_STORE_OK);
     assert_memory_equal(got.id.b, m.id.b, ML_STORE_KEY_LEN);
     assert_memory_equal(got.data, "message one", 11);
     assert_int_equal(got.attempts, 2);
     assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_OK);
     assert_int_equal(ml_store_mail_done(st, &m.id), ML_STORE_NOTFOUND);
     /* A lease that runs out (a deliverer that died) makes it due again. */
-    assert_int_equal(ml_store_claim(st, ML_NOW + 5, 60, ml_pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW + 5, 60, ml_pool, &got), ML_STORE_OK);
     assert_memory_equal(got.data, "message two", 11);
-    assert_int_equal(ml_store_claim(st, ML_NOW + 6, 60, ml_pool, &got), ML_STORE_NOTFOUND);
-    assert_int_equal(ml_store_claim(st, ML_NOW + 65, 60, ml_pool, &got), ML_STORE_OK);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW + 6, 60, ml_pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_claim(st, &queue, 1, ML_NOW + 65, 60, ml_pool, &got), ML_STORE_OK);
     assert_memory_equal(got.data, "message two", 11);
     assert_int_equal(got.attempts, 2);
     assert_int_equal(ml_store_outbox_stats(st, ML_NOW, &depth, &oldest), ML_STORE_OK);

@@ -59,6 +59,7 @@ DirectoryIndex index.html
 MagicLinkKeyFile $var/keys
 MagicLinkBaseURL http://127.0.0.1:$port
 MagicLinkMailer maildir:$var/mail
+MagicLinkCache lmdb:$var/state
 MagicLinkMailFrom "mod_magiclink demo <login@demo.example>"
 MagicLinkSiteName "mod_magiclink demo"
 MagicLinkAllow *

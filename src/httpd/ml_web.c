@@ -248,6 +248,11 @@ int ml_web_same_origin(const ml_req_t *q)
                       !strcasecmp(site, "cross-site") ? "cross-site" : "same-site");
         return 0;
     }
+    /* "null" is an origin the browser would not say (a page under a
+     * no-referrer policy, a sandbox): believed only with the browser's own
+     * word that the request is same-origin. */
+    if (origin && !strcmp(origin, "null") && site && !strcasecmp(site, "same-origin"))
+        origin = NULL;
     if (origin && !ml_origin_same(origin, strlen(origin), q->sc->origin, strlen(q->sc->origin))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r,
                       "MAGICLINK-212: POST from an Origin other than %s refused", q->sc->origin);
@@ -272,7 +277,11 @@ void ml_web_page_headers(request_rec *r)
     apr_table_t *h = r->err_headers_out;
 
     apr_table_setn(h, "Cache-Control", "no-store");
-    apr_table_setn(h, "Referrer-Policy", "no-referrer");
+    /* strict-origin, not no-referrer: a Referer then carries at most the
+     * origin (never a path: verify URLs hold tokens), and browsers still send
+     * a real Origin on our POSTs (under no-referrer they send "null"), which
+     * the cross-origin check needs. */
+    apr_table_setn(h, "Referrer-Policy", "strict-origin");
     apr_table_setn(h, "X-Frame-Options", "DENY");
     apr_table_setn(h, "X-Content-Type-Options", "nosniff");
     apr_table_setn(h, "Content-Security-Policy",

@@ -391,6 +391,10 @@ def test_two_session_cookies_are_none(server, new_browser, unique_email):
 @pytest.mark.parametrize("headers, status", [
     ({"Origin": "https://evil.example"}, C.CSRF_FAILED),
     ({"Origin": "null"}, C.CSRF_FAILED),
+    ({"Origin": "null", "Sec-Fetch-Site": "cross-site"}, C.CSRF_FAILED),
+    # What a browser sends for a page under Referrer-Policy: no-referrer: believed
+    # only with its own word that the request is same-origin.
+    ({"Origin": "null", "Sec-Fetch-Site": "same-origin"}, C.OK),
     ({"Origin": "http://127.0.0.1:1"}, C.CSRF_FAILED),
     ({"Origin": "http://localhost:{port}"}, C.CSRF_FAILED),
     ({"Origin": "http://127.0.0.1:{port}/x"}, C.CSRF_FAILED),

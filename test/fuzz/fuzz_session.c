@@ -51,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
             exit(1);
     /* OpenSSL sets up its random generator and algorithms on first use. */
     {
-        ml_session_t w = { "a@example.com", NOW, NOW, REALM }, out;
+        ml_session_t w = { "a@example.com", NOW, NOW, REALM, NULL }, out;
         const char *v;
         if (ml_session_seal(scratch, kr, "s", &w, NOW, ml_fuzz_root, &v) != ML_CODEC_OK
             || ml_session_open(scratch, kr, "s", v, NOW, 86400, 3600, REALM, ml_fuzz_root,

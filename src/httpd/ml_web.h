@@ -18,6 +18,8 @@ typedef struct ml_req {
     const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
     const char *base;           /* the handler's path, from the route's URI */
     const char *signed_in_as;   /* the login page's visitor's address, if signed in */
+    const char *ret;            /* the return path this request carries, once known:
+                                   the pages' way back to sign-in keeps it */
     int lang;                   /* the pages' language: an index of ml_lang_info
                                    (ml_templates.h), set by ml_web_negotiate */
     int flush_page;             /* write the page out before the handler goes on */

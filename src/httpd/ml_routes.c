@@ -754,9 +754,26 @@ static const char *ml_route_split(ml_req_t *q)
             return v + 1;
         }
     }
-    /* "" for the base itself; "?" for anything else (a styled 404 whose
-     * link to sign-in assumes the base is the parent). */
+    /* "" for the base itself; "?" for anything else: a styled 404, whose
+     * link to sign-in takes the base from below a route name just before
+     * the last part (/magic/generate/extra, /magic/wait/), else from the
+     * parent. */
     q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
+    for (v = slash; v > uri && v[-1] != '/'; v--)
+        ;
+    if (v > uri) {
+        apr_size_t n = (apr_size_t)(slash - v);
+        for (i = 0; i < sizeof(routes) / sizeof(routes[0]) + sizeof(with_token) / sizeof(with_token[0]);
+             i++) {
+            const char *name = i < sizeof(routes) / sizeof(routes[0])
+                                   ? routes[i]
+                                   : with_token[i - sizeof(routes) / sizeof(routes[0])] + 1;
+            if (!strncmp(v, name, n) && (name[n] == '\0' || (name[n] == '/' && !name[n + 1]))) {
+                q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - 1 - uri));
+                return "?";
+            }
+        }
+    }
     return slash[1] ? "?" : "";
 }
 

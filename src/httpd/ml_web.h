@@ -55,7 +55,7 @@ const char *ml_web_field(const ml_req_t *q, const char *name);
  * matches the browser's binding nonce, compared in constant time. */
 int ml_web_csrf_ok(const ml_req_t *q);
 
-/* Constant-time comparison of two NUL-terminated strings. */
+/* Constant-time comparison of two NUL-terminated strings; NULL equals nothing. */
 int ml_web_equal(const char *a, const char *b);
 
 /* Sets q->lang, once per request, to the first that applies of: a ?lang=

@@ -1,10 +1,11 @@
 {{! "Check your email". The same words whether or not the address may sign
     in, so the page does not tell who has an account. It shows the number a
     second device asks for, and reloads itself (refresh_url, the wait route)
-    until the sign-in is approved there; "Check now" is for browsers that do
-    not reload. "Send again" (again_url) appears after a short wait. }}
+    until the sign-in is approved there; "Continue" is for browsers that do
+    not reload, and "Stop reloading" (stop_url) turns the reload off.
+    "Send again" (again_url) appears after a short wait. }}
 {{layout layout}}
-{{params site_name email code_action_url csrf_token pending error code_wrong tries_left number refresh_url check_url login_url again_url again_email return_to}}
+{{params site_name email code_action_url csrf_token pending error code_wrong tries_left number refresh_url stop_url check_url login_url again_url again_email return_to}}
 {{block title}}{{t sent_title}}{{end}}
 {{block body}}
 <h1>{{t sent_title}}</h1>
@@ -21,7 +22,12 @@
 <p class="muted">{{t sent_auto}}</p>
 {{end}}
 {{if check_url}}
-<p><a class="button secondary" href="{{check_url}}">{{t continue_button}}</a></p>
+<div class="actions">
+<a class="button secondary" href="{{check_url}}">{{t continue_button}}</a>
+{{if stop_url}}
+<a class="button secondary" href="{{stop_url}}">{{t sent_stop}}</a>
+{{end}}
+</div>
 {{end}}
 <hr>
 <form method="post" action="{{code_action_url}}">

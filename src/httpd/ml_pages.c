@@ -127,8 +127,10 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const ml_l
     a.email = email;
     a.pending = pending;
     a.number = l->match && *l->match ? l->match : NULL;
-    a.check_url = wait;
+    /* Once stopped, "Continue" keeps it stopped. */
+    a.check_url = refresh ? wait : apr_pstrcat(q->r->pool, wait, "?stop", NULL);
     a.refresh_url = refresh ? wait : NULL;
+    a.stop_url = refresh ? apr_pstrcat(q->r->pool, wait, "?stop", NULL) : NULL;
     a.login_url = ml_page_login_url(q, l->ret);
     if (again) {
         a.again_url = ml_web_route_url(q, "generate");

@@ -19,8 +19,8 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
 const char *ml_page_login_url(const ml_req_t *q, const char *ret);
 
 /* "Check your email" for link l: the number to match, "Continue" (and,
- * with refresh, the reload) to the wait route, "Use a different address",
- * and with again the "Send again" form. */
+ * with refresh, the reload and "Stop reloading") to the wait route, "Use a
+ * different address", and with again the "Send again" form. */
 int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const ml_link_t *l,
                  int again, int refresh, int status);
 /* The waiting tab again after a wrong code: 403, with how many tries are

@@ -538,9 +538,12 @@ static int ml_route_wait(ml_req_t *q, const char *pending)
             return rc;
         return ml_sign_in(q, &l, ML_MET_SIGN_IN_APPROVAL);
     }
+    /* Reloading stops by itself after a while, or when the visitor says
+     * so (?stop: WCAG 2.2.1, a time limit the user can turn off). */
     age = (int)(q->now - l.iat);
     return ml_page_sent(q, l.email, pending, &l, age >= ML_SEND_AGAIN_AFTER,
-                        age < ML_WAIT_REFRESH_FOR, HTTP_OK);
+                        age < ML_WAIT_REFRESH_FOR && !(q->r->args && !strcmp(q->r->args, "stop")),
+                        HTTP_OK);
 }
 
 static const ml_metric_t ml_confirm_failed[] = {

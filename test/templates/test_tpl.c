@@ -194,7 +194,8 @@ static apr_status_t g_sent_waiting(ml_sink_t *o)
     ml_tpl_sent_args_t a = { .site_name = SITE, .email = "ada@example.com",
         .code_action_url = "/magic/code", .csrf_token = TOKEN, .pending = "p3nd1ng.T0ken",
         .number = "07", .refresh_url = "/magic/wait/p3nd1ng.T0ken",
-        .check_url = "/magic/wait/p3nd1ng.T0ken", .login_url = "/magic/login?return=%2Fapp%2F",
+        .check_url = "/magic/wait/p3nd1ng.T0ken", .stop_url = "/magic/wait/p3nd1ng.T0ken?stop",
+        .login_url = "/magic/login?return=%2Fapp%2F",
         .again_url = "/magic/generate", .again_email = "ada@example.com",
         .return_to = "/app/" };
     return ml_tpl_sent(o, &a, glang);

@@ -35,7 +35,7 @@ a{color:var(--accent)}
 .actions{display:flex;flex-wrap:wrap;gap:.75rem;margin:0 0 1rem}
 .actions form{margin:0}
 @media (max-width:30rem){.actions{display:block}.actions>*{margin:0 0 .75rem}}
-.number{font:700 2.5rem/1.2 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.2em;margin:0 0 1rem;text-align:center}
+.number{font:700 2.5rem/1.2 ui-monospace,Menlo,Consolas,monospace;letter-spacing:.1em;margin:0 0 1rem;text-align:center}
 input.big{font-size:1.5rem;letter-spacing:.15em;text-align:center}
 hr{border:0;border-block-start:1px solid var(--line);margin:1.5rem 0}
 strong,bdi{unicode-bidi:isolate}

@@ -40,9 +40,9 @@ cat > "$var/htdocs/private/index.html" <<'HTML'
 body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
 header{padding:1rem 1.5rem;border-bottom:1px solid var(--line);background:var(--card);font-weight:600}
 main{max-width:28rem;margin:2.5rem auto;padding:2rem;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow-wrap:anywhere}
-@media (max-width:30rem){main{margin:1rem;padding:1.25rem}.button{display:block;text-align:center}}
 h1{font-size:1.5rem;margin:0 0 1rem}
 .button{display:inline-block;font-weight:600;padding:.6rem 1.25rem;color:var(--accent-fg);background:var(--accent);border-radius:6px;text-decoration:none}
+@media (max-width:30rem){main{margin:1rem;padding:1.25rem}.button{display:block;text-align:center}}
 </style>
 </head>
 <body>

@@ -531,7 +531,8 @@ static int ml_route_wait(ml_req_t *q, const char *pending)
         return rc;
     if (!ml_web_equal(l.nonce, q->bind_nonce))
         return ml_other_browser(q);
-    if (l.state == ML_LINK_APPROVED) {
+    /* A HEAD (a prefetch, a checker) never collects the approval. */
+    if (l.state == ML_LINK_APPROVED && !q->r->header_only) {
         if (!ml_may_sign_in(q, &l, &rc))
             return rc;
         if (!ml_consume(q, &l, &raw, &rc))   /* 410: used; else the store failed */
@@ -857,5 +858,5 @@ int ml_handler(request_rec *r)
                            : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
     if (!strcmp(sub, "session"))            /* ml_session_api.c: GET, HEAD, OPTIONS */
         return ml_route_session(&q);
-    return get ? ml_not_found(&q) : HTTP_NOT_FOUND;
+    return ml_not_found(&q);
 }

@@ -222,6 +222,14 @@ def test_the_asking_browser_cannot_approve_itself(asked, server):
     assert asked.browser.cookie(C.SESSION_COOKIE) is None
 
 
+def test_a_head_of_the_wait_route_collects_nothing(asked, new_browser, server):
+    expect(approve(new_browser(), asked.mail.token, number_of(asked.page)), C.APPROVED)
+    r = expect(asked.browser.request("HEAD", wait_url(asked.page)), C.OK)
+    assert C.SESSION_COOKIE not in set_cookies(r)
+    assert server.link_info(asked.mail.token)["state"] == "approved"
+    expect(asked.browser.get(wait_url(asked.page)), C.SIGNED_IN)
+
+
 def test_only_the_asking_browser_collects_an_approval(asked, new_browser, server):
     """The wait URL is bound to the asking browser: the approver (or anyone who copies
     the URL) gets no session from it, and the approval is still there for the asker."""
@@ -254,3 +262,32 @@ def test_an_approval_after_expiry_is_refused(short, unique_email):
     r = expect(desk.get(wait_url(page)), C.LINK_EXPIRED, C.TEXT_EXPIRED)
     assert "http-equiv=\"refresh\"" not in r.text          # the reloading stops
     assert desk.cookie(C.SESSION_COOKIE) is None
+
+
+# ---------------------------------------------------------------- the admin's log
+
+LINE = re.compile(r"MAGICLINK-(\d+): (.*?) email=(\S+) client=(\S+) outcome=(\w+)")
+
+
+def test_each_approval_decision_is_one_log_line(server, new_browser, unique_email):
+    since = server.error_log_size()
+    runs = []
+    for decision in ("approve", "wrong", "deny"):
+        desk, addr = new_browser(), unique_email()
+        page = desk.request_link(addr)
+        mail = server.mailbox.take(addr)
+        n = number_of(page)
+        if decision == "approve":
+            expect(approve(new_browser(), mail.token, n), C.APPROVED)
+            expect(desk.get(wait_url(page)), C.SIGNED_IN)
+        elif decision == "wrong":
+            expect(approve(new_browser(), mail.token, other_number(n)), C.APPROVAL_WRONG_NUMBER)
+        else:
+            expect(approve(new_browser(), mail.token, decision="deny"), C.APPROVAL_DENIED)
+        runs.append(addr)
+    text = ml_httpd.error_log_since(server, since)
+    got = [(tag, outcome, email) for tag, _, email, _, outcome in LINE.findall(text)]
+    a, w, d = runs
+    assert got == [("110", "mailed", a), ("170", "approved", a), ("152", "approval", a),
+                   ("110", "mailed", w), ("172", "wrong_number", w),
+                   ("110", "mailed", d), ("171", "denied", d)], text

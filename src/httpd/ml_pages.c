@@ -140,10 +140,15 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const ml_l
     return ml_page_sent_page(q, &a, status);
 }
 
-int ml_page_code_wrong(ml_req_t *q, const char *pending, int tries_left)
+int ml_page_code_wrong(ml_req_t *q, const char *pending, const ml_link_t *l, int tries_left)
 {
     ml_tpl_sent_args_t a = { 0 };
 
+    /* The number and the way on stay; the reload does not (the visitor is
+     * typing). */
+    a.number = l->match && *l->match ? l->match : NULL;
+    a.check_url = ml_web_route_url(q, apr_pstrcat(q->r->pool, "wait/", pending, "?stop", NULL));
+    a.login_url = ml_page_login_url(q, l->ret);
     a.pending = pending;
     a.code_wrong = "1";
     a.tries_left = tries_left >= 0 ? apr_itoa(q->r->pool, tries_left) : NULL;

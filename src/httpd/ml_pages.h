@@ -26,7 +26,7 @@ int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const ml_l
 /* The waiting tab again after a wrong code: 403, with how many tries are
  * left when tries_left >= 0. */
 int ml_page_code_malformed(ml_req_t *q, const char *pending);
-int ml_page_code_wrong(ml_req_t *q, const char *pending, int tries_left);
+int ml_page_code_wrong(ml_req_t *q, const char *pending, const ml_link_t *l, int tries_left);
 int ml_page_confirm(ml_req_t *q, const char *email);
 int ml_page_signed_in(ml_req_t *q, const char *email, const char *cont);
 /* "Signed out": a 303 to location with the page as its body, or with

@@ -634,7 +634,7 @@ static int ml_route_code(ml_req_t *q)
                           ml_unavailable(q, APR_EGENERAL, "counting code tries"));
     if (!ml_link_code_matches(q->kr, &l, code))
         return ml_audit(q, l.email, ML_MET_CODE_WRONG,
-                          ml_page_code_wrong(q, pending, ML_CODE_TRIES - counted.tries));
+                          ml_page_code_wrong(q, pending, &l, ML_CODE_TRIES - counted.tries));
     ml_audit(q, l.email, ML_MET_CODE_RIGHT, 0);
     if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;

@@ -144,3 +144,19 @@ def test_send_again_appears_after_a_short_wait_and_sends(browser, server, unique
     mail = server.mailbox.take(addr)
     r = expect(browser.confirm(mail.token), C.SIGNED_IN)
     assert location_path(server, r) == RET
+
+
+def test_a_wrong_code_keeps_the_number_and_the_ways_on(browser, server, unique_email):
+    """After a wrong code the waiting page keeps the number, "Continue" (not reloading:
+    the visitor is typing) and "Use a different address" with the return path."""
+    addr = unique_email()
+    page = browser.request_link(addr, return_=RET)
+    mail = server.mailbox.take(addr)
+    number = re.search(r'class="number"[^>]*>(\d{2})<', page.response.text).group(1)
+    wrong = f"{(int(mail.code) + 1) % 1000000:06d}"
+    r = expect(browser.enter_code(page, wrong), C.WRONG_CODE)
+    assert re.search(r'class="number"[^>]*>' + number + "<", r.text), r.text
+    assert 'http-equiv="refresh"' not in r.text
+    assert any(h.startswith(C.WAIT) and h.endswith("?stop") for h in hrefs(r)), hrefs(r)
+    login_links_keep(r, RET)
+    expect(browser.enter_code(Page(r), mail.code), C.SIGNED_IN)

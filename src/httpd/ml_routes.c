@@ -751,7 +751,7 @@ static const char *ml_route_split(ml_req_t *q)
     }
     for (i = 0; i < sizeof(with_token) / sizeof(with_token[0]); i++) {
         apr_size_t n = strlen(with_token[i]);    /* "/verify/": 8 */
-        v = slash - (n - 1) >= uri && !strncmp(slash - (n - 1), with_token[i], n)
+        v = (apr_size_t)(slash - uri) >= n - 1 && !strncmp(slash - (n - 1), with_token[i], n)
                 ? slash - (n - 1) : NULL;
         if (v && slash[1]) {
             q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - uri));

@@ -488,6 +488,13 @@ async function main() {
     await demo.start();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS,
       timeout: START_MS });
+    await step('make run\'s demo prints its URL last', async () => {
+      const last = await until('the demo\'s URL', START_MS, () => {
+        const lines = demo.out.trim().split('\n');
+        return /open http:\/\/127\.0\.0\.1:\d+\/private\//.test(lines[lines.length - 1]) && lines;
+      });
+      check(last.length >= 2, `the URL is all it printed: ${last}`);
+    });
     await run(demo, browser);
     await runLanguages(demo, browser);
   } catch (e) {

@@ -19,7 +19,9 @@
 {{if number}}
 <p>{{t sent_match_intro}}</p>
 <p class="number" dir="ltr">{{number}}</p>
+{{if refresh_url}}
 <p class="muted">{{t sent_auto}}</p>
+{{end}}
 {{end}}
 {{if check_url}}
 <div class="actions">

@@ -97,5 +97,7 @@ asan:
 clean:
 	rm -rf build var
 
-run: all
-	tools/demo.sh
+# The build quietly (its errors still show), then the demo, its URL last.
+run:
+	@$(MAKE) --no-print-directory -s all >/dev/null
+	@tools/demo.sh

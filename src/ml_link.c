@@ -119,12 +119,26 @@ static const char *ml_token_of(const ml_keyring_t *kr, ml_token_kind_t kind, con
     return apr_pstrcat(p, id, mac, NULL);
 }
 
+/* Two uniformly random decimal digits from the random byte b, drawing again
+ * past the largest multiple of 100 (no modulo bias). */
+static int ml_match_number(unsigned char b, char out[ML_MATCH_DIGITS + 1])
+{
+    while (b >= 200) {
+        if (ml_crypto_random(&b, 1) != APR_SUCCESS)
+            return 0;
+    }
+    apr_snprintf(out, ML_MATCH_DIGITS + 1, "%02u", (unsigned)(b % 100));
+    return 1;
+}
+
 ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
                              const char *email, const char *nonce, const char *ret,
-                             const char *lang, apr_pool_t *p, ml_issued_t *out)
+                             const char *lang, const char *device, apr_pool_t *p,
+                             ml_issued_t *out)
 {
     ml_link_t *l = &out->link;
-    unsigned char r[ML_LINK_ID_BYTES + 4];
+    unsigned char r[ML_LINK_ID_BYTES + 4 + 1];
+    char *match = apr_palloc(p, ML_MATCH_DIGITS + 1);
     char tmp[ML_LINK_ID_LEN + 4];
     ml_buf_t idb = { tmp, 0, sizeof(tmp) };
     char *hash;
@@ -134,6 +148,7 @@ ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
     l->nonce = nonce;
     l->ret = ret;
     l->lang = lang ? lang : "";
+    l->device = device && strlen(device) <= ML_DEVICE_MAX ? device : "";
     l->iat = now;
     l->exp = now + ttl;
     l->state = ML_LINK_OPEN;
@@ -141,11 +156,13 @@ ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
     if (ml_crypto_random(r, sizeof(r)) != APR_SUCCESS)
         return ML_CODEC_INTERNAL;
     ml_b64url_encode(&idb, r, ML_LINK_ID_BYTES);
-    if (idb.len != ML_LINK_ID_LEN || !ml_code(r + ML_LINK_ID_BYTES, out->code)) {
+    if (idb.len != ML_LINK_ID_LEN || !ml_code(r + ML_LINK_ID_BYTES, out->code)
+        || !ml_match_number(r[ML_LINK_ID_BYTES + 4], match)) {
         OPENSSL_cleanse(r, sizeof(r));
         return ML_CODEC_INTERNAL;
     }
     OPENSSL_cleanse(r, sizeof(r));
+    l->match = match;
     memcpy(l->id, tmp, ML_LINK_ID_LEN);
     l->id[ML_LINK_ID_LEN] = '\0';
     ml_store_key(&kr->store_secret, "u", l->id, ML_LINK_ID_LEN, &l->key);
@@ -200,12 +217,14 @@ const char *ml_link_record(const ml_link_t *l, apr_pool_t *p, apr_size_t *len)
     const char *rec;
 
     if (!ml_rec_value_ok(l->email) || !ml_rec_value_ok(l->nonce) || !ml_rec_value_ok(l->ret)
-        || !ml_rec_value_ok(l->code_hash) || !ml_rec_value_ok(l->lang))
+        || !ml_rec_value_ok(l->code_hash) || !ml_rec_value_ok(l->lang)
+        || !ml_rec_value_ok(l->match ? l->match : "")
+        || !ml_rec_value_ok(l->device ? l->device : ""))
         return NULL;
-    rec = apr_psprintf(p, "ml1\ns=%c\ne=%s\nn=%s\nr=%s\nc=%s\nl=%s\ni=%" APR_INT64_T_FMT
-                          "\nx=%" APR_INT64_T_FMT "\n",
-                       l->state, l->email, l->nonce, l->ret, l->code_hash, l->lang, l->iat,
-                       l->exp);
+    rec = apr_psprintf(p, "ml1\ns=%c\ne=%s\nn=%s\nr=%s\nc=%s\nl=%s\nm=%s\nu=%s\ni=%"
+                          APR_INT64_T_FMT "\nx=%" APR_INT64_T_FMT "\n",
+                       l->state, l->email, l->nonce, l->ret, l->code_hash, l->lang,
+                       l->match ? l->match : "", l->device ? l->device : "", l->iat, l->exp);
     *len = strlen(rec);
     return *len <= ML_STORE_REC_MAX ? rec : NULL;
 }
@@ -225,7 +244,8 @@ static void ml_rec_field(ml_link_t *l, char k, char *v, apr_int64_t *iat, apr_in
 {
     switch (k) {
     case 's':
-        l->state = (v[0] == ML_LINK_OPEN || v[0] == ML_LINK_USED) && !v[1] ? v[0] : 0;
+        l->state = (v[0] == ML_LINK_OPEN || v[0] == ML_LINK_USED || v[0] == ML_LINK_APPROVED
+                    || v[0] == ML_LINK_REFUSED) && !v[1] ? v[0] : 0;
         break;
     case 'e':
         l->email = v;
@@ -241,6 +261,12 @@ static void ml_rec_field(ml_link_t *l, char k, char *v, apr_int64_t *iat, apr_in
         break;
     case 'l':
         l->lang = v;
+        break;
+    case 'm':
+        l->match = v;
+        break;
+    case 'u':
+        l->device = v;
         break;
     case 'i':
         *bad |= !ml_parse_i64(v, iat);
@@ -259,7 +285,7 @@ ml_codec_err_t ml_link_parse_record(char *rec, apr_size_t len, ml_link_t *l)
     int bad = 0;
 
     l->email = l->nonce = l->ret = l->code_hash = NULL;
-    l->lang = "";
+    l->lang = l->match = l->device = "";
     l->state = 0;
     if (len < 4 || memcmp(rec, "ml1\n", 4) != 0 || rec[len] != '\0')
         return ML_CODEC_JSON;
@@ -284,6 +310,31 @@ int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char 
         return 0;
     ml_code_hash(kr, l->id, code, h);
     return CRYPTO_memcmp(h, l->code_hash, ML_CODE_HASH_LEN) == 0;
+}
+
+int ml_link_match_ok(const ml_link_t *l, const char *typed)
+{
+    char want[ML_MATCH_DIGITS + 1], got[ML_MATCH_DIGITS + 1];
+    int n = 0;
+
+    if (!l->match || strlen(l->match) != ML_MATCH_DIGITS || !typed)
+        return 0;
+    for (; *typed; typed++) {
+        if (*typed >= '0' && *typed <= '9') {
+            if (n == ML_MATCH_DIGITS)
+                return 0;
+            got[n++] = *typed;
+        }
+        else if (*typed != ' ' && *typed != '\t')
+            return 0;
+    }
+    if (n == 0)
+        return 0;
+    /* "7" is "07": right-aligned, zero-filled. */
+    memset(want, '0', ML_MATCH_DIGITS);
+    memcpy(want + ML_MATCH_DIGITS - n, got, (apr_size_t)n);
+    want[ML_MATCH_DIGITS] = '\0';
+    return CRYPTO_memcmp(want, l->match, ML_MATCH_DIGITS) == 0;
 }
 
 int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1])

@@ -34,8 +34,18 @@
 
 typedef enum { ML_TOKEN_LINK, ML_TOKEN_PENDING } ml_token_kind_t;
 
-/* A link's state in its record. */
-typedef enum { ML_LINK_OPEN = 'o', ML_LINK_USED = 'x' } ml_link_state_t;
+/* A link's state in its record: open; approved from another device (the
+ * waiting tab may sign in, once); refused (a wrong number or "That wasn't
+ * me": the link is over); used. */
+typedef enum {
+    ML_LINK_OPEN = 'o',
+    ML_LINK_APPROVED = 'a',
+    ML_LINK_REFUSED = 'r',
+    ML_LINK_USED = 'x'
+} ml_link_state_t;
+
+#define ML_MATCH_DIGITS 2           /* the number the waiting tab shows */
+#define ML_DEVICE_MAX   64          /* the asking device's description, at most */
 
 typedef struct ml_link {
     /* From the token. */
@@ -47,6 +57,10 @@ typedef struct ml_link {
     const char *ret;                /* sanitized return path */
     const char *code_hash;
     const char *lang;               /* the asking page's language ("" when none) */
+    const char *match;              /* the number for the other device ("" in a
+                                     * record made before there was one) */
+    const char *device;             /* the asking browser, "Browser|OS" (ml_device.h;
+                                     * "" when unknown) */
     apr_int64_t iat, exp;
     int state;                      /* ml_link_state_t */
     int tries;                      /* code tries counted (from the store) */
@@ -64,11 +78,13 @@ typedef struct ml_issued {
 /* A fresh random base64url string of ML_NONCE_LEN characters, in p. */
 const char *ml_nonce(apr_pool_t *p);
 
-/* Makes a link for email, bound to the browser nonce: id, code, tokens and
- * the record to store until now + ttl. */
+/* Makes a link for email, bound to the browser nonce: id, code, the number
+ * to match, tokens and the record to store until now + ttl. device is the
+ * asking browser's description (ml_device_describe; NULL when unknown). */
 ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
                              const char *email, const char *nonce, const char *ret,
-                             const char *lang, apr_pool_t *p, ml_issued_t *out);
+                             const char *lang, const char *device, apr_pool_t *p,
+                             ml_issued_t *out);
 
 /* Checks a token's form and MAC (constant time) and fills out->id and
  * out->key: ML_CODEC_MALFORMED or ML_CODEC_MAC when it is not ours. Asks
@@ -84,6 +100,10 @@ ml_codec_err_t ml_link_parse_record(char *rec, apr_size_t len, ml_link_t *l);
 
 /* Constant-time check of a typed code against the link's code hash. */
 int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char *code);
+
+/* Constant-time check of a typed number (spaces allowed around it, "7" for
+ * "07") against the link's number; 0 when the link has none. */
+int ml_link_match_ok(const ml_link_t *l, const char *typed);
 
 /* A typed code read the forgiving way: digits kept, spaces and dashes
  * dropped; 1 when exactly ML_CODE_DIGITS digits remain (into out). */

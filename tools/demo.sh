@@ -24,10 +24,36 @@ cat > "$var/htdocs/index.html" <<'HTML'
 <!doctype html><meta charset="utf-8"><title>mod_magiclink demo</title>
 <p>This page is public. <a href="/private/">The private page</a> needs a sign-in.</p>
 HTML
+# The private page says who you are (server-side includes: REMOTE_USER is
+# the signed-in address) and signs out through /magic/logout, the sign-out
+# page an application links to (its buttons carry the CSRF token).
 cat > "$var/htdocs/private/index.html" <<'HTML'
-<!doctype html><meta charset="utf-8"><title>Private</title>
-<h1>Private page</h1><p>You are signed in: mod_magiclink let you through.</p>
-<p>To sign out, open <a href="/magic/login">the sign-in page</a>: it has the button.</p>
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Private page — mod_magiclink demo</title>
+<style>
+:root{color-scheme:light dark;--fg:#1b1f24;--bg:#f6f8fa;--card:#fff;--line:#d0d7de;--accent:#0b5cad;--accent-fg:#fff}
+@media (prefers-color-scheme:dark){:root{--fg:#e6edf3;--bg:#0d1117;--card:#161b22;--line:#30363d;--accent:#4493f8;--accent-fg:#0d1117}}
+body{margin:0;font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:var(--fg);background:var(--bg)}
+header{padding:1rem 1.5rem;border-bottom:1px solid var(--line);background:var(--card);font-weight:600}
+main{max-width:28rem;margin:2.5rem auto;padding:2rem;background:var(--card);border:1px solid var(--line);border-radius:8px;overflow-wrap:anywhere}
+h1{font-size:1.5rem;margin:0 0 1rem}
+.button{display:inline-block;font-weight:600;padding:.6rem 1.25rem;color:var(--accent-fg);background:var(--accent);border-radius:6px;text-decoration:none}
+@media (max-width:30rem){main{margin:1rem;padding:1.25rem}.button{display:block;text-align:center}}
+</style>
+</head>
+<body>
+<header>mod_magiclink demo</header>
+<main>
+<h1>Private page</h1>
+<p>You are signed in as <strong><!--#echo var="REMOTE_USER" --></strong>: mod_magiclink let you through.</p>
+<p><a class="button" href="/magic/logout">Sign out</a></p>
+</main>
+</body>
+</html>
 HTML
 
 cat > "$var/httpd.conf" <<CONF
@@ -51,6 +77,7 @@ LoadModule authn_core_module $mods/mod_authn_core.so
 LoadModule socache_shmcb_module $mods/mod_socache_shmcb.so
 LoadModule mime_module $mods/mod_mime.so
 LoadModule dir_module $mods/mod_dir.so
+LoadModule include_module $mods/mod_include.so
 LoadModule magiclink_module $module
 TypesConfig /etc/mime.types
 DocumentRoot "$var/htdocs"
@@ -73,6 +100,10 @@ MagicLinkCookieSecure Off
     AuthName "demo"
     Require valid-user
 </Location>
+<Directory "$var/htdocs/private">
+    Options +IncludesNOEXEC
+    AddOutputFilter INCLUDES .html
+</Directory>
 <Location /magiclink-metrics>
     SetHandler magiclink-metrics
     Require ip 127.0.0.1
@@ -104,6 +135,16 @@ PY
 watcher=$!
 trap 'kill $watcher 2>/dev/null' EXIT INT TERM
 
-echo "mod_magiclink demo: open http://127.0.0.1:$port/private/  (Ctrl-C stops)"
+# httpd first, the URL last: once it listens, after its own start-up lines.
+/usr/sbin/apache2 -f "$var/httpd.conf" -DFOREGROUND &
+httpd=$!
+trap 'kill $watcher $httpd 2>/dev/null' EXIT INT TERM
+for _ in $(seq 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    kill -0 $httpd 2>/dev/null || break
+    sleep 0.1
+done
+sleep 0.2
 echo "  metrics: http://127.0.0.1:$port/magiclink-metrics  health: ...?health"
-/usr/sbin/apache2 -f "$var/httpd.conf" -DFOREGROUND
+echo "mod_magiclink demo: open http://127.0.0.1:$port/private/  (Ctrl-C stops)"
+wait $httpd

@@ -322,9 +322,14 @@ static int cmd_link(apr_pool_t *p, int argc, const char **argv)
     print_json_string(l.ret);
     fputs(", \"lang\": ", stdout);
     print_json_string(l.lang);
-    printf(", \"used\": %s, \"tries\": %d, \"iat\": %" APR_INT64_T_FMT
+    printf(", \"used\": %s, \"state\": \"%s\", \"tries\": %d, \"iat\": %" APR_INT64_T_FMT
            ", \"exp\": %" APR_INT64_T_FMT "}\n",
-           l.state == ML_LINK_USED ? "true" : "false", raw.tries, l.iat, l.exp);
+           l.state == ML_LINK_USED ? "true" : "false",
+           l.state == ML_LINK_USED       ? "used"
+           : l.state == ML_LINK_APPROVED ? "approved"
+           : l.state == ML_LINK_REFUSED  ? "refused"
+                                         : "open",
+           raw.tries, l.iat, l.exp);
     return 0;
 }
 

@@ -1,9 +1,11 @@
 #include "ml_pages.h"
+#include "ml_device.h"
 #include "ml_tpl.h"
 
 #include "http_log.h"
 #include "http_protocol.h"
 #include "apr_strings.h"
+#include "httpd.h"
 
 APLOG_USE_MODULE(magiclink);
 
@@ -50,6 +52,20 @@ ML_RENDER(confirm)
 ML_RENDER(signed_in)
 ML_RENDER(signed_out)
 ML_RENDER(error)
+ML_RENDER(approve)
+ML_RENDER(signout)
+
+/* The sign-in page's URL with the return path (when not "/"): every way
+ * back to sign-in keeps where the visitor was going. */
+const char *ml_page_login_url(const ml_req_t *q, const char *ret)
+{
+    const char *login = ml_web_route_url(q, "login");
+
+    if (!ret || !*ret || !strcmp(ret, "/"))
+        return login;
+    return apr_pstrcat(q->r->pool, login, "?return=", ap_escape_urlencoded(q->r->pool, ret),
+                       NULL);
+}
 
 /* The language picker: language.tpl once per language the location offers,
  * into the scratch's free buffer (the page copies it); NULL with only one. */
@@ -87,6 +103,7 @@ int ml_page_login(ml_req_t *q, int status, const char *ret, const char *email,
     a.return_to = ret;
     a.email = email;
     a.error = error;
+    q->ret = ret;
     a.signed_in_as = q->signed_in_as;
     a.logout_url = ml_web_route_url(q, "logout");
     a.languages = ml_page_languages(q, ret);
@@ -101,21 +118,37 @@ static int ml_page_sent_page(ml_req_t *q, ml_tpl_sent_args_t *a, int status)
     return ml_page_send(q, status, ml_render_sent, a);
 }
 
-int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const char *error,
-                 int status)
+int ml_page_sent(ml_req_t *q, const char *email, const char *pending, const ml_link_t *l,
+                 int again, int refresh, int status)
 {
     ml_tpl_sent_args_t a = { 0 };
+    const char *wait = ml_web_route_url(q, apr_pstrcat(q->r->pool, "wait/", pending, NULL));
 
     a.email = email;
     a.pending = pending;
-    a.error = error;
+    a.number = l->match && *l->match ? l->match : NULL;
+    /* Once stopped, "Continue" keeps it stopped. */
+    a.check_url = refresh ? wait : apr_pstrcat(q->r->pool, wait, "?stop", NULL);
+    a.refresh_url = refresh ? wait : NULL;
+    a.stop_url = refresh ? apr_pstrcat(q->r->pool, wait, "?stop", NULL) : NULL;
+    a.login_url = ml_page_login_url(q, l->ret);
+    if (again) {
+        a.again_url = ml_web_route_url(q, "generate");
+        a.again_email = l->email;
+        a.return_to = l->ret;
+    }
     return ml_page_sent_page(q, &a, status);
 }
 
-int ml_page_code_wrong(ml_req_t *q, const char *pending, int tries_left)
+int ml_page_code_wrong(ml_req_t *q, const char *pending, const ml_link_t *l, int tries_left)
 {
     ml_tpl_sent_args_t a = { 0 };
 
+    /* The number and the way on stay; the reload does not (the visitor is
+     * typing). */
+    a.number = l->match && *l->match ? l->match : NULL;
+    a.check_url = ml_web_route_url(q, apr_pstrcat(q->r->pool, "wait/", pending, "?stop", NULL));
+    a.login_url = ml_page_login_url(q, l->ret);
     a.pending = pending;
     a.code_wrong = "1";
     a.tries_left = tries_left >= 0 ? apr_itoa(q->r->pool, tries_left) : NULL;
@@ -154,14 +187,41 @@ int ml_page_signed_in(ml_req_t *q, const char *email, const char *cont)
     return ml_page_send(q, HTTP_SEE_OTHER, ml_render_signed_in, &a);
 }
 
-int ml_page_signed_out(ml_req_t *q, const char *login_url)
+int ml_page_signed_out(ml_req_t *q, const char *location)
 {
     ml_tpl_signed_out_args_t a = { 0 };
 
     a.site_name = q->sc->site_name;
-    a.login_url = login_url;
-    apr_table_setn(q->r->headers_out, "Location", login_url);
-    return ml_page_send(q, HTTP_SEE_OTHER, ml_render_signed_out, &a);
+    a.login_url = ml_page_login_url(q, q->ret);
+    if (location)
+        apr_table_setn(q->r->headers_out, "Location", location);
+    return ml_page_send(q, location ? HTTP_SEE_OTHER : HTTP_OK, ml_render_signed_out, &a);
+}
+
+int ml_page_signout(ml_req_t *q, const char *email)
+{
+    ml_tpl_signout_args_t a = { 0 };
+
+    a.site_name = q->sc->site_name;
+    a.csrf_token = q->bind_nonce;
+    a.logout_url = ml_web_route_url(q, "logout");
+    a.email = email;
+    return ml_page_send(q, HTTP_OK, ml_render_signout, &a);
+}
+
+int ml_page_approve(ml_req_t *q, const ml_link_t *l, const char *token, int status)
+{
+    ml_tpl_approve_args_t a = { 0 };
+    apr_int64_t minutes = (q->now - l->iat + 59) / 60;
+
+    a.site_name = q->sc->site_name;
+    a.action_url = ml_web_route_url(q, apr_pstrcat(q->r->pool, "approve/", token, NULL));
+    a.csrf_token = q->bind_nonce;
+    if (!ml_device_split(l->device, q->r->pool, &a.device_browser, &a.device_os))
+        a.device_browser = a.device_os = NULL;
+    /* "1 minute ago" for a request of the last minute: never 0. */
+    a.minutes = apr_off_t_toa(q->r->pool, minutes < 1 ? 1 : minutes);
+    return ml_page_send(q, status, ml_render_approve, &a);
 }
 
 int ml_page_error(ml_req_t *q, int status, const char *title, const char *message,
@@ -172,7 +232,7 @@ int ml_page_error(ml_req_t *q, int status, const char *title, const char *messag
     a.site_name = q->sc->site_name;
     a.title = title;
     a.message = message;
-    a.retry_url = retry_url ? retry_url : ml_web_route_url(q, "login");
+    a.retry_url = retry_url ? retry_url : ml_page_login_url(q, q->ret);
     a.retry_label = retry_label ? retry_label : ml_msg(q, ML_MSG_REQUEST_NEW_LINK);
     return ml_page_send(q, status, ml_render_error, &a);
 }

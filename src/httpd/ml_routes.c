@@ -4,6 +4,7 @@
 #include "ml_audit.h"
 #include "ml_auth.h"
 #include "ml_deliverer.h"
+#include "ml_device.h"
 #include "ml_mailer.h"
 #include "ml_outbox.h"
 #include "ml_addr.h"
@@ -61,6 +62,7 @@ static int ml_post_prologue(ml_req_t *q, int *done)
     *done = 1;
     if (rc != OK)
         return rc;
+    q->ret = ml_return_or(ml_web_field(q, "return"), "/");
     ml_web_binding(q, 0);
     if (!ml_web_csrf_ok(q))
         return ml_csrf_failed(q);
@@ -171,6 +173,17 @@ static int ml_link_used(ml_req_t *q)
                          ml_msg(q, ML_MSG_ERROR_USED), NULL, NULL);
 }
 
+/* A link whose sign-in was refused on another device ("That wasn't me", or
+ * a wrong number): over, like a used one. */
+static int ml_link_refused(ml_req_t *q, int wrong_number)
+{
+    return ml_page_error(q, wrong_number ? HTTP_FORBIDDEN : HTTP_GONE,
+                         ml_msg(q, ML_MSG_REFUSED_TITLE),
+                         ml_msg(q, wrong_number ? ML_MSG_REFUSED_WRONG_TEXT
+                                                : ML_MSG_REFUSED_TEXT),
+                         NULL, NULL);
+}
+
 static int ml_link_expired(ml_req_t *q)
 {
     return ml_page_error(q, HTTP_GONE, ml_msg(q, ML_MSG_ERROR_EXPIRED_TITLE),
@@ -238,6 +251,7 @@ static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml
         return 0;
     }
     l->tries = raw->tries;
+    q->ret = l->ret;
     *why = ML_LOAD_EXPIRED;
     /* The record outlives the link a little, to tell "used" from "expired". */
     if (l->exp < q->now) {
@@ -247,6 +261,10 @@ static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml
     *why = ML_LOAD_USED;
     if (l->state == ML_LINK_USED) {
         *status = ml_link_used(q);
+        return 0;
+    }
+    if (l->state == ML_LINK_REFUSED) {
+        *status = ml_link_refused(q, 0);
         return 0;
     }
     return 1;
@@ -360,6 +378,8 @@ static int ml_route_generate(ml_req_t *q)
     allowed = ml_auth_may_sign_in(q, email);
     if (ml_link_issue(q->kr, q->now, ml_dir_link_ttl(q->dc), email, q->bind_nonce, ret,
                       ml_web_lang_code(q->lang),
+                      ml_device_describe(apr_table_get(q->r->headers_in, "User-Agent"),
+                                         q->r->pool),
                       q->r->pool, &is) != ML_CODEC_OK
         || !ml_compose(q, email, display, &is) || !ml_outbox_entry(q, email, allowed, &is, &mail)) {
         ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
@@ -371,7 +391,7 @@ static int ml_route_generate(ml_req_t *q)
         return rc;
     ml_deliverer_kick();
     ml_audit(q, email, allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED, 0);
-    return ml_page_sent(q, display, is.pending, NULL, HTTP_OK);
+    return ml_page_sent(q, display, is.pending, &is.link, 0, 1, HTTP_OK);
 }
 
 /* Whether the policy lets l's address sign in here, now: asked at every
@@ -392,6 +412,139 @@ static int ml_other_browser(ml_req_t *q)
     return ml_page_error(q, HTTP_FORBIDDEN, ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER_TITLE),
                          ml_msg(q, ML_MSG_ERROR_OTHER_BROWSER), NULL,
                          ml_msg(q, ML_MSG_REQUEST_LINK_HERE));
+}
+
+/* ---- approval on another device (DESIGN: number matching) ----
+ *
+ * The link opened in a browser other than the asking one offers to approve
+ * the asking browser's sign-in: the person types the number the waiting tab
+ * shows. The right number moves the link's record from open to approved,
+ * a wrong one or "That wasn't me" to refused (the link is over), each one
+ * compare-and-set from the record read, so exactly one decision counts on
+ * every server. Only the waiting tab (its binding nonce is the record's)
+ * then signs in, once (approved to used, compare-and-set), on the wait
+ * route its page reloads. */
+
+#define ML_WAIT_REFRESH_FOR 600     /* seconds the waiting tab reloads itself */
+#define ML_SEND_AGAIN_AFTER 30      /* seconds before "Send again" is offered */
+
+static int ml_approved_page(ml_req_t *q)
+{
+    return ml_page_error(q, HTTP_OK, ml_msg(q, ML_MSG_APPROVED_TITLE),
+                         ml_msg(q, ML_MSG_APPROVED_TEXT), NULL, NULL);
+}
+
+/* GET verify in another browser: the approval form, while the link is open
+ * and has a number (a record made before numbers: the old refusal). */
+static int ml_approval_offer(ml_req_t *q, const ml_link_t *l, const char *token)
+{
+    if (l->state == ML_LINK_APPROVED)
+        return ml_approved_page(q);
+    if (!l->match || !*l->match)
+        return ml_other_browser(q);
+    return ml_page_approve(q, l, token, HTTP_OK);
+}
+
+/* One or two digits, spaces around allowed: a typed number to compare at
+ * all. Anything else re-shows the form and ends nothing. */
+static int ml_number_typed(const char *v)
+{
+    int digits = 0;
+
+    for (; v && *v; v++) {
+        if (*v >= '0' && *v <= '9')
+            digits++;
+        else if (*v != ' ' && *v != '\t')
+            return 0;
+    }
+    return digits >= 1 && digits <= ML_MATCH_DIGITS;
+}
+
+/* Moves l's record to state, if it still holds what was read. */
+static ml_store_rc_t ml_link_move(ml_req_t *q, ml_link_t *l, const ml_store_link_t *raw,
+                                  int state)
+{
+    apr_size_t len;
+    const char *rec;
+
+    l->state = state;
+    rec = ml_link_record(l, q->r->pool, &len);
+    return rec ? ml_noted(q, ml_store_replace(ml_store(), &l->key, raw->rec, raw->len, rec, len,
+                                              q->now))
+               : ML_STORE_DOWN;
+}
+
+/* POST approve/TOKEN from another browser: decision=approve with the
+ * number, or decision=deny. */
+static int ml_route_approve(ml_req_t *q, const char *token)
+{
+    ml_link_t l = { 0 };
+    ml_store_link_t raw;
+    const char *decision, *number, *outcome;
+    int done, rc, why, deny, right;
+    ml_store_rc_t src;
+
+    rc = ml_post_prologue(q, &done);
+    if (done)
+        return rc;
+    if (!ml_load_link(q, ML_TOKEN_LINK, token, &l, &raw, &rc, &why))
+        return rc;
+    /* The asking browser itself has the confirm button; it approves nothing. */
+    if (ml_web_equal(l.nonce, q->bind_nonce)) {
+        apr_table_setn(q->r->headers_out, "Location",
+                       ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", token, NULL)));
+        return HTTP_SEE_OTHER;
+    }
+    if (l.state != ML_LINK_OPEN)        /* approved already: single use */
+        return ml_link_used(q);
+    if (!l.match || !*l.match)
+        return ml_other_browser(q);
+    decision = ml_web_field(q, "decision");
+    number = ml_web_field(q, "number");
+    deny = decision && !strcmp(decision, "deny");
+    if (!deny && !ml_number_typed(number))
+        return ml_page_approve(q, &l, token, HTTP_BAD_REQUEST);
+    right = !deny && ml_link_match_ok(&l, number);
+    src = ml_link_move(q, &l, &raw, right ? ML_LINK_APPROVED : ML_LINK_REFUSED);
+    if (src == ML_STORE_NOTFOUND)       /* another decision came first */
+        return ml_link_used(q);
+    if (src != ML_STORE_OK)
+        return ml_unavailable(q, APR_EGENERAL, "recording the approval");
+    outcome = right ? "approved" : deny ? "denied" : "wrong_number";
+    ml_audit_line(q, l.email, right ? 170 : deny ? 171 : 172, "approval", outcome);
+    if (right)
+        return ml_approved_page(q);
+    return ml_link_refused(q, !deny);
+}
+
+/* GET wait/PENDING, what the waiting tab reloads: for the asking browser
+ * only, the page again while the link is open, the sign-in once it is
+ * approved (approved to used: once), and the refusal or expiry otherwise. */
+static int ml_route_wait(ml_req_t *q, const char *pending)
+{
+    ml_link_t l = { 0 };
+    ml_store_link_t raw;
+    int rc, why, age;
+
+    ml_web_binding(q, 0);
+    if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc, &why))
+        return rc;
+    if (!ml_web_equal(l.nonce, q->bind_nonce))
+        return ml_other_browser(q);
+    /* A HEAD (a prefetch, a checker) never collects the approval. */
+    if (l.state == ML_LINK_APPROVED && !q->r->header_only) {
+        if (!ml_may_sign_in(q, &l, &rc))
+            return rc;
+        if (!ml_consume(q, &l, &raw, &rc))   /* 410: used; else the store failed */
+            return rc;
+        return ml_sign_in(q, &l, ML_MET_SIGN_IN_APPROVAL);
+    }
+    /* Reloading stops by itself after a while, or when the visitor says
+     * so (?stop: WCAG 2.2.1, a time limit the user can turn off). */
+    age = (int)(q->now - l.iat);
+    return ml_page_sent(q, l.email, pending, &l, age >= ML_SEND_AGAIN_AFTER,
+                        age < ML_WAIT_REFRESH_FOR && !(q->r->args && !strcmp(q->r->args, "stop")),
+                        HTTP_OK);
 }
 
 static const ml_metric_t ml_confirm_failed[] = {
@@ -421,7 +574,7 @@ static int ml_route_verify(ml_req_t *q, const char *token)
         return post ? ml_audit(q, l.email, ml_confirm_failed[why], rc) : rc;
     if (ml_dir_bind_browser(q->dc) && !ml_web_equal(l.nonce, q->bind_nonce))
         return post ? ml_audit(q, l.email, ML_MET_CONFIRM_OTHER_BROWSER, ml_other_browser(q))
-                    : ml_other_browser(q);
+                    : ml_approval_offer(q, &l, token);
     if (!post)    /* mail scanners fetch links: never consume */
         return ml_page_confirm(q, l.email);
     if (!ml_may_sign_in(q, &l, &rc)) {
@@ -481,7 +634,7 @@ static int ml_route_code(ml_req_t *q)
                           ml_unavailable(q, APR_EGENERAL, "counting code tries"));
     if (!ml_link_code_matches(q->kr, &l, code))
         return ml_audit(q, l.email, ML_MET_CODE_WRONG,
-                          ml_page_code_wrong(q, pending, ML_CODE_TRIES - counted.tries));
+                          ml_page_code_wrong(q, pending, &l, ML_CODE_TRIES - counted.tries));
     ml_audit(q, l.email, ML_MET_CODE_RIGHT, 0);
     if (!ml_may_sign_in(q, &l, &rc) || !ml_consume(q, &l, &raw, &rc))
         return rc;
@@ -518,7 +671,52 @@ static int ml_route_logout(ml_req_t *q)
                  this_browser ? ML_MET_SIGN_OUT_BROWSER : ML_MET_SIGN_OUT_EVERYWHERE, 0);
     }
     ml_web_set_cookie(q, name, "", "/", 0);
-    return ml_page_signed_out(q, ml_login_url(q));
+    /* To the signed-out page (GET logout without a session). */
+    return ml_page_signed_out(q, ml_web_route_url(q, "logout"));
+}
+
+/* GET logout, the URL an application links to: the sign-out buttons for a
+ * signed-in browser (the POST does the work), else the signed-out page. */
+static int ml_route_logout_page(ml_req_t *q)
+{
+    ml_session_t sess;
+
+    if (q->r->args) {
+        apr_table_t *args;
+        ap_args_to_table(q->r, &args);
+        q->ret = ml_return_or(apr_table_get(args, "return"), "/");
+    }
+    ml_web_binding(q, 1);
+    if (!q->bind_nonce) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-173: cannot make a binding cookie");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    if (ml_auth_session(q, &sess) == 1)
+        return ml_page_signout(q, sess.email);
+    return ml_page_signed_out(q, NULL);
+}
+
+/* Our URLs never show httpd's bare pages: a styled 404. */
+static int ml_not_found(ml_req_t *q)
+{
+    return ml_page_error(q, HTTP_NOT_FOUND, ml_msg(q, ML_MSG_NOT_FOUND_TITLE),
+                         ml_msg(q, ML_MSG_NOT_FOUND_TEXT), NULL, ml_msg(q, ML_MSG_OPEN_SIGN_IN));
+}
+
+/* GET approve/TOKEN (a reload of the refusal, say): the link's own page. */
+static int ml_to_verify(ml_req_t *q, const char *token)
+{
+    apr_table_setn(q->r->headers_out, "Location",
+                   ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", token, NULL)));
+    return HTTP_SEE_OTHER;
+}
+
+/* A GET of a POST-only route (a reload, a bookmark): to the sign-in page. */
+static int ml_to_login(ml_req_t *q)
+{
+    apr_table_setn(q->r->headers_out, "Location", ml_login_url(q));
+    return HTTP_SEE_OTHER;
 }
 
 /* ---- dispatch ---- */
@@ -533,10 +731,12 @@ static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
 /* Splits the URI into the handler's base path and the route below it, from
  * the route names themselves: httpd does not tell a handler which section
  * set it, and this way it works in <Location>, <LocationMatch> and
- * <Directory> alike. Returns the route ("" for the base itself) or NULL. */
+ * <Directory> alike. Returns the route ("" for the base itself, "?" for
+ * none of ours) or NULL. */
 static const char *ml_route_split(ml_req_t *q)
 {
     static const char *const routes[] = { "login", "generate", "code", "logout", "session" };
+    static const char *const with_token[] = { "/verify/", "/approve/", "/wait/" };
     const char *uri = q->r->uri, *slash = strrchr(uri, '/'), *v;
     apr_size_t i;
 
@@ -548,16 +748,36 @@ static const char *ml_route_split(ml_req_t *q)
             return routes[i];
         }
     }
-    v = slash - 7 >= uri && !strncmp(slash - 7, "/verify/", 8) ? slash - 7 : NULL;
-    if (v && slash[1]) {
-        q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - uri));
-        return v + 1;
+    for (i = 0; i < sizeof(with_token) / sizeof(with_token[0]); i++) {
+        apr_size_t n = strlen(with_token[i]);    /* "/verify/": 8 */
+        v = (apr_size_t)(slash - uri) >= n - 1 && !strncmp(slash - (n - 1), with_token[i], n)
+                ? slash - (n - 1) : NULL;
+        if (v && slash[1]) {
+            q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - uri));
+            return v + 1;
+        }
     }
-    if (!slash[1]) {
-        q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
-        return "";
+    /* "" for the base itself; "?" for anything else: a styled 404, whose
+     * link to sign-in takes the base from below a route name just before
+     * the last part (/magic/generate/extra, /magic/wait/), else from the
+     * parent. */
+    q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
+    for (v = slash; v > uri && v[-1] != '/'; v--)
+        ;
+    if (v > uri) {
+        apr_size_t n = (apr_size_t)(slash - v);
+        for (i = 0; i < sizeof(routes) / sizeof(routes[0]) + sizeof(with_token) / sizeof(with_token[0]);
+             i++) {
+            const char *name = i < sizeof(routes) / sizeof(routes[0])
+                                   ? routes[i]
+                                   : with_token[i - sizeof(routes) / sizeof(routes[0])] + 1;
+            if (!strncmp(v, name, n) && (name[n] == '\0' || (name[n] == '/' && !name[n + 1]))) {
+                q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - 1 - uri));
+                return "?";
+            }
+        }
     }
-    return NULL;
+    return slash[1] ? "?" : "";
 }
 
 /* ---- skipping the filesystem ---- */
@@ -617,13 +837,25 @@ int ml_handler(request_rec *r)
     if (!strncmp(sub, "verify/", 7))
         return (get || m == M_POST) ? ml_route_verify(&q, sub + 7)
                                     : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
+    if (!strncmp(sub, "approve/", 8))
+        return m == M_POST ? ml_route_approve(&q, sub + 8)
+               : get       ? ml_to_verify(&q, sub + 8)
+                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
+    if (!strncmp(sub, "wait/", 5))
+        return get ? ml_route_wait(&q, sub + 5) : ml_method_not_allowed(r, ML_M(M_GET));
     if (!strcmp(sub, "generate"))
-        return m == M_POST ? ml_route_generate(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+        return m == M_POST ? ml_route_generate(&q)
+               : get       ? ml_to_login(&q)
+                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
     if (!strcmp(sub, "code"))
-        return m == M_POST ? ml_route_code(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+        return m == M_POST ? ml_route_code(&q)
+               : get       ? ml_to_login(&q)
+                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
     if (!strcmp(sub, "logout"))
-        return m == M_POST ? ml_route_logout(&q) : ml_method_not_allowed(r, ML_M(M_POST));
+        return m == M_POST ? ml_route_logout(&q)
+               : get       ? ml_route_logout_page(&q)
+                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
     if (!strcmp(sub, "session"))            /* ml_session_api.c: GET, HEAD, OPTIONS */
         return ml_route_session(&q);
-    return HTTP_NOT_FOUND;
+    return ml_not_found(&q);
 }

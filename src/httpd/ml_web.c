@@ -228,8 +228,11 @@ const char *ml_web_field(const ml_req_t *q, const char *name)
 
 int ml_web_equal(const char *a, const char *b)
 {
-    apr_size_t n = strlen(a);
+    apr_size_t n;
 
+    if (!a || !b)           /* a browser without a binding cookie: never equal */
+        return 0;
+    n = strlen(a);
     return n == strlen(b) && CRYPTO_memcmp(a, b, n) == 0;
 }
 

@@ -18,6 +18,8 @@ typedef struct ml_req {
     const char *bind_nonce;     /* this browser's nonce, from its binding cookie */
     const char *base;           /* the handler's path, from the route's URI */
     const char *signed_in_as;   /* the login page's visitor's address, if signed in */
+    const char *ret;            /* the return path this request carries, once known:
+                                   the pages' way back to sign-in keeps it */
     int lang;                   /* the pages' language: an index of ml_lang_info
                                    (ml_templates.h), set by ml_web_negotiate */
     int flush_page;             /* write the page out before the handler goes on */
@@ -80,7 +82,7 @@ int ml_web_same_origin(const ml_req_t *q);
  * binding nonce, compared in constant time. */
 int ml_web_csrf_ok(const ml_req_t *q);
 
-/* Constant-time comparison of two NUL-terminated strings. */
+/* Constant-time comparison of two NUL-terminated strings; NULL equals nothing. */
 int ml_web_equal(const char *a, const char *b);
 
 /* Sets q->lang, once per request, to the first that applies of: a ?lang=

@@ -13,9 +13,17 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+// Every WCAG 2.x level A and AA rule axe-core has.
+const AXE_TAGS = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22a', 'wcag22aa'];
+const PHONE = { width: 390, height: 844 };
+const DESKTOP = { width: 1280, height: 800 };
+// Contexts bypass the pages' CSP only so that axe-core can be injected.
+const CTX = { bypassCSP: true, locale: 'en-US' };
 const SHOTS = path.join(REPO, 'build', 'screenshots');
 const STEP_MS = 15000;          // the most any one step may take
 const START_MS = 20000;         // httpd up and listening
@@ -41,11 +49,59 @@ async function step(name, fn) {
   }
 }
 
+// axe-core on the page as it is: any WCAG 2.x A/AA violation fails. The one
+// exception is the waiting page's own reload (axe's meta-refresh rule, WCAG
+// 2.2.1): it is what number matching without JavaScript needs, bounded, and
+// the page offers the way to turn it off ("Stop reloading"), which axe cannot
+// see; every other rule still runs on that page.
+async function axeCheck(page, what) {
+  await page.addScriptTag({ path: AXE });
+  const refresh = await page.locator('meta[http-equiv="refresh"]').count();
+  const stop = await page.locator('a[href*="?stop"]').count();
+  check(!refresh || stop, `${what}: reloads by itself with no way to stop it`);
+  const res = await page.evaluate(async ({ tags, refresh }) => {
+    const r = await window.axe.run(document, { runOnly: { type: 'tag', values: tags },
+      rules: refresh ? { 'meta-refresh': { enabled: false } } : {} });
+    return { passes: r.passes.length,
+      violations: r.violations.map((v) => `${v.id} (${v.nodes.length}): ${v.help} @ ${v.nodes[0].target.join(' ')}`) };
+  }, { tags: AXE_TAGS, refresh });
+  check(res.passes > 5, `${what}: axe checked only ${res.passes} rules`);   // it did run
+  check(res.violations.length === 0, `${what}: axe: ${res.violations.join('; ')}`);
+}
+
+// No text on the page is set below 16 px.
+async function checkTextSize(page, what) {
+  const small = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (own && parseFloat(getComputedStyle(el).fontSize) < 16)
+        out.push(`<${el.tagName.toLowerCase()}> ${getComputedStyle(el).fontSize}: ${el.textContent.trim().slice(0, 30)}`);
+    }
+    return out;
+  });
+  check(small.length === 0, `${what}: text below 16px: ${small.slice(0, 3).join('; ')}`);
+}
+
 async function screenshot(page, name) {
   shot++;
   const file = path.join(SHOTS, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   check(fs.statSync(file).size > 2000, `screenshot ${file} is empty`);
+  await axeCheck(page, name);
+  await checkTextSize(page, name);
+}
+
+// A new page at the phone's and the desktop's size, each checked (axe, text
+// size, nothing sticking out), then back to the size it had.
+async function shots(page, name) {
+  const was = page.viewportSize();
+  for (const [tag, vp] of [['390', PHONE], ['desktop', DESKTOP]]) {
+    await page.setViewportSize(vp);
+    await checkFits(page, `${name} at ${tag}`);
+    await screenshot(page, `${name}-${tag}`);
+  }
+  await page.setViewportSize(was);
 }
 
 function freePort() {
@@ -154,11 +210,32 @@ async function requestLink(page, demo, email) {
   return demo.mailFor(email);
 }
 
+// The waiting tab asks for a link (and is left waiting on the wait route,
+// its reload timer just started): { mail, number, wait }.
+async function waitFor(page, demo, email) {
+  const mail = await requestLink(page, demo, email);
+  const number = (await page.locator('.number').innerText()).trim();
+  check(/^\d{2}$/.test(number), `the waiting page shows "${number}", not two digits`);
+  const wait = await page.getAttribute('meta[http-equiv="refresh"]', 'content');
+  check(/^\d+; url=\/magic\/wait\/\S{38}$/.test(wait), `refresh ${wait}`);
+  return { mail, number, wait: `${demo.base}${wait.split('url=')[1]}` };
+}
+
+// The phone: another browser context, phone-sized, opening the mailed link.
+async function phoneOpens(browser, link) {
+  const ctx = await browser.newContext({ ...CTX, viewport: PHONE, isMobile: true, hasTouch: true });
+  ctx.setDefaultTimeout(STEP_MS);
+  const p = await ctx.newPage();
+  const resp = await p.goto(link);
+  await expectPage(p, { status: 200, text: /Approve sign-in on the other device\?/ }, resp);
+  return { ctx, p };
+}
+
 async function run(demo, browser) {
-  const ctx = await browser.newContext({ viewport: { width: 900, height: 700 }, locale: 'en-US' });
+  const ctx = await browser.newContext({ ...CTX, viewport: { width: 900, height: 700 } });
   ctx.setDefaultTimeout(STEP_MS);
   const page = await ctx.newPage();
-  let mail, resp;
+  let mail, resp, w;
 
   await step('the protected page sends a stranger to the sign-in form', async () => {
     resp = await page.goto(`${demo.base}/private/`);
@@ -199,29 +276,90 @@ async function run(demo, browser) {
     await again.close();
   });
 
-  await step('the sign-in page of a signed-in browser offers sign-out, which ends the session (303 to sign-in)', async () => {
-    resp = await page.goto(`${demo.base}/magic/login`);
+  await step('the sign-in page of a signed-in browser says who, with Continue and both sign-outs', async () => {
+    resp = await page.goto(`${demo.base}/magic/login?return=%2Fprivate%2F`);
     await expectPage(page, { status: 200, text: /signed in as ada@example\.com/ }, resp);
-    await screenshot(page, 'login-signed-in');
-    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:has-text("Sign out")')]);
-    await expectPage(page, { status: 200, url: /\/magic\/login$/, title: /Sign in/ }, resp);
-    check(!/signed in as/.test(await page.locator('body').innerText()), 'still "signed in as"');
+    check(await page.locator('#email').count() === 0, 'a sign-in form under the sign-out buttons');
+    check(await page.locator('a.button:has-text("Continue")').getAttribute('href') === '/private/', 'Continue');
+    check(await page.locator('button:text-is("Sign out")').count() === 1, 'no "Sign out"');
+    check(await page.locator('button:text-is("Sign out everywhere")').count() === 1, 'no "Sign out everywhere"');
+    await shots(page, 'login-signed-in');
+  });
+
+  await step('the private page (the demo\'s) says who you are and signs out through the sign-out page', async () => {
+    resp = await page.goto(`${demo.base}/private/`);
+    await expectPage(page, { status: 200, text: /signed in as ada@example\.com/ }, resp);
+    await shots(page, 'private');
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('a:has-text("Sign out")')]);
+    await expectPage(page, { status: 200, url: /\/magic\/logout$/, text: /Sign out of/ }, resp);
+    await shots(page, 'sign-out');
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('button:text-is("Sign out")')]);
+    await expectPage(page, { status: 200, url: /\/magic\/logout$/, text: /You are signed out/ }, resp);
     check(!(await ctx.cookies()).some((c) => c.name === 'magiclink_session' && c.value), 'session cookie kept');
-    await screenshot(page, 'signed-out');
+    await shots(page, 'signed-out');
     resp = await page.goto(`${demo.base}/private/`);
     await expectPage(page, { status: 200, url: /\/magic\/login\?return=/ }, resp);
   });
 
-  await step('the link opened in another browser points to the code', async () => {
-    mail = await requestLink(page, demo, 'bob@example.com');
-    const other = await browser.newContext({ viewport: { width: 900, height: 700 }, locale: 'en-US' });
-    other.setDefaultTimeout(STEP_MS);
-    const p2 = await other.newPage();
-    resp = await p2.goto(mail.link);       // said on opening, before any click
-    await expectPage(p2, { status: 403, text: /another browser[\s\S]*code/i }, resp);
-    check(!(await other.cookies()).some((c) => c.name === 'magiclink_session'), 'the other browser got a session');
-    await screenshot(p2, 'other-browser');
-    await other.close();
+  await step('the waiting page shows a number and reloads itself', async () => {
+    w = await waitFor(page, demo, 'bob@example.com');
+    check(await page.locator('a.button:has-text("Continue")').getAttribute('href') === new URL(w.wait).pathname, 'Continue');
+    check(await page.locator('a:has-text("Use a different address")').count() === 1, 'no "Use a different address"');
+    resp = await page.goto(w.wait);               // the reload, and its timer again
+    await expectPage(page, { status: 200, text: /Check your email/ }, resp);
+    await shots(page, 'check-email-number');
+  });
+
+  await step('a phone types the number: the waiting tab signs in without a click', async () => {
+    const { ctx: phone, p } = await phoneOpens(browser, w.mail.link);
+    check(/Chrom\w* on Linux/.test(await p.locator('main').innerText()), 'the asking device is not described');
+    check(await p.locator('select').count() === 0, 'the number is picked, not typed');
+    await shots(p, 'approve');
+    await p.fill('#number', w.number);
+    [resp] = await Promise.all([p.waitForNavigation(), p.click('button:has-text("Approve")')]);
+    await expectPage(p, { status: 200, text: /Sign-in approved/ }, resp);
+    check(!(await phone.cookies()).some((c) => c.name === 'magiclink_session'), 'the phone got a session');
+    await shots(p, 'approved');
+    await phone.close();
+    await page.waitForURL(/\/private\/$/, { timeout: STEP_MS });
+    await expectPage(page, { text: /signed in as bob@example\.com/ });
+    check((await ctx.cookies()).some((c) => c.name === 'magiclink_session' && c.value), 'no session');
+    await page.goto(`${demo.base}/magic/logout`);
+    await Promise.all([page.waitForNavigation(), page.click('button:text-is("Sign out everywhere")')]);
+  });
+
+  await step('a wrong number ends the sign-in on both sides', async () => {
+    w = await waitFor(page, demo, 'carol@example.com');
+    const { ctx: phone, p } = await phoneOpens(browser, w.mail.link);
+    await p.fill('#number', String((Number(w.number) + 1) % 100).padStart(2, '0'));
+    [resp] = await Promise.all([p.waitForNavigation(), p.click('button:has-text("Approve")')]);
+    await expectPage(p, { status: 403, text: /number did not match/ }, resp);
+    await shots(p, 'wrong-number');
+    await phone.close();
+    await page.waitForURL(/\/magic\/wait\//, { timeout: STEP_MS });
+    await expectPage(page, { text: /Sign-in stopped/ });
+    check(await page.locator('meta[http-equiv="refresh"]').count() === 0, 'still reloading');
+    await shots(page, 'stopped');
+  });
+
+  await step('"That wasn\'t me" ends the sign-in', async () => {
+    w = await waitFor(page, demo, 'dave@example.com');
+    const { ctx: phone, p } = await phoneOpens(browser, w.mail.link);
+    [resp] = await Promise.all([p.waitForNavigation(), p.click('button:has-text("That wasn\'t me")')]);
+    await expectPage(p, { status: 410, text: /Sign-in stopped/ }, resp);
+    await shots(p, 'denied');
+    await phone.close();
+    await page.waitForURL(/\/magic\/wait\//, { timeout: STEP_MS });
+    await expectPage(page, { text: /Sign-in stopped/ });
+  });
+
+  await step('the waiting page can stop reloading', async () => {
+    w = await waitFor(page, demo, 'erin@example.com');
+    [resp] = await Promise.all([page.waitForNavigation(), page.click('a:has-text("Stop reloading")')]);
+    await expectPage(page, { status: 200, text: /Check your email/ }, resp);
+    check(await page.locator('meta[http-equiv="refresh"]').count() === 0, 'still reloading');
+    await shots(page, 'check-email-stopped');
+    mail = w.mail;
   });
 
   await step('a wrong code in the waiting tab is refused', async () => {
@@ -239,10 +377,17 @@ async function run(demo, browser) {
     await screenshot(page, 'private-by-code');
   });
 
-  await step('an unknown route under the handler is 404', async () => {
+  await step('an unknown route under the handler is a styled 404', async () => {
     resp = await page.goto(`${demo.base}/magic/nothing-here`);
-    await expectPage(page, { status: 404 }, resp);
-    await screenshot(page, 'not-found');
+    await expectPage(page, { status: 404, text: /Page not found/ }, resp);
+    await shots(page, 'not-found');
+  });
+
+  await step('GET of generate and code lands on the sign-in page', async () => {
+    for (const r of ['generate', 'code']) {
+      resp = await page.goto(`${demo.base}/magic/${r}`);
+      await expectPage(page, { status: 200, url: /\/magic\/login$/ }, resp);
+    }
   });
   await ctx.close();
 }
@@ -299,7 +444,7 @@ async function runLanguages(demo, browser) {
     for (const vp of VIEWPORTS) {
       const what = `${lang.code} at ${vp.name}`;
       await step(`sign-in and "check your email" in ${what}`, async () => {
-        const ctx = await browser.newContext({ viewport: { width: vp.width, height: vp.height },
+        const ctx = await browser.newContext({ ...CTX, viewport: { width: vp.width, height: vp.height },
           isMobile: vp.mobile, hasTouch: vp.mobile, locale: lang.locale });
         ctx.setDefaultTimeout(STEP_MS);
         const page = await ctx.newPage();
@@ -343,6 +488,13 @@ async function main() {
     await demo.start();
     browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS,
       timeout: START_MS });
+    await step('make run\'s demo prints its URL last', async () => {
+      const last = await until('the demo\'s URL', START_MS, () => {
+        const lines = demo.out.trim().split('\n');
+        return /open http:\/\/127\.0\.0\.1:\d+\/private\//.test(lines[lines.length - 1]) && lines;
+      });
+      check(last.length >= 2, `the URL is all it printed: ${last}`);
+    });
     await run(demo, browser);
     await runLanguages(demo, browser);
   } catch (e) {

@@ -123,7 +123,7 @@ def test_the_mail_keeps_the_language_that_asked_for_it(browser, new_browser, ser
     other = new_browser()
     other.s.headers["Accept-Language"] = "en-US,en;q=0.9"
     r = other.get(C.VERIFY + mail.token)
-    expect(r, C.LINK_OTHER_BROWSER, "another browser")
+    expect(r, C.APPROVAL_OFFER, C.TEXT_APPROVE)
     assert_language(r, "en")
     r = other.post(C.VERIFY + mail.token, data={C.CSRF_FIELD: other.login().csrf})
     expect(r, C.LINK_OTHER_BROWSER, C.TEXT_OTHER_BROWSER)

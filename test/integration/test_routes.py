@@ -53,11 +53,13 @@ def test_unknown_path_is_404(browser, path):
 
 
 @pytest.mark.parametrize("method, path, allowed", [
-    ("GET", C.GENERATE, "POST"),
+    ("PUT", C.GENERATE, "POST"),
     ("PUT", C.LOGIN, "GET"),
     ("DELETE", C.VERIFY + "abc", "POST"),
-    ("GET", C.CODE, "POST"),
-    ("GET", C.LOGOUT, "POST"),
+    ("PUT", C.CODE, "POST"),
+    ("DELETE", C.LOGOUT, "POST"),
+    ("PUT", C.APPROVE + "abc", "POST"),
+    ("POST", C.WAIT + "abc", "GET"),
 ])
 def test_wrong_method_is_405_with_allow(browser, method, path, allowed):
     r = expect(browser.request(method, path), C.BAD_METHOD)

@@ -92,10 +92,14 @@ def test_replay_is_410_already_used(browser, server, link):
 
 
 def test_other_browser_is_403_pointing_to_the_code(browser, new_browser, link):
-    """Opened in another browser: the page already says so (GET), and its own POST (with
-    its own CSRF token) is refused the same way."""
+    """Opened in another browser: the page already says so (GET: the approval page, which
+    also points to the code), and its own POST (with its own CSRF token) is refused."""
     other = new_browser()
-    for r in (get_token(other, link.token), post_token(other, link.token)):
+    r = get_token(other, link.token)
+    expect(r, C.APPROVAL_OFFER, C.TEXT_OTHER_BROWSER)
+    expect(r, C.APPROVAL_OFFER, C.TEXT_MENTIONS_CODE)
+    assert C.SESSION_COOKIE not in set_cookies(r)
+    for r in (post_token(other, link.token),):
         expect(r, C.LINK_OTHER_BROWSER, C.TEXT_OTHER_BROWSER)
         expect(r, C.LINK_OTHER_BROWSER, C.TEXT_MENTIONS_CODE)
         assert C.SESSION_COOKIE not in set_cookies(r)

@@ -127,6 +127,8 @@ NO_RAW(email_html)
 NO_RAW(email_text)
 NO_RAW(email_subject)
 NO_RAW(language)
+NO_RAW(approve)
+NO_RAW(signout)
 static void trusted_login(ml_tpl_login_args_t *a) { a->languages = NULL; }
 FILL_ALL(login)
 FILL_ALL(sent)
@@ -138,6 +140,8 @@ FILL_ALL(email_html)
 FILL_ALL(email_text)
 FILL_ALL(email_subject)
 FILL_ALL(language)
+FILL_ALL(approve)
+FILL_ALL(signout)
 
 typedef struct all_tpl {
     const char *name;
@@ -151,6 +155,7 @@ static const all_tpl_t all_tpls[] = {
     { "error", all_error, 1 },         { "signed_out", all_signed_out, 1 },
     { "email_html", all_email_html, 1 }, { "email_text", all_email_text, 0 },
     { "email_subject", all_email_subject, 0 }, { "language", all_language, 1 },
+    { "approve", all_approve, 1 },     { "signout", all_signout, 1 },
 };
 
 static void render_all(const all_tpl_t *t, const char *v, ml_buf_t *b)
@@ -170,9 +175,52 @@ static apr_status_t g_login(ml_sink_t *o)
 {
     ml_tpl_login_args_t a = { .site_name = SITE, .action_url = "/magic/generate",
         .csrf_token = TOKEN, .return_to = "/app/?a=1&b=2", .email = "ada@example.com",
-        .error = "That doesn't look like an email address.",
+        .error = "That doesn't look like an email address.", .logout_url = "/magic/logout" };
+    return ml_tpl_login(o, &a, glang);
+}
+
+/* A signed-in browser: "Signed in as", Continue and both sign-outs, no form. */
+static apr_status_t g_login_signed_in(ml_sink_t *o)
+{
+    ml_tpl_login_args_t a = { .site_name = SITE, .action_url = "/magic/generate",
+        .csrf_token = TOKEN, .return_to = "/app/?a=1&b=2",
         .signed_in_as = "<b>bob</b>@example.com", .logout_url = "/magic/logout" };
     return ml_tpl_login(o, &a, glang);
+}
+
+/* The waiting tab: number, reload, Continue, another address, send again. */
+static apr_status_t g_sent_waiting(ml_sink_t *o)
+{
+    ml_tpl_sent_args_t a = { .site_name = SITE, .email = "ada@example.com",
+        .code_action_url = "/magic/code", .csrf_token = TOKEN, .pending = "p3nd1ng.T0ken",
+        .number = "07", .refresh_url = "/magic/wait/p3nd1ng.T0ken",
+        .check_url = "/magic/wait/p3nd1ng.T0ken", .stop_url = "/magic/wait/p3nd1ng.T0ken?stop",
+        .login_url = "/magic/login?return=%2Fapp%2F",
+        .again_url = "/magic/generate", .again_email = "ada@example.com",
+        .return_to = "/app/" };
+    return ml_tpl_sent(o, &a, glang);
+}
+
+static apr_status_t g_approve(ml_sink_t *o)
+{
+    ml_tpl_approve_args_t a = { .site_name = SITE, .action_url = "/magic/approve/AbC.dEf-123",
+        .csrf_token = TOKEN, .device_browser = "Firefox", .device_os = "Linux",
+        .minutes = "3" };
+    return ml_tpl_approve(o, &a, glang);
+}
+
+static apr_status_t g_approve_unknown(ml_sink_t *o)
+{
+    ml_tpl_approve_args_t a = { .site_name = SITE, .action_url = "/magic/approve/AbC.dEf-123",
+        .csrf_token = TOKEN, .minutes = "1" };
+    return ml_tpl_approve(o, &a, glang);
+}
+
+static apr_status_t g_signout(ml_sink_t *o)
+{
+    ml_tpl_signout_args_t a = { .site_name = SITE, .csrf_token = TOKEN,
+        .logout_url = "/magic/logout", .email = "ada@example.com" };
+    return ml_tpl_signout(o, &a, glang);
 }
 
 static apr_status_t g_login_min(ml_sink_t *o)
@@ -303,7 +351,9 @@ static const golden_t goldens[] = {
     { "email_text-minimal.txt", g_email_text_min }, { "email_html.html", g_email_html },
     { "email_html-minimal.html", g_email_html_min }, { "email_subject.txt", g_email_subject },
     { "sent-wrong-code.html", g_sent_wrong_code }, { "login-picker.html", g_login_picker },
-    { "language.html", g_language },
+    { "language.html", g_language },     { "login-signed-in.html", g_login_signed_in },
+    { "sent-waiting.html", g_sent_waiting }, { "approve.html", g_approve },
+    { "approve-unknown.html", g_approve_unknown }, { "signout.html", g_signout },
 };
 
 static char *read_all(const char *path, size_t *len)

@@ -18,7 +18,8 @@ with Debian's paths; this is what the test does with them):
 - Paths: absolute paths under /etc/apache2, /var, /run and /srv, and the command of a
   pipe: mailer, are placed below the temp ServerRoot (the same path under it).
 - Files the block names are made there: MagicLinkKeyFile (a fresh key file, root's,
-  mode 600), MagicLinkAllowFile (one @domain), auth= of an SMTP mailer (user:password,
+  mode 600), a MagicLinkJWTKey's PEM (`magiclink jwt-keygen`, mode 600), a group file,
+  MagicLinkAllowFile (one @domain), auth= of an SMTP mailer (user:password,
   mode 600), the pipe: command (a script that reads its input), the parent of a
   maildir:, an lmdb: directory (owned by the children's User, as the package makes
   it), <Directory> and DocumentRoot directories.
@@ -156,6 +157,11 @@ def place(block, root):
         p.chmod(0o755)
     for keyfile in re.findall(r"MagicLinkKeyFile\s+\"?([^\"\s]+)", text):
         write_keyfile(Path(keyfile))
+    for jwtkey in re.findall(r"MagicLinkJWTKey\s+\S+\s+\"?([^\"\s]+)", text):
+        write_jwt_key(Path(jwtkey))
+    for groups in re.findall(r"(?:MagicLinkGroupFile|AuthGroupFile)\s+\"?([^\"\s]+)", text):
+        Path(groups).parent.mkdir(parents=True, exist_ok=True)
+        Path(groups).write_text("staff: ann@example.com\n")
     for allow in re.findall(r"MagicLinkAllowFile\s+\"?([^\"\s]+)", text):
         Path(allow).parent.mkdir(parents=True, exist_ok=True)
         Path(allow).write_text("@example.com\n")
@@ -174,6 +180,15 @@ def place(block, root):
     for d in re.findall(r"(?:<Directory|DocumentRoot)\s+\"?([^\">\s]+)", text):
         Path(d).mkdir(parents=True, exist_ok=True)
     return text
+
+
+def write_jwt_key(path):
+    """A fresh Ed25519 signing key from the built CLI, root's, mode 600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = subprocess.run([str(REPO / "build" / "magiclink"), "jwt-keygen"], check=True,
+                         capture_output=True, text=True).stdout
+    path.write_text(pem)
+    path.chmod(0o600)
 
 
 def write_keyfile(path):

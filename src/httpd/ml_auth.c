@@ -1,4 +1,5 @@
 #include "ml_auth.h"
+#include "ml_audit.h"
 #include "ml_metrics_glue.h"
 #include "ml_state.h"
 #include "ml_web.h"
@@ -257,6 +258,8 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
         return 1;
     case 1:
         q->gate_outcome = ML_MET_GATE_REVOKED;
+        /* A signed-out or revoked session still in use: worth an admin's eye. */
+        ml_audit_line(q, sess->email, 162, "session refused", "revoked");
         return 0;
     default:
         return -1;

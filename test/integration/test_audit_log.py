@@ -40,12 +40,15 @@ def test_each_decision_is_one_line(server, unique_email):
     mail = server.mailbox.take(addr)
     expect(b.enter_code(page, wrong(mail.code)), C.WRONG_CODE)
     expect(b.confirm(mail.token), C.SIGNED_IN)
+    stolen = Browser(server)
+    stolen.s.cookies.update(b.s.cookies)                 # a copy of the session elsewhere
     expect(b.post(C.LOGOUT, data={C.CSRF_FIELD: b.login().csrf, "scope": "browser"}),
            C.LOGGED_OUT)
+    expect(stolen.private(), C.LOGIN_REDIRECT)           # the signed-out copy, refused
     got, text = events(server, since)
     outcomes = [(tag, outcome) for tag, _, _, _, outcome in got]
     assert outcomes == [("110", "mailed"), ("131", "wrong"), ("120", "signed_in"),
-                        ("150", "link"), ("160", "browser")], text
+                        ("150", "link"), ("160", "browser"), ("162", "revoked")], text
     assert all(email == addr and client == "127.0.0.1" for _, _, email, client, _ in got)
     assert mail.token not in text and mail.code not in text
     assert "[magiclink:notice]" in text

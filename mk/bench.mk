@@ -1,8 +1,10 @@
-# End-to-end benchmarks (issue 8): one httpd with mod_magiclink and a trivial
-# handler of ours (the ceiling for any Apache handler) beside the Go peer
-# (test/bench/goseed, baseline and optimized), driven by wrk and ab on
-# 127.0.0.1; the handler core in-process (C and Go); heap and RSS. Figures,
-# not a test (not in CHECKS); only meaningful on a quiet machine.
+# End-to-end benchmarks (issues 8 and 13): one httpd with mod_magiclink (its
+# state store in LMDB, a directory of its own) and a trivial handler of ours
+# (the ceiling for any Apache handler), the same httpd with its store on redis
+# (a redis-server of its own), beside the Go peer (test/bench/goseed, baseline
+# and optimized), driven by wrk and ab on 127.0.0.1; the handler core
+# in-process (C and Go); heap, RSS, system calls. Figures, not a test (not in
+# CHECKS); only meaningful on a quiet machine.
 #
 #   make bench                      everything (bench-codec, then bench-http)
 #   make bench-http                 this fragment's part: build/bench/results.{md,json}, reqs.png
@@ -10,12 +12,15 @@
 #   make bench-http BENCH_MPMS=event,worker          skip the MPM selection
 #   make bench-core                 the in-process core alone (C and Go)
 #   make bench-profile              perf (or callgrind) of POST generate in httpd
-#   make bench-syscalls             strace -c: system calls per request in httpd -X
+#   make bench-syscalls             strace: system calls per request in httpd -X, and
+#                                   those made from within mod_magiclink (strace -k)
 #   make bench-jwt                  the protected page with and without MagicLinkJWTHeader
 #   make bench-timing               POST generate: next-response delay, allowed vs not allowed
 #
-# Needs root or a user that may run apache2 on a high port; writes scratch
-# files (maildir, runtime) under $(BENCH_TMP) (tmpfs) and removes them.
+# Needs root or a user that may run apache2 on a high port, redis-server,
+# redis-cli and mdb_stat (lmdb-utils: how many mails wait in an outbox); writes
+# scratch files (LMDB stores, maildirs, runtime) under $(BENCH_TMP) (tmpfs) and
+# removes them. Never the host's /var/lib/apache2/magiclink.
 
 ifeq ($(.DEFAULT_GOAL),)
 .DEFAULT_GOAL := all

@@ -13,8 +13,19 @@ SHORT = {"login": "GET login", "generate": "POST generate", "verify_get": "GET v
 PEERS = ["ours", "ceiling", "go-optimized", "go-baseline"]
 PEER = {"ours": "mod_magiclink", "ceiling": "ceiling", "go-optimized": "Go optimized",
         "go-baseline": "Go baseline",
-        "ours-nomail": "mod_magiclink, no mail delivered (diagnostic: MagicLinkAllow nobody)",
-        "ours-jwt": "mod_magiclink with the signed identity header (MagicLinkJWTHeader)"}
+        "ours-nomail": "mod_magiclink, no mail delivered (MagicLinkAllow nobody: queued, "
+                       "dropped by the deliverers)",
+        "ours-jwt": "mod_magiclink with the signed identity header (MagicLinkJWTHeader)",
+        "ours-redis": "mod_magiclink on redis (the same httpd, MagicLinkCache redis)",
+        "ours-nomail-redis": "mod_magiclink on redis, no mail delivered"}
+# The rows on redis beside their LMDB twins (report order).
+REDIS_ROWS = [("generate", "ours-nomail-redis", "ours-nomail"), ("generate", "ours-redis", "ours"),
+              ("verify_post", "ours-redis", "ours"), ("protected", "ours-redis", "ours")]
+# Targets now (DESIGN section 7, issue 13): (endpoint, peer, bar) against the ceiling.
+TARGETS_NOW = [("protected", "ours", 0.95, "protected page >= 0.95x the same page without auth"),
+               ("verify_post", "ours", 0.80, "POST verify >= 0.80x the trivial POST handler"),
+               ("generate", "ours-nomail", 0.85,
+                "POST generate without mail delivered >= 0.85x the trivial POST handler")]
 CEILING = {"login": "trivial handler", "generate": "trivial handler, POST",
            "verify_get": "trivial handler", "verify_post": "trivial handler, POST",
            "protected": "same page, no auth"}
@@ -55,15 +66,80 @@ def verdict(value, threshold, higher=True):
     return "PASS" if (value >= threshold if higher else value <= threshold) else "MISS"
 
 
+def syscall_diff(sc, ours, ceiling):
+    """{call: per-request count in `ours` minus in `ceiling`} for every call that differs by
+    0.01 or more, and the difference of the totals."""
+    a, b = sc.get(ours), sc.get(ceiling)
+    if not (a and b):
+        return None, None
+    names = set(a["calls"]) | set(b["calls"])
+    diff = {n: a["calls"].get(n, 0) - b["calls"].get(n, 0) for n in names}
+    return ({n: d for n, d in sorted(diff.items(), key=lambda kv: -abs(kv[1])) if abs(d) >= 0.01},
+            a["total"] - b["total"])
+
+
+def targets_now(r):
+    """DESIGN section 7's targets of now (issue 13), each a ratio taken in one run."""
+    out = []
+    for mpm, m in r.get("matrix", {}).items():
+        for ep, peer, bar, text in TARGETS_NOW:
+            d = m.get(ep, {})
+            if peer not in d:
+                continue
+            ratio = d.get("vs_ceiling", {}).get(peer)
+            out.append({"target": f"{text}, {mpm} MPM",
+                        "measured": f"{f3(ratio)}x ({f0(d[peer]['rps'])} vs "
+                                    f"{f0(d['ceiling']['rps'])} req/s)",
+                        "result": verdict(ratio, bar)})
+        for ep, peer, twin in REDIS_ROWS:
+            d = m.get(ep, {})
+            if peer not in d:
+                continue
+            bar = next((b for e, p, b, _ in TARGETS_NOW if e == ep and p == twin), None)
+            ratio = d.get("vs_ceiling", {}).get(peer)
+            out.append({"target": f"{SHORT[ep]}{' (no mail)' if 'nomail' in peer else ''} on "
+                                  f"redis vs its ceiling, {mpm} MPM (no target"
+                                  + (f"; the LMDB bar, {bar}x" if bar else "") + ")",
+                        "measured": f"{f3(ratio)}x ({f0(d[peer]['rps'])} vs "
+                                    f"{f0(d['ceiling']['rps'])} req/s); redis / LMDB "
+                                    f"{f3(d.get('redis_vs_lmdb', {}).get(peer))}x",
+                        "result": verdict(ratio, bar).lower() if bar else "-"})
+    c = r.get("core", {}).get("session")
+    if c and "heap_calls_per_op" in c:
+        out.append({"target": "session open (ml_session_open, bench_core) with 0 heap calls",
+                    "measured": f"{c['heap_calls_per_op']:.3f} heap calls, "
+                                f"{c['heap_bytes_per_op']:.0f} B per op ({f0(c['ns_per_op'])} ns)",
+                        "result": "PASS" if c["heap_calls_per_op"] == 0 else "MISS"})
+    sc = r.get("syscalls", {}).get("per_request", {})
+    for ours, label in (("protected/ours", "LMDB"), ("protected/ours, redis", "redis")):
+        diff, total = syscall_diff(sc, ours, "protected/ceiling")
+        if diff is None:
+            continue
+        d = sc[ours]
+        extra = ", ".join(f"{n} {v:+.2f}" for n, v in diff.items()) or "none"
+        mod = ", ".join(f"{n} {v:.2f}" for n, v in d.get("module_calls", {}).items()) or "none"
+        ok = d.get("module_total") == 0
+        out.append({"target": f"no system call for a gated request's checks ({label}; "
+                              "httpd -X under strace)",
+                    "measured": f"made from within mod_magiclink (strace -k, "
+                                f"{d.get('module_n')} requests): {f2(d.get('module_total'))} "
+                                f"per request ({mod}); all calls {d['total']:.2f} vs "
+                                f"{sc['protected/ceiling']['total']:.2f} for the same page "
+                                f"without auth ({total:+.2f}; calls that differ by 0.01 or "
+                                f"more: {extra})",
+                    "result": ("PASS" if ok else "MISS") if label == "LMDB"
+                    else ("pass" if ok else "miss (no target)")})
+    return out
+
+
 def targets(r):
-    """DESIGN section 7, each as measured here."""
+    """DESIGN section 7's targets of the first turn, each as measured here."""
     out = []
     mx = r.get("matrix", {})
     best = r.get("best_mpm")
     for mpm, m in mx.items():
-        for ep, info in (("generate", ""), ("verify_get", ""), ("protected", ""),
-                         ("login", " (no target; same bar, for reference)"),
-                         ("verify_post", " (same bar as verify)")):
+        for ep, info in (("generate", " (mail delivered)"), ("verify_get", ""),
+                         ("login", " (no target; same bar, for reference)")):
             if ep not in m:
                 continue
             ratio = m[ep]["ratios"].get("ceiling")
@@ -152,8 +228,8 @@ def matrix_table(mpm, m, meta):
     lines = [f"### {mpm} MPM",
              "",
              "| endpoint | peer | req/s median (min-max) | p50 ms | p99 ms | server RSS MiB (procs) "
-             "| body B | ours / this peer |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+             "| body B | this peer / ceiling | ours / this peer |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for ep in ENDPOINTS:
         if ep not in m:
             continue
@@ -162,13 +238,38 @@ def matrix_table(mpm, m, meta):
             d = m[ep][peer]
             name = PEER[peer] if peer != "ceiling" else f"ceiling: {CEILING[ep]}"
             ratio = "" if peer == "ours" else f"**{f2(m[ep]['ratios'].get(peer))}x**"
+            vs = "" if peer == "ceiling" else f"{f2(m[ep].get('vs_ceiling', {}).get(peer))}x"
             flag = ""
             if d["bad_status"] or d["socket_errors"]:
                 flag = f" (!{d['bad_status']} bad status, {d['socket_errors']} socket errors)"
+            if d.get("outbox_backlog") is not None:
+                flag += f" [outbox left {f0(d['outbox_backlog'])}]"
             lines.append(f"| {LABEL[ep] if peer == 'ours' else ''} | {name} | "
                          f"{f0(d['rps'])} ({f0(d['rps_min'])}-{f0(d['rps_max'])}){flag} | "
                          f"{ms(d['p50_ms'])} | {ms(d['p99_ms'])} | {mib(d['rss_kb'])} "
-                         f"({d['procs']}) | {d['body_bytes'] or '-'} | {ratio} |")
+                         f"({d['procs']}) | {d['body_bytes'] or '-'} | {vs} | {ratio} |")
+    return lines
+
+
+def stores_table(mx):
+    """The redis rows beside their LMDB twins, every MPM."""
+    lines = ["| MPM | endpoint | LMDB req/s | LMDB / ceiling | redis req/s | redis / ceiling | "
+             "redis / LMDB | outbox left after the run (LMDB / redis) |",
+             "|---|---|---:|---:|---:|---:|---:|---|"]
+    for mpm, m in mx.items():
+        for ep, peer, twin in REDIS_ROWS:
+            d = m.get(ep, {})
+            if peer not in d:
+                continue
+            vs = d.get("vs_ceiling", {})
+            left = ""
+            if d[twin].get("outbox_backlog") is not None:
+                left = f"{f0(d[twin]['outbox_backlog'])} / {f0(d[peer]['outbox_backlog'])}"
+            name = SHORT[ep] + (", no mail" if "nomail" in peer else
+                                ", mail delivered" if ep == "generate" else "")
+            lines.append(f"| {mpm} | {name} | {f0(d[twin]['rps'])} | {f2(vs.get(twin))}x | "
+                         f"{f0(d[peer]['rps'])} | {f2(vs.get(peer))}x | "
+                         f"**{f2(d.get('redis_vs_lmdb', {}).get(peer))}x** | {left} |")
     return lines
 
 
@@ -227,9 +328,10 @@ def write_report(r, out, name="results"):
     L.append(f"Made by `{meta.get('command', 'make bench-http')}` on {meta.get('date', '?')}, "
              f"{meta.get('cpus')} CPUs, kernel {meta.get('kernel')}; {meta.get('httpd', '')}; "
              f"{r.get('go', {}).get('version', 'go ?')}; {meta.get('wrk', 'wrk')}. "
-             f"Load average at start {meta.get('load_at_start')} "
-             f"(waited {meta.get('waited_for_quiet_s')} s for < 0.5); before each matrix: "
-             f"{meta.get('load_before', {})}. Elapsed {meta.get('elapsed_s', '?')} s.")
+             f"Load average (1 min) at start {meta.get('load_at_start')} "
+             f"(waited {meta.get('waited_for_quiet_s')} s for < {meta.get('max_load', 0.5)}); "
+             f"before each matrix: {meta.get('load_before', {})}; after: "
+             f"{meta.get('load_after', {})}. Elapsed {meta.get('elapsed_s', '?')} s.")
     L.append("")
     L.append(f"Load: wrk -t2 -c50 --latency on 127.0.0.1, keep-alive, {meta.get('seconds')} s per "
              f"run, the peers of an endpoint in turn, {meta.get('rounds')} rounds (A B C D A B C D "
@@ -239,7 +341,17 @@ def write_report(r, out, name="results"):
     if r.get("error"):
         L += [f"**The run failed: {r['error']}** (figures below are partial)", ""]
     best = r.get("best_mpm")
-    L += ["## Targets (DESIGN section 7)", "", "| target | measured | result |", "|---|---|---|"]
+    now = targets_now(r)
+    if now:
+        L += ["## Targets now (DESIGN section 7, issue 13)", "",
+              "Each a ratio of two rows taken in the same run, round by round (median of the "
+              "per-round ratios).", "",
+              "| target | measured | result |", "|---|---|---|"]
+        for t in now:
+            L.append(f"| {t['target']} | {t['measured']} | **{t['result']}** |")
+        L.append("")
+    L += ["## Targets of the first turn (DESIGN section 7)", "", "| target | measured | result |",
+          "|---|---|---|"]
     for t in targets(r):
         L.append(f"| {t['target']} | {t['measured']} | **{t['result']}** |")
     L += ["", "(lower-case pass/miss: rows with no target of their own, shown against the same bar.)", ""]
@@ -269,6 +381,15 @@ def write_report(r, out, name="results"):
               "of VmRSS of the httpd children (or of the Go process) after the run.", ""]
         for mpm, m in r["matrix"].items():
             L += matrix_table(mpm, m, meta) + [""]
+        if any(p in m.get(ep, {}) for m in r["matrix"].values() for ep, p, _ in REDIS_ROWS):
+            L += ["### The state store: LMDB and redis side by side", "",
+                  "The same httpd configuration twice, run in turn within each round: "
+                  "`MagicLinkCache lmdb:DIR` (the default; a directory of its own on tmpfs) and "
+                  "`MagicLinkCache redis:127.0.0.1:PORT` (a redis-server of its own on the same "
+                  "2 CPUs, no persistence). 'outbox left': the mails the run queued that the "
+                  "deliverers had not yet sent (or dropped) when it ended; they are delivered "
+                  "before the next run begins.", ""]
+            L += stores_table(r["matrix"]) + [""]
     if r.get("ab"):
         L += [f"### ab -k -c50, one run of {min(meta.get('seconds') or 3, 3)} s per endpoint (mod_magiclink)", "",
               "| MPM | endpoint | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---:|---:|---:|---:|"]
@@ -342,41 +463,74 @@ def write_report(r, out, name="results"):
 
     sc = r.get("syscalls", {}).get("per_request", {})
     if sc:
+        ceilings = {"generate": "generate/ceiling", "verify_post": "verify_post/ceiling",
+                    "protected": "protected/ceiling"}
         L += ["## System calls per request inside httpd", "",
-              f"httpd -X ({r['syscalls'].get('mpm')} MPM, one process) under `strace -c -f`, "
-              "requests one after another on a keep-alive connection after a warm-up; every "
-              "system call of the process over the request count (calls made less than once "
-              "in two requests are left out of the detail).", "",
-              "| endpoint / handler | calls / req | the calls (per request) |", "|---|---:|---|"]
+              f"httpd -X ({r['syscalls'].get('mpm')} MPM, one process) under `strace -f -yy`, "
+              f"{next(iter(sc.values()))['n']} requests one after another on a keep-alive "
+              "connection after a warm-up (a session signed in just before the protected "
+              "rows, a fresh link for each POST verify). Counted: every call between the "
+              "first request and the last answer of the threads that served the requests "
+              "(they touched the server's port), over the request count; detail: calls made "
+              "at least once in a hundred requests. The other threads (the mail deliverers, "
+              "idle workers) are background, apart. 'vs ceiling': each call's count minus the "
+              "ceiling row's. 'From within mod_magiclink': a second pass of "
+              f"{next(iter(sc.values())).get('module_n')} requests under `strace -k`, the calls "
+              "of the serving threads whose stack holds mod_magiclink.so (its code, or LMDB, "
+              "hiredis, OpenSSL called from it).", "",
+              "| endpoint / handler | calls / req | the calls (per request) | vs ceiling | "
+              "from within mod_magiclink / req | background / req (threads): calls |",
+              "|---|---:|---|---|---|---|"]
         for k, d in sc.items():
-            detail = ", ".join(f"{name} {f2(v)}" for name, v in d["calls"].items() if v >= 0.5)
-            L.append(f"| {k} | {f2(d['total'])} | {detail} |")
-        L.append("")
+            detail = ", ".join(f"{name} {f2(v)}" for name, v in d["calls"].items() if v >= 0.01)
+            ceil = ceilings.get(k.split("/")[0])
+            vs = ""
+            if ceil and ceil != k and not k.endswith("ceiling"):
+                diff, total = syscall_diff(sc, k, ceil)
+                vs = (f"{total:+.2f}: " + (", ".join(f"{n} {v:+.2f}" for n, v in diff.items())
+                                            or "no call differs"))
+            bg = ", ".join(f"{n} {v}" for n, v in list(d.get("background", {}).items())[:6])
+            mod = ""
+            if "module_total" in d and not k.endswith("ceiling"):
+                mod = f"{f2(d['module_total'])}" + (": " + ", ".join(
+                    f"{n} {f2(v)}" for n, v in d["module_calls"].items() if v >= 0.01)
+                    if d["module_calls"] else "")
+            L.append(f"| {k} | {f2(d['total'])} | {detail} | {vs} | {mod} | "
+                     f"{f2(d.get('background_per_req'))} ({d.get('background_threads')}): {bg} |")
+        L += ["", "(background: the calls' totals over the requests' window.)", ""]
 
     mem = r.get("memory", {})
     if mem.get("points"):
         L += [f"## Memory: RSS of the httpd children over {f0(mem['points'][-1]['requests'])} "
               f"POST generates ({mem['mpm']} MPM)", "",
               f"After a warm-up of {f0(mem['warmup_requests'])} requests; ab -k -c50 with a fixed "
-              "request count, RSS and PSS summed over the children after each quarter.", "",
-              "| requests | RSS MiB | PSS MiB | private (USS) MiB | children | req/s | control: "
-              "RSS MiB | control: USS MiB |", "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+              "request count, summed over the children after each quarter once the deliverers "
+              "had sent every queued mail. RSS = anonymous (heap, stacks: where a leak shows) "
+              "+ file + shmem; the LMDB store's map is a file on tmpfs here, so the pages of it "
+              "the children touched count as shmem: they grow with the links alive (each lives "
+              "15 minutes), bounded by the map's size, and are not a leak.", "",
+              "| requests | RSS MiB | anon MiB | shmem MiB | PSS MiB | children | req/s | "
+              "outbox left | control: RSS MiB | control: anon MiB |",
+              "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
         ctl = mem.get("control", {}).get("points", [])
         for i, p in enumerate(mem["points"]):
             c = ctl[i] if i < len(ctl) else {}
-            L.append(f"| {f0(p['requests'])} | {mib(p['rss_kb'])} | {mib(p['pss_kb'])} | "
-                     f"{mib(p.get('uss_kb'))} | {p['procs']} | {f0(p.get('rps'))} | "
-                     f"{mib(c.get('rss_kb'))} | {mib(c.get('uss_kb'))} |")
-        L += ["", f"Growth {mem['growth_kb']:+,} KiB from the warm-up, "
-              f"{mem['growth_after_first_chunk_kb']:+,} KiB over the last three quarters; same "
-              f"child processes throughout: {mem['same_children']}; non-2xx: {mem['bad_status']}. "
-              f"**{'Flat' if mem['flat'] else 'NOT flat'}** (bar: under {f0(mem['limit_kb'])} KiB "
-              "over the last three quarters, all children together; a leak of one 32-byte block "
-              "per request would add 4.6 MiB)."]
+            L.append(f"| {f0(p['requests'])} | {mib(p['rss_kb'])} | {mib(p.get('anon_kb'))} | "
+                     f"{mib(p.get('shmem_kb'))} | {mib(p['pss_kb'])} | {p['procs']} | "
+                     f"{f0(p.get('rps'))} | {f0(p.get('outbox_backlog'))} | "
+                     f"{mib(c.get('rss_kb'))} | {mib(c.get('anon_kb'))} |")
+        L += ["", f"Anonymous memory {mem.get('anon_growth_after_first_chunk_kb', 0):+,} KiB over "
+              f"the last three quarters (RSS {mem['growth_after_first_chunk_kb']:+,} KiB, "
+              f"{mem['growth_kb']:+,} KiB from the warm-up; the store's files take "
+              f"{f0(mem.get('store_kb'))} KiB of tmpfs at the end); same child processes "
+              f"throughout: {mem['same_children']}; non-2xx: {mem['bad_status']}. "
+              f"**{'Flat' if mem['flat'] else 'NOT flat'}** (bar: anonymous memory under "
+              f"{f0(mem['limit_kb'])} KiB more over the last three quarters, all children "
+              "together; a leak of one 32-byte block per request would add 4.6 MiB)."]
         if mem.get("control"):
             c = mem["control"]
             L.append(f"Control, the same requests to the trivial POST handler in a fresh httpd: "
-                     f"{c['growth_kb']:+,} KiB from the warm-up, "
+                     f"anonymous {c.get('anon_growth_after_first_chunk_kb', 0):+,} KiB, RSS "
                      f"{c['growth_after_first_chunk_kb']:+,} KiB over the last three quarters.")
         L.append("")
 
@@ -402,9 +556,20 @@ def write_report(r, out, name="results"):
 
     L += ["## What each peer does", "",
           "- **mod_magiclink**: the module as configured for production but for the limits "
-          "(MagicLinkRateLimit email and ip 300000000/3600: the counters are still kept in "
-          "shmcb on every generate), maildir delivery on tmpfs (write, fsync, link, unlink, "
-          "fsync of new/ per mail), LogLevel warn, no access log.",
+          "(MagicLinkRateLimit email, email-total and ip 300000000/3600: the counters are "
+          "still kept in the store on every generate) and the store's bounds (`MagicLinkCache "
+          "lmdb:DIR size=8G outbox=2000000`, a directory of its own on tmpfs: room for every "
+          "link of the run, and an outbox that never refuses while the deliverers catch up). "
+          "`generate` stores the link, its counters and the composed mail in one store "
+          "transaction and answers; 4 deliverer threads per child (MagicLinkDeliverers) send "
+          "the mail from the outbox to a maildir on tmpfs (write, fsync, link, unlink, fsync "
+          "of new/) on the same CPUs. LogLevel warn, no access log, no socache module.",
+          "- **no mail delivered**: the same handler where no address may sign in: the "
+          "request does the same work (the message is queued, marked to be dropped), the "
+          "deliverers remove it unsent.",
+          "- **on redis**: the same httpd configuration with `MagicLinkCache redis:HOST:PORT "
+          "outbox=2000000` (hiredis; one connection per thread), a redis-server of its own "
+          "on loopback with no persistence.",
           "- **ceiling**: `mod_ml_trivial` in the same httpd: a fixed page of our page's size as "
           "one immortal bucket; POSTs read the body and discard it. For the protected page, the "
           "same static file without AuthType (httpd's default handler).",
@@ -418,7 +583,9 @@ def write_report(r, out, name="results"):
           "(bench_core --mint / goseed -mint, bound to the client's binding cookie) and answers "
           "303 with a session cookie. The protected page is requested with a session cookie "
           "from a real sign-in, renewed every round (a cookie older than a minute would be "
-          "re-sealed on every request).",
+          "re-sealed on every request). Its checks: the session cookie opened, and the "
+          "sign-out times read from the store (LMDB: two reads in the thread's read "
+          "transaction; redis: two commands).",
           "- Every httpd: KeepAlive On, MaxKeepAliveRequests 0 (wrk's connections are never "
           "closed, as Go's are not), capacity for the 50 connections from the start "
           "(no forks during a run).", ""]

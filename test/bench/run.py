@@ -8,7 +8,10 @@ One httpd per MPM under test, each serving, in the same server:
   /private/page.html    AuthType MagicLink, a static page
   /private-jwt/page.html  the same, with the signed identity header (MagicLinkJWTHeader)
   /public/page.html     the same page, no auth
-beside the Go peer (test/bench/goseed) in both modes, on 127.0.0.1. wrk (-t2 -c50,
+  /nomail/generate      mod_magiclink where no address may sign in (nothing delivered)
+with its state store in LMDB (MagicLinkCache lmdb:<its own directory>); beside it the
+same httpd with MagicLinkCache redis (a private redis-server) for the rows of POST
+generate, POST verify and the protected page on redis, and the Go peer (test/bench/goseed) in both modes, on 127.0.0.1. wrk (-t2 -c50,
 keep-alive, BENCH_SECONDS per run) drives every peer of an endpoint in turn, round after
 round (A B C D A B C D ...: ratios are taken within one run, pair by pair), and ab -k
 once per endpoint. Also: the handler core in-process (bench_core in C, `go test -bench`
@@ -49,6 +52,8 @@ SITE = "mod_magiclink bench"
 EMAIL = "bench@example.com"
 FORM = "application/x-www-form-urlencoded"
 THREADS, CONNS = 2, 50
+LMDB_SIZE = "8G"        # the bench stores' map (sparse: only what is written takes memory)
+OUTBOX_MAX = 2000000    # messages an outbox may hold (the default is 10,000)
 
 # MPM settings: capacity for 50 keep-alive connections from the start, so no
 # child is forked or reaped during a run (the same for every MPM's figures).
@@ -92,9 +97,11 @@ PEER_LABEL = {
     "go-baseline": "Go baseline",
 }
 # Diagnostic peers of some endpoints (not in the ratios of DESIGN's targets).
-EXTRA_PEERS = {"generate": ["ours-nomail"],
-               # The same gated page with the signed identity header (MagicLinkJWTHeader).
-               "protected": ["ours-jwt"]}
+# The generate that delivers nothing (its target's row), the gated page with the signed
+# identity header (MagicLinkJWTHeader), and the same httpd with MagicLinkCache redis.
+EXTRA_PEERS = {"generate": ["ours-nomail", "ours-redis", "ours-nomail-redis"],
+               "verify_post": ["ours-redis"],
+               "protected": ["ours-jwt", "ours-redis"]}
 CEILING_LABEL = {
     "login": "trivial handler",
     "generate": "trivial handler (POST)",
@@ -199,9 +206,27 @@ def rollup_kb(pid):
     return out
 
 
+def du_kb(path):
+    """Disk (tmpfs) blocks under path, in KiB: what a sparse LMDB map really takes."""
+    total = 0
+    for dirpath, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(dirpath, f)).st_blocks * 512
+            except OSError:
+                pass
+    return total // 1024
+
+
 def mem_of(pids):
     roll = [rollup_kb(p) for p in pids]
+    # RssAnon: heap, stacks (where a leak shows); RssFile and RssShmem: mapped files,
+    # the LMDB store's map among them (RssShmem on tmpfs: it grows with the live links,
+    # bounded by their lifetime and the map's size).
     return {"rss_kb": sum(proc_kb(p, "VmRSS") for p in pids),
+            "anon_kb": sum(proc_kb(p, "RssAnon") for p in pids),
+            "file_kb": sum(proc_kb(p, "RssFile") for p in pids),
+            "shmem_kb": sum(proc_kb(p, "RssShmem") for p in pids),
             "pss_kb": sum(r["pss"] for r in roll), "uss_kb": sum(r["uss"] for r in roll),
             "procs": len(pids)}
 
@@ -240,13 +265,23 @@ def csrf_of(page):
 # ------------------------------------------------------------------ servers
 
 class Httpd:
-    """One httpd (one MPM) with mod_magiclink and mod_ml_trivial."""
+    """One httpd (one MPM) with mod_magiclink and mod_ml_trivial.
 
-    def __init__(self, mpm, root, args, sizes, key, htdocs, store=None, name=None):
+    Its state store: an LMDB directory of its own under the scratch directory (never the
+    host's /var/lib), or the redis given (a Redis below, one per httpd: the outbox is
+    per store). No socache module is loaded: the module has its own stores."""
+
+    def __init__(self, mpm, root, args, sizes, key, htdocs, redis=None, name=None):
         self.mpm, self.args, self.sizes, self.key, self.htdocs = mpm, args, sizes, key, htdocs
-        self.store = store          # None: the default MagicLinkCache (shmcb, 512 KB)
         self.dir = root / (name or f"httpd-{mpm}")
         self.maildir = self.dir / "mail"
+        self.redis = redis
+        self.store_dir = self.dir / "store"
+        # Room for every link a run issues (they live MagicLinkLinkTTL, 15 min) and an
+        # outbox that never refuses a generate for being full while the deliverers
+        # catch up (the default, 10,000 messages, is a production bound): sparse on tmpfs.
+        self.store = (f"{redis.spec} outbox={OUTBOX_MAX}" if redis else
+                      f"lmdb:{self.store_dir} size={LMDB_SIZE} outbox={OUTBOX_MAX}")
         self.port = free_port()
         self.proc = None
         for d in ("run", "logs", "mail/new", "mail/cur", "mail/tmp"):
@@ -261,7 +296,7 @@ class Httpd:
     def write_conf(self, single=False):
         d = self.dir
         user = [f"User {RUN_USER}", f"Group {RUN_USER}"] if os.geteuid() == 0 else []
-        mods = ["authn_core", "authz_core", "authz_user", "authz_host", "socache_shmcb", "mime"]
+        mods = ["authn_core", "authz_core", "authz_user", "authz_host", "mime"]
         trivial = []
         for ep in ENDPOINTS:
             if ep == "protected":
@@ -287,13 +322,14 @@ class Httpd:
             f"MagicLinkMailer maildir:{self.maildir}",
             'MagicLinkMailFrom "Bench <login@bench.example>"', f'MagicLinkSiteName "{SITE}"',
             "MagicLinkCookieSecure Off",
-            # The default cache (shmcb) unless asked: see Bench.run_matrix on POST verify.
-            *([f'LoadModule socache_redis_module "{MODULES_DIR}/mod_socache_redis.so"',
-               f"MagicLinkCache {self.store}"] if self.store else []),
+            f"MagicLinkCache {self.store}",
+            # Every limit out of the way (each is still counted in the store per generate).
             "MagicLinkRateLimit email 300000000 3600", "MagicLinkRateLimit ip 300000000 3600",
+            "MagicLinkRateLimit email-total 300000000 3600",
             "<Location /magic>", "    SetHandler magiclink", "    MagicLinkAllow *", "</Location>",
-            # Diagnostic: the same handler where no address may sign in, so generate
-            # does all its work (page, mail composed) but delivers nothing.
+            # The same handler where no address may sign in: generate does all the
+            # request's work (link stored, mail composed and queued in the outbox, the
+            # page), and the deliverers drop the message unsent.
             "<Location /nomail>", "    SetHandler magiclink",
             "    MagicLinkAllow @nomail.invalid", "</Location>",
             "<Location /private>", "    AuthType MagicLink", "    AuthName bench",
@@ -348,6 +384,35 @@ class Httpd:
                     except OSError:
                         pass
         return n
+
+    def outbox_depth(self):
+        """Messages waiting in this server's outbox, read from the store itself (the
+        module's gauge is refreshed only every 5 s)."""
+        if self.redis:
+            p = run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.redis.port), "ZCARD",
+                     "magiclink:outbox"], 30)
+            return int(p.stdout.strip())
+        if not (self.store_dir / "data.mdb").exists():
+            return 0
+        p = run(["mdb_stat", "-s", "out", str(self.store_dir)], 30)
+        m = re.search(r"Entries: (\d+)", p.stdout)
+        if not m:
+            raise BenchError(f"mdb_stat: no entry count:\n{p.stdout}")
+        return int(m.group(1))
+
+    def drain(self, timeout=300):
+        """Waits (bounded) until the deliverers have emptied the outbox: the messages a
+        run queued are delivered (or dropped) in the background, and must not be so
+        during the next peer's run. (depth found, seconds waited)."""
+        t0 = time.monotonic()
+        depth = first = self.outbox_depth()
+        while depth and time.monotonic() - t0 < timeout:
+            time.sleep(0.2)
+            depth = self.outbox_depth()
+        if depth:
+            raise BenchError(f"outbox of {self.dir.name} still holds {depth} messages "
+                             f"after {timeout}s\n{self.error_log_tail()}")
+        return first, time.monotonic() - t0
 
     def error_log_tail(self):
         p = self.dir / "logs" / "error_log"
@@ -410,27 +475,21 @@ class Httpd:
                 n += 1
         return n
 
-    def issue_links(self, bind, nonce, n, path, tmp):
-        """n real links (POST generate, ab -k -c50), their tokens into path."""
+    def issue_links(self, bind, nonce, n, path, tmp, conns=CONNS):
+        """n real links (POST generate, ab -k -c50), their tokens into path. (A
+        one-process httpd takes fewer connections: the event MPM closes keep-alive ones
+        over its limit.)"""
         self.clear_mail()
         spec = {"method": "POST", "body": self.gen_body(nonce), "ctype": FORM, "cookie": bind}
         t0 = time.monotonic()
-        done, bad, rps = ab_count(self.port, "/magic/generate", spec, n, CONNS, tmp, 600)
+        done, bad, rps = ab_count(self.port, "/magic/generate", spec, n, conns, tmp, 600)
         log(f"    issued {done} links in {time.monotonic() - t0:.1f}s ({rps:.0f}/s)")
         if bad or done != n:
             raise BenchError(f"issuing {n} links: {done} done, {bad} bad answers")
-        # The page goes out before the mail is delivered: wait for the last ones.
-        deadline, last, still = time.monotonic() + 20, -1, 0
-        while time.monotonic() < deadline:
-            with os.scandir(self.maildir / "new") as it:
-                count = sum(1 for _ in it)
-            if count >= n:
-                break
-            still = still + 1 if count == last else 0
-            if still >= 10:         # a second without a new mail: that is all of them
-                break
-            last = count
-            time.sleep(0.1)
+        # The page goes out before the mail is delivered (the deliverers send it from
+        # the outbox): wait for the last ones.
+        backlog, waited = self.drain()
+        log(f"    the deliverers had {backlog} left; delivered in {waited:.1f}s")
         t0 = time.monotonic()
         got = self.harvest_links(path)
         log(f"    harvested {got} links in {time.monotonic() - t0:.1f}s")
@@ -451,7 +510,8 @@ class Httpd:
 
 
 class Redis:
-    """A private redis-server (no persistence) for the POST verify server's store."""
+    """A private redis-server (no persistence) for one httpd's store (MagicLinkCache
+    redis:...): the redis rows beside the LMDB ones."""
 
     def __init__(self, root):
         self.port = free_port()
@@ -742,59 +802,69 @@ class Bench:
         log("page sizes:", sizes)
 
     # -- the requests of each endpoint for each peer
-    def specs(self, srv, vp, goes, state):
-        """(server port, path, spec) for each peer of each endpoint."""
+    def specs(self, srv, rd, goes, state):
+        """(server, path, spec) for each peer of each endpoint; rd: the same httpd on
+        redis (or None)."""
         ob, on = state["ours"]
-        vb, vn = state["ours_vp"]
         ours_tok = state["ours_verify_path"]
         sp = {}
         gen = {"method": "POST", "ctype": FORM}
         sp["login"] = {
-            "ours": (srv.port, "/magic/login", {"cookie": ob}),
-            "ceiling": (srv.port, "/trivial/login", {"cookie": ob}),
+            "ours": (srv, "/magic/login", {"cookie": ob}),
+            "ceiling": (srv, "/trivial/login", {"cookie": ob}),
         }
         sp["generate"] = {
-            "ours": (srv.port, "/magic/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
-            "ours-nomail": (srv.port, "/nomail/generate",
-                            dict(gen, body=srv.gen_body(on), cookie=ob)),
-            "ceiling": (srv.port, "/trivial/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
+            "ours": (srv, "/magic/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
+            "ours-nomail": (srv, "/nomail/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
+            "ceiling": (srv, "/trivial/generate", dict(gen, body=srv.gen_body(on), cookie=ob)),
         }
         sp["verify_get"] = {
-            "ours": (srv.port, ours_tok, {"cookie": ob}),
-            "ceiling": (srv.port, "/trivial/verify_get", {"cookie": ob}),
+            "ours": (srv, ours_tok, {"cookie": ob}),
+            "ceiling": (srv, "/trivial/verify_get", {"cookie": ob}),
         }
-        sp["verify_post"] = {     # on the server with room in its cache for the links
-            "ours": (vp.port, "/magic/verify/", dict(gen, body=f"csrf_token={vn}", cookie=vb,
-                                                    tokens="ours")),
-            "ceiling": (vp.port, "/trivial/verify_post/", dict(gen, body=f"csrf_token={vn}",
-                                                              cookie=vb, tokens="trivial")),
+        sp["verify_post"] = {     # LMDB holds every link a run issues: the same httpd
+            "ours": (srv, "/magic/verify/", dict(gen, body=f"csrf_token={on}", cookie=ob,
+                                                 tokens="ours")),
+            "ceiling": (srv, "/trivial/verify_post/", dict(gen, body=f"csrf_token={on}",
+                                                           cookie=ob, tokens="trivial")),
         }
         sp["protected"] = {
-            "ours": (srv.port, "/private/page.html", {"cookie": "session:ours",
-                                                      "accept": "text/html"}),
-            "ceiling": (srv.port, "/public/page.html", {"cookie": ob}),
-            "ours-jwt": (srv.port, "/private-jwt/page.html", {"cookie": "session:ours",
-                                                              "accept": "text/html"}),
+            "ours": (srv, "/private/page.html", {"cookie": "session:ours"}),
+            "ceiling": (srv, "/public/page.html", {"cookie": ob}),
+            "ours-jwt": (srv, "/private-jwt/page.html", {"cookie": "session:ours"}),
         }
+        if rd:
+            rb, rn = state["ours-redis"]
+            sp["generate"]["ours-redis"] = (rd, "/magic/generate",
+                                            dict(gen, body=rd.gen_body(rn), cookie=rb))
+            sp["generate"]["ours-nomail-redis"] = (rd, "/nomail/generate",
+                                                   dict(gen, body=rd.gen_body(rn), cookie=rb))
+            sp["verify_post"]["ours-redis"] = (rd, "/magic/verify/",
+                                               dict(gen, body=f"csrf_token={rn}", cookie=rb,
+                                                    tokens="ours-redis"))
+            sp["protected"]["ours-redis"] = (rd, "/private/page.html",
+                                             {"cookie": "session:ours-redis"})
         for g in goes:
             peer = "go-" + g.mode
             gb, gn = state[peer]
-            sp["login"][peer] = (g.port, "/magic/login", {"cookie": gb})
-            sp["generate"][peer] = (g.port, "/magic/generate",
+            sp["login"][peer] = (g, "/magic/login", {"cookie": gb})
+            sp["generate"][peer] = (g, "/magic/generate",
                                     dict(gen, body=srv.gen_body(gn), cookie=gb))
-            sp["verify_get"][peer] = (g.port, state[peer + "_verify_path"], {"cookie": gb})
-            sp["verify_post"][peer] = (g.port, "/magic/verify/",
+            sp["verify_get"][peer] = (g, state[peer + "_verify_path"], {"cookie": gb})
+            sp["verify_post"][peer] = (g, "/magic/verify/",
                                        dict(gen, body=f"csrf_token={gn}", cookie=gb, tokens=peer))
-            sp["protected"][peer] = (g.port, "/private/page.html", {"cookie": "session:" + peer})
+            sp["protected"][peer] = (g, "/private/page.html", {"cookie": "session:" + peer})
         return sp
 
-    def peer_state(self, srv, vp, goes):
+    def peer_state(self, srv, rd, goes):
         state = {}
         bind, nonce = srv.login()
         state["ours"] = (bind, nonce)
-        state["ours_vp"] = vp.login() if vp else (bind, nonce)
         state["ours_verify_path"] = srv.mailed_link(bind, nonce)
+        srv.drain()
         srv.clear_mail()
+        if rd:
+            state["ours-redis"] = rd.login()
         for g in goes:
             peer = "go-" + g.mode
             gb, gn = g.login()
@@ -804,42 +874,43 @@ class Bench:
             state[peer + "_verify_path"] = "/magic/verify/" + tf.read_text().strip()
         return state
 
-    def fresh_sessions(self, srv, goes, state):
+    def fresh_sessions(self, srv, rd, goes, state):
         """Real sign-ins: the session cookie is re-sealed when older than a minute, so a
         fresh one for every round keeps every request on the same (no-renewal) path."""
-        ob, on = state["ours"]
-        state["session:ours"] = srv.sign_in(ob, on)
-        srv.clear_mail()
+        for server, peer in ((srv, "ours"), (rd, "ours-redis")):
+            if server:
+                state["session:" + peer] = server.sign_in(*state[peer])
+                server.drain()
+                server.clear_mail()
         for g in goes:
             peer = "go-" + g.mode
             gb, gn = state[peer]
             state["session:" + peer] = g.sign_in(gb, gn, self.tokens / f"{peer}-session")
 
-    def prepare_tokens(self, vp, goes, state, peer, n):
+    def prepare_tokens(self, servers, goes, state, peer, n):
         path = self.tokens / f"{peer}.txt"
-        if peer == "ours":
+        if peer in ("ours", "ours-redis"):
             # Real links: the server records each link it issues, and only those open.
-            rps = vp.issue_links(*state["ours_vp"], n, path, self.root)
-            state.setdefault("issue_rps", []).append(rps)
+            rps = servers[peer].issue_links(*state[peer], n, path, self.root)
+            state.setdefault("issue_rps", {}).setdefault(peer, []).append(rps)
         elif peer == "trivial":
-            mint_ours(self.args, self.key, n, state["ours_vp"][1], path)
+            mint_ours(self.args, self.key, n, state["ours"][1], path)
         else:
             g = next(g for g in goes if "go-" + g.mode == peer)
             g.mint(n, state[peer][1], path)
         return path
 
-    def resolve(self, spec, state, vp, goes, peer, est_rps):
+    def resolve(self, spec, state, servers, goes, peer, est_rps):
         s = dict(spec)
         if s.get("cookie", "").startswith("session:"):
             s["cookie"] = state[s["cookie"]]
-        s.pop("accept", None)
         if s.get("tokens"):
             # Each token works once, and each wrk thread sends its own share of the list:
             # enough for one thread to make the whole run alone (wrk's threads share the
             # CPUs with the server and can be far apart), so none wraps round to a used
             # token. The trivial handler consumes nothing.
             n = 20000 if peer == "ceiling" else int(est_rps * self.args.seconds * THREADS * 1.1) + 5000
-            s["tokens"] = self.prepare_tokens(vp, goes, state, s["tokens"], n)
+            s["tokens"] = self.prepare_tokens(servers, goes, state, s["tokens"], n)
             s["tokens_minted"] = n
         return s
 
@@ -862,27 +933,34 @@ class Bench:
                              f"not {want}: {body[:300]!r}")
         return len(body)
 
-    def run_matrix(self, mpm, srv, vp, goes, endpoints=ENDPOINTS):
-        log(f"matrix under {mpm}: {len(endpoints)} endpoints x {len(self.peers)} peers x "
-            f"{self.args.rounds} rounds x {self.args.seconds}s")
-        state = self.peer_state(srv, vp, goes)
-        specs = self.specs(srv, vp, goes, state)
-        self.fresh_sessions(srv, goes, state)
+    def run_matrix(self, mpm, srv, rd, goes, endpoints=ENDPOINTS):
+        """Every endpoint's peers in turn, round after round. srv: the httpd (LMDB store)
+        that serves ours and the ceiling; rd: the same httpd with MagicLinkCache redis
+        (its rows: EXTRA_PEERS), or None."""
+        log(f"matrix under {mpm}: {len(endpoints)} endpoints x {len(self.peers)} peers "
+            f"(and the extra rows) x {self.args.rounds} rounds x {self.args.seconds}s")
+        servers = {"ours": srv, "ours-redis": rd}
+        state = self.peer_state(srv, rd, goes)
+        specs = self.specs(srv, rd, goes, state)
+        self.fresh_sessions(srv, rd, goes, state)
         res = {}
         # Warm every peer once (threads, pools, Go's heap).
-        for peer in self.peers:
-            port, path, spec = specs["login"][peer]
-            wrk(port, path, self.resolve(spec, state, vp, goes, peer, 0), 1)
-        srv.clear_mail()
+        for peer in self.peers + (["ours-redis"] if rd else []):
+            server, path, spec = specs["login"].get(peer) or (rd, "/magic/login",
+                                                              {"cookie": state[peer][0]})
+            wrk(server.port, path, self.resolve(spec, state, servers, goes, peer, 0), 1)
+        for peer in ("ours", "ours-redis"):
+            if servers[peer]:
+                servers[peer].clear_mail()
         for ep in endpoints:
-            peers = self.peers + EXTRA_PEERS.get(ep, [])
+            peers = self.peers + [p for p in EXTRA_PEERS.get(ep, []) if p in specs[ep]]
             runs = {p: [] for p in peers}
             sizes = {}
             for rnd in range(self.args.rounds):
                 if ep == "protected":
-                    self.fresh_sessions(srv, goes, state)
+                    self.fresh_sessions(srv, rd, goes, state)
                 for peer in peers:
-                    port, path, spec = specs[ep][peer]
+                    server, path, spec = specs[ep][peer]
                     est = 0
                     if ep == "verify_post":
                         # Tokens for the run: from this peer's last POST verify, else from
@@ -893,33 +971,37 @@ class Bench:
                             get = res.get("verify_get", {}).get(peer, {}).get("rps") or 20000
                             gen = res.get("generate", {}).get(peer, {}).get("rps") or 20000
                             est = min(get, 1.1 * gen)
-                    s = self.resolve(spec, state, vp, goes, peer, est)
+                    s = self.resolve(spec, state, servers, goes, peer, est)
                     if rnd == 0:
-                        sizes[peer] = self.check_spec(port, path, s, ep, peer)
+                        sizes[peer] = self.check_spec(server.port, path, s, ep, peer)
                         if s.get("tokens"):   # the check used the first token up
                             lines = Path(s["tokens"]).read_text().split("\n", 1)[1]
                             Path(s["tokens"]).write_text(lines)
-                    r = wrk(port, path, s, self.args.seconds)
+                    r = wrk(server.port, path, s, self.args.seconds)
                     r["round"] = rnd
                     if s.get("tokens"):
                         r["tokens_minted"] = s["tokens_minted"]
                         if peer != "ceiling" and r["requests"] > s["tokens_minted"] // 2 * 2:
                             r["note"] = "token list ran out: tokens reused (410s)"
-                    if peer.startswith("go"):
-                        r.update(next(g for g in goes if "go-" + g.mode == peer).mem())
-                    else:
-                        r.update((vp if ep == "verify_post" else srv).mem())
+                    r.update(server.mem())
+                    if isinstance(server, Httpd) and server.redis:
+                        r["redis"] = server.redis.mem()
+                    if ep == "generate" and peer.startswith("ours"):
+                        # What the run queued and the deliverers had not sent (or dropped)
+                        # by its end; delivered before the next run starts.
+                        r["outbox_backlog"], r["drain_s"] = server.drain()
+                        server.clear_mail()
                     runs[peer].append(r)
-                    log(f"  {mpm} {ep:12s} {peer:13s} round {rnd + 1}: {r['rps']:9.0f} req/s"
+                    log(f"  {mpm} {ep:12s} {peer:17s} round {rnd + 1}: {r['rps']:9.0f} req/s"
                         f"  p50 {r['p50_ms']}ms p99 {r['p99_ms']}ms"
+                        + (f"  outbox left {r['outbox_backlog']} ({r['drain_s']:.1f}s)"
+                           if "outbox_backlog" in r else "")
                         + (f"  BAD {r['bad_status']}" if r["bad_status"] else "")
                         + (f"  sockerr {r['socket_errors']}" if r["socket_errors"] else ""))
-                    if ep in ("generate",) or (ep == "protected" and peer == "ours"):
-                        srv.clear_mail()
             res[ep] = self.summarize(runs, sizes)
             if ep == "verify_post":
-                res[ep]["issue_rps"] = state.pop("issue_rps", [])
-                res[ep]["store"] = vp.store
+                res[ep]["issue_rps"] = state.pop("issue_rps", {})
+            res[ep]["stores"] = {"ours": srv.store, **({"ours-redis": rd.store} if rd else {})}
         return res
 
     def summarize(self, runs, sizes):
@@ -938,10 +1020,19 @@ class Bench:
                 "socket_errors": sum(r["socket_errors"] for r in rs),
                 "body_bytes": sizes.get(peer),
             }
-        # Ratios pair by pair (same round), then the median.
-        for other in [p for p in runs if p != "ours"]:
-            pairs = [a["rps"] / b["rps"] for a, b in zip(runs["ours"], runs[other]) if b["rps"]]
-            out.setdefault("ratios", {})[other] = median(pairs)
+            if any("outbox_backlog" in r for r in rs):
+                out[peer]["outbox_backlog"] = median([r.get("outbox_backlog") for r in rs])
+                out[peer]["drain_s"] = median([r.get("drain_s") for r in rs])
+
+        def paired(a, b):
+            """Median of the per-round ratios a / b (each pair taken side by side)."""
+            return median([x["rps"] / y["rps"] for x, y in zip(runs[a], runs[b]) if y["rps"]])
+        # ours / each other peer, each peer / the ceiling, and each redis row / its
+        # LMDB twin in the same httpd configuration.
+        out["ratios"] = {o: paired("ours", o) for o in runs if o != "ours"}
+        out["vs_ceiling"] = {o: paired(o, "ceiling") for o in runs if o != "ceiling"}
+        out["redis_vs_lmdb"] = {o: paired(o, o[:-len("-redis")]) for o in runs
+                                if o.endswith("-redis") and o[:-len("-redis")] in runs}
         return out
 
     # -- which MPM is fastest here
@@ -959,6 +1050,7 @@ class Bench:
                 state[m] = {"cookie": bind, "body": s.gen_body(nonce), "method": "POST",
                             "ctype": FORM}
                 wrk(s.port, "/magic/generate", state[m], 1)
+                s.drain()
                 s.clear_mail()
             runs = {m: {"ours": [], "ceiling": []} for m in mpms}
             for rnd in range(self.args.rounds):
@@ -966,6 +1058,8 @@ class Bench:
                     for peer, path in (("ours", "/magic/generate"), ("ceiling", "/trivial/generate")):
                         r = wrk(s.port, path, state[m], secs)
                         r.update(s.mem())
+                        if peer == "ours":     # the mail it queued goes out before the next run
+                            r["outbox_backlog"], r["drain_s"] = s.drain()
                         runs[m][peer].append(r)
                         log(f"  {m:8s} {peer:8s} round {rnd + 1}: {r['rps']:9.0f} req/s"
                             + (f"  BAD {r['bad_status']}" if r["bad_status"] else ""))
@@ -987,16 +1081,18 @@ class Bench:
     # -- one ab -k run per endpoint (ours)
     def run_ab(self, mpm, srv, goes):
         state = self.peer_state(srv, None, goes)
-        self.fresh_sessions(srv, goes, state)
-        specs = self.specs(srv, srv, goes, state)
+        self.fresh_sessions(srv, None, goes, state)
+        specs = self.specs(srv, None, goes, state)
         out = {}
         for ep in ENDPOINTS:
             if ep == "verify_post":
                 continue   # single-use tokens: ab sends one request over and over
-            port, path, spec = specs[ep]["ours"]
-            s = self.resolve(spec, state, None, goes, "ours", 0)
-            r = ab(port, path, s, min(self.args.seconds, 3), self.root)
+            server, path, spec = specs[ep]["ours"]
+            s = self.resolve(spec, state, {"ours": srv}, goes, "ours", 0)
+            r = ab(server.port, path, s, min(self.args.seconds, 3), self.root)
             r.update(srv.mem())
+            if ep == "generate":
+                r["outbox_backlog"], r["drain_s"] = srv.drain()
             out[ep] = r
             log(f"  ab {mpm} {ep:12s}: {r['rps']:9.0f} req/s p50 {r['p50_ms']}ms "
                 f"p99 {r['p99_ms']}ms" + (f" BAD {r['bad_status']}" if r["bad_status"] else ""))
@@ -1017,6 +1113,7 @@ class Bench:
             pids0 = sorted(srv.pids())
             warm = min(20000, per)
             ab_count(srv.port, path, spec, warm, CONNS, self.root, 600)
+            srv.drain(900)
             srv.clear_mail()
             time.sleep(0.5)
             points = [{"requests": 0, **srv.mem()}]
@@ -1025,24 +1122,34 @@ class Bench:
                 done, bad, rps = ab_count(srv.port, path, spec, per, CONNS, self.root, 900)
                 done_total += done
                 bad_total += bad
+                backlog, waited = srv.drain(900)    # every queued mail delivered
                 srv.clear_mail()
                 time.sleep(0.5)
-                points.append({"requests": done_total, "rps": rps, **srv.mem()})
+                points.append({"requests": done_total, "rps": rps, "outbox_backlog": backlog,
+                               "drain_s": round(waited, 1), **srv.mem()})
                 log(f"  after {done_total:7d}: RSS {points[-1]['rss_kb'] / 1024:.1f} MiB "
-                    f"(PSS {points[-1]['pss_kb'] / 1024:.1f} MiB) in {points[-1]['procs']} children")
+                    f"(anon {points[-1]['anon_kb'] / 1024:.1f}, file "
+                    f"{points[-1]['file_kb'] / 1024:.1f}, shmem {points[-1]['shmem_kb'] / 1024:.1f}, "
+                    f"PSS {points[-1]['pss_kb'] / 1024:.1f} "
+                    f"MiB) in {points[-1]['procs']} children; outbox had {backlog} left")
             pids1 = sorted(srv.pids())
+            store_kb = du_kb(srv.store_dir)
         finally:
             self.stop(srv)
         grow = points[-1]["rss_kb"] - points[0]["rss_kb"]
         grow_late = points[-1]["rss_kb"] - points[1]["rss_kb"]
-        # Flat: after the warm-up and the first quarter (every thread's buffers grown, the
-        # shared cache's pages touched), less than 1 MiB more over the last three quarters
-        # in all the children together (a leak of one 32-byte block per request would be
-        # 4.6 MiB), with the same child processes throughout.
+        anon_late = points[-1]["anon_kb"] - points[1]["anon_kb"]
+        # Flat: after the warm-up and the first quarter (every thread's buffers grown),
+        # less than 1 MiB more anonymous memory (heap, stacks: where a leak would be) over
+        # the last three quarters in all the children together (a leak of one 32-byte
+        # block per request would be 4.6 MiB), with the same child processes throughout.
+        # RSS also counts the pages of the LMDB store's map the children have touched,
+        # which grows with the links alive (each lives 15 min): shown, not the criterion.
         limit = 1024
-        flat = grow_late <= limit and pids0 == pids1
+        flat = anon_late <= limit and pids0 == pids1
         return {"mpm": mpm, "path": path, "warmup_requests": warm, "points": points,
                 "growth_kb": grow, "growth_after_first_chunk_kb": grow_late,
+                "anon_growth_after_first_chunk_kb": anon_late, "store_kb": store_kb,
                 "same_children": pids0 == pids1, "bad_status": bad_total, "flat": flat,
                 "limit_kb": limit}
 
@@ -1100,74 +1207,179 @@ class Bench:
                         (self.out / f"callgrind_{m.group(1)}.txt").write_text(ann)
             self.results["callgrind"] = {"ops": n, "ir_per_op": irs}
 
-    # -- system calls per request inside httpd (-X, strace -c)
+    # -- system calls per request inside httpd (-X, strace)
     def run_syscalls(self, mpm, n=2000):
-        """strace -c -f on a one-process httpd while n keep-alive requests of each
-        endpoint arrive one after another: the kernel work each request costs, which
-        perf shows dominating on machines where a system call is dear."""
+        """strace -f on a one-process httpd while n keep-alive requests of each endpoint
+        arrive one after another: the kernel work each request costs. Calls are counted
+        per thread: those of the threads that served the requests (that touched the
+        client connection or the listener) over n; the rest (the mail deliverers, idle
+        workers' time-outs) are background, apart. Then a pass under strace -k tells the
+        calls made from within mod_magiclink (strace_requests)."""
         if not shutil.which("strace"):
             log("no strace: skipping the system-call count (apt-get install strace)")
             return {}
-        log(f"system calls per request inside httpd -X ({mpm}, strace -c, {n} requests each)")
+        log(f"system calls per request inside httpd -X ({mpm}, strace -f, {n} requests each, "
+            "then 100 under strace -k)")
         out = {}
-        srv = Httpd(mpm, self.root / "syscalls", self.args, self.sizes, self.key, self.htdocs)
-        self.servers.append(srv)
-        srv.start(single=True)
+        root = self.root / "syscalls"
+        redis = Redis(root)
+        self.servers.append(redis)
+        redis.start()
+        srv = Httpd(mpm, root, self.args, self.sizes, self.key, self.htdocs)
+        rd = Httpd(mpm, root, self.args, self.sizes, self.key, self.htdocs, redis=redis,
+                   name=f"httpd-{mpm}-redis")
+        for s in (srv, rd):
+            self.servers.append(s)
+            s.start(single=True)
         try:
             bind, nonce = srv.login()
-            sess = srv.sign_in(bind, nonce)
             gen = srv.gen_body(nonce)
-            for key, method, path, body, hd in (
-                    ("generate/ours", "POST", "/magic/generate", gen, {"Cookie": bind}),
-                    ("generate/ours, no mail", "POST", "/nomail/generate", gen,
+            rbind, rnonce = rd.login()
+            def links():
+                """POST verify takes a link per request: real ones, issued and delivered
+                just before (every request of both passes and the warm-up, and spares)."""
+                vtok = self.root / "syscalls-links.txt"
+                srv.issue_links(bind, nonce, n + 700, vtok, self.root, conns=8)
+                return ["/magic/verify/" + t for t in vtok.read_text().split()]
+            form = {"Content-Type": FORM}
+            for key, server, method, path, body, hd in (
+                    ("generate/ours", srv, "POST", "/magic/generate", gen, {"Cookie": bind}),
+                    ("generate/ours, no mail", srv, "POST", "/nomail/generate", gen,
                      {"Cookie": bind}),
-                    ("generate/ceiling", "POST", "/trivial/generate", gen, {}),
-                    ("verify_get/ours", "GET", srv.mailed_link(bind, nonce), None,
+                    ("generate/ours, no mail, redis", rd, "POST", "/nomail/generate",
+                     rd.gen_body(rnonce), {"Cookie": rbind}),
+                    ("generate/ceiling", srv, "POST", "/trivial/generate", gen, {}),
+                    ("verify_get/ours", srv, "GET", lambda: srv.mailed_link(bind, nonce), None,
                      {"Cookie": bind}),
-                    ("protected/ours", "GET", "/private/page.html", None, {"Cookie": sess}),
-                    ("protected/ceiling", "GET", "/public/page.html", None, {})):
+                    ("verify_post/ours", srv, "POST", links, f"csrf_token={nonce}",
+                     {"Cookie": bind}),
+                    ("verify_post/ceiling", srv, "POST", "/trivial/verify_post/x",
+                     f"csrf_token={nonce}", {"Cookie": bind}),
+                    ("protected/ours", srv, "GET", "/private/page.html", None, "session"),
+                    ("protected/ceiling", srv, "GET", "/public/page.html", None, {"Cookie": bind}),
+                    ("protected/ours, redis", rd, "GET", "/private/page.html", None,
+                     "session")):
+                if callable(path):          # a fresh link: links live 15 minutes
+                    path = path()
+                    server.drain()
+                if hd == "session":
+                    # Signed in just before: a session cookie older than a minute would be
+                    # re-sealed on every request (the renewal path, not the check's).
+                    hd = {"Cookie": server.sign_in(*((bind, nonce) if server is srv
+                                                     else (rbind, rnonce)))}
+                    server.drain()
                 if body:
-                    hd = dict(hd, **{"Content-Type": FORM})
-                out[key] = self.strace_requests(srv, method, path, body, hd, n)
-                srv.clear_mail()
-                log(f"  {key}: {out[key]['total']:.2f} system calls per request")
+                    hd = dict(hd, **form)
+                out[key] = self.strace_requests(server, method, path, body, hd, n)
+                server.drain()
+                server.clear_mail()
+                d = out[key]
+                log(f"  {key}: {d['total']:.2f} system calls per request "
+                    f"({d['module_total']:.2f} from within mod_magiclink); background "
+                    f"{d['background_per_req']:.2f} per request in {d['background_threads']} "
+                    "threads")
         finally:
-            self.stop(srv)
+            for s in (srv, rd, redis):
+                self.stop(s)
         return out
 
-    def strace_requests(self, srv, method, path, body, hd, n):
+    def strace_requests(self, srv, method, path, body, hd, n, n_stacks=100):
+        """path: one path, or a list of n + n_stacks + 200 or more (single-use links). Two
+        passes:
+        the calls of n requests (strace -f -yy -ttt: only calls between the first request
+        and the last answer count), then n_stacks more under strace -k, each call's stack
+        telling those made from within mod_magiclink (its own code, or a library it called:
+        LMDB, hiredis, OpenSSL) from httpd's."""
+        paths = iter(path) if isinstance(path, list) else None
         conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
+        module = Path(self.args.bin["module"]).name
 
         def send(count):
             for _ in range(count):
-                conn.request(method, path, body=body, headers=hd)
+                conn.request(method, next(paths) if paths else path, body=body, headers=hd)
                 resp = conn.getresponse()
                 resp.read()
                 if resp.status not in (200, 303):
                     raise BenchError(f"strace run {method} {path}: {resp.status}")
+
+        def traced(count, extra):
+            report = self.root / "strace.txt"
+            # -yy: sockets as TCP:[local->peer], which tells the threads that served the
+            # requests (they touched the server's port) from the rest.
+            st = subprocess.Popen(["strace", "-f", "-qq", "-yy", "-ttt", "-s", "0", *extra,
+                                   "-o", str(report), "-p", str(srv.proc.pid)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            try:
+                time.sleep(1.5)             # strace attaches to every thread
+                t0 = time.time()
+                send(count)
+                t1 = time.time()
+                time.sleep(0.5)
+            finally:
+                st.send_signal(signal.SIGINT)
+                st.wait(timeout=120)
+            text = report.read_text(errors="replace")
+            report.unlink()
+            return text, t0, t1
+
+        mine = re.compile(rf"127\.0\.0\.1:{srv.port}(?!\d)")
+        call_re = re.compile(r"^(\d+)\s+([\d.]+)\s+(?:<\.\.\. )?([a-z_0-9]+)(\(| resumed>)")
+
+        def records(text, t0, t1):
+            """[tid, name, in the window, touched the port, from our module] per call,
+            counted at its first line; the stack lines (-k) that follow a call's line (or
+            its "resumed" line) are its own."""
+            out, cur, pending = [], None, {}
+            for line in text.splitlines():
+                if line.startswith(" > "):
+                    if cur is not None and module in line:
+                        cur[4] = True
+                    continue
+                m = call_re.match(line)
+                if not m:
+                    cur = None
+                    continue
+                tid, ts, name, kind = int(m.group(1)), float(m.group(2)), m.group(3), m.group(4)
+                if kind == "(":             # a new call (whole, or <unfinished ...>)
+                    cur = [tid, name, t0 <= ts <= t1, bool(mine.search(line)), False]
+                    out.append(cur)
+                    if "<unfinished ...>" in line:
+                        pending[tid] = cur
+                else:                       # "<... name resumed>": its stack comes now
+                    cur = pending.pop(tid, None)
+                    if cur is not None and mine.search(line):
+                        cur[3] = True
+            return out
+
         try:
             send(200)                       # warm: lazy set-up is not per request
-            report = self.root / "strace.txt"
-            st = subprocess.Popen(["strace", "-c", "-f", "-q", "-o", str(report),
-                                   "-p", str(srv.proc.pid)],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(1.5)                 # strace attaches to every thread
-            send(n)
-            time.sleep(0.5)
-            st.send_signal(signal.SIGINT)
-            st.wait(timeout=30)
+            recs = records(*traced(n, []))
+            served = {r[0] for r in recs if r[3]}
+            calls, background = {}, {}
+            for tid, name, inside, _, _ in recs:
+                if inside:
+                    dst = calls if tid in served else background
+                    dst[name] = dst.get(name, 0) + 1
+            text, s0, s1 = traced(n_stacks, ["-k"])
+            srecs = records(text, s0, s1)
+            sserved = {r[0] for r in srecs if r[3]}
+            ours, ours_bg = {}, {}
+            for tid, name, inside, _, from_module in srecs:
+                if inside and from_module:
+                    dst = ours if tid in sserved else ours_bg
+                    dst[name] = dst.get(name, 0) + 1
         finally:
             conn.close()
-        calls, total = {}, 0
-        for line in report.read_text().splitlines():
-            f = line.split()
-            if len(f) >= 5 and f[3].isdigit():
-                if f[-1] == "total":
-                    total = int(f[3])
-                else:
-                    calls[f[-1]] = int(f[3]) / n
-        return {"total": total / n, "n": n,
-                "calls": dict(sorted(calls.items(), key=lambda kv: -kv[1]))}
+        return {"total": sum(calls.values()) / n, "n": n, "threads": len(served),
+                "calls": {k: v / n for k, v in sorted(calls.items(), key=lambda kv: -kv[1])},
+                "background_threads": len({r[0] for r in recs} - served),
+                "background_per_req": sum(background.values()) / n,
+                "background": dict(sorted(background.items(), key=lambda kv: -kv[1])),
+                "module_n": n_stacks,
+                "module_total": sum(ours.values()) / n_stacks,
+                "module_calls": {k: v / n_stacks for k, v in
+                                 sorted(ours.items(), key=lambda kv: -kv[1])},
+                "module_background": dict(sorted(ours_bg.items(), key=lambda kv: -kv[1]))}
 
     # -- heap calls per request inside httpd (-X, malloc_count shim)
     def run_heap_httpd(self, mpm):
@@ -1203,6 +1415,9 @@ class Bench:
                     done, bad, _ = ab_count(srv.port, path, spec, n, 8, self.root, 300)
                     if bad:
                         raise BenchError(f"heap run {ep} {peer}: {bad} bad answers")
+                    # The deliverer threads' heap calls (claim, maildir, done) belong to
+                    # generate's count: let them send every queued mail before the exit.
+                    srv.drain()
                 finally:
                     self.stop(srv)
                 # httpd points its stderr at the error log once configured.
@@ -1258,6 +1473,7 @@ class Bench:
                         check=False)
                 finally:
                     load.wait(timeout=secs + 30)
+                srv.drain()
                 srv.clear_mail()
                 rep = run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
                            "--sort", "dso,sym", "-g", "none", "--percent-limit", "0.3"], 600,
@@ -1291,7 +1507,7 @@ class Bench:
                         sym = m.group(3).strip()
                         incl[sym] = incl.get(sym, 0) + float(m.group(1))
                 ours = sorted(((k, round(v, 1)) for k, v in incl.items()
-                               if k.startswith(("ml_", "ap_", "apr_", "socache_", "shmcb_"))),
+                               if k.startswith(("ml_", "ap_", "apr_", "mdb_", "redis"))),
                               key=lambda x: -x[1])
                 dso = []
                 for line in dsos.splitlines():
@@ -1313,7 +1529,7 @@ class Bench:
         self.results["best_mpm"] = mpm
         srv = self.start(Httpd(mpm, self.root, self.args, self.sizes, self.key, self.htdocs))
         try:
-            self.results["matrix"][mpm] = self.run_matrix(mpm, srv, srv, [], ["protected"])
+            self.results["matrix"][mpm] = self.run_matrix(mpm, srv, None, [], ["protected"])
         finally:
             self.stop(srv)
         m = self.results["matrix"][mpm]["protected"]
@@ -1331,6 +1547,7 @@ class Bench:
             "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "host": os.uname().nodename,
             "kernel": os.uname().release, "cpus": os.cpu_count(),
             "load_at_start": round(load0, 2), "waited_for_quiet_s": round(waited),
+            "max_load": a.max_load,
             "seconds": a.seconds, "rounds": a.rounds, "threads": THREADS, "connections": CONNS,
             "httpd": run([APACHE2, "-v"], 30).stdout.split("\n")[0],
             "wrk": run(["wrk", "--version"], 30, check=False).stdout.split("\n")[0],
@@ -1359,26 +1576,29 @@ class Bench:
         self.results["best_mpm"] = best
         goes = [self.start(GoSeed(m, self.root, a, self.key, self.htdocs, self.pages))
                 for m in ("optimized", "baseline")]
-        # POST verify needs a store that keeps every link a run issues (100,000 and
-        # more): the default shmcb of 512 KB holds a few thousand, so that server
-        # uses redis (see results.md).
-        redis = self.start(Redis(self.root))
+        # One httpd per MPM serves every endpoint with its LMDB store, POST verify's
+        # links included (it holds every link a run issues; the shmcb of old held a few
+        # thousand, so POST verify had a server on redis of its own). Beside it the same
+        # httpd with MagicLinkCache redis, a redis-server of its own: the redis rows.
         for mpm in mpms:
             meta.setdefault("load_before", {})[mpm] = round(loadavg(), 2)
+            redis = self.start(Redis(self.root / f"redis-{mpm}"))
             srv = self.start(Httpd(mpm, self.root, a, self.sizes, self.key, self.htdocs))
-            vp = self.start(Httpd(mpm, self.root, a, self.sizes, self.key, self.htdocs,
-                                  store=redis.spec, name=f"httpd-{mpm}-verify"))
+            rd = self.start(Httpd(mpm, self.root, a, self.sizes, self.key, self.htdocs,
+                                  redis=redis, name=f"httpd-{mpm}-redis"))
             try:
-                self.results["matrix"][mpm] = self.run_matrix(mpm, srv, vp, goes)
-                self.stop(vp)
+                self.results["matrix"][mpm] = self.run_matrix(mpm, srv, rd, goes)
+                self.stop(rd)
+                self.stop(redis)
                 self.results["ab"][mpm] = self.run_ab(mpm, srv, goes)
             finally:
                 self.stop(srv)
-                self.stop(vp)
+                self.stop(rd)
+                self.stop(redis)
+            meta.setdefault("load_after", {})[mpm] = round(loadavg(), 2)
             self.write()            # partial results survive a later failure
         for g in goes:
             self.stop(g)
-        self.stop(redis)
         self.results["memory"] = self.run_memory("event")
         # Control: httpd alone (the trivial POST handler), same requests.
         self.results["memory"]["control"] = self.run_memory("event", "/trivial/generate",

@@ -17,9 +17,12 @@
  *                                        line (POST verify benchmarks)
  *
  * Cases (per op; r->pool's stand-in is cleared after every op):
- *   generate  ml_link_issue (id, code, code hash, link and pending sealed)
- *             + ml_tpl_sent into an ml_sink_buf (the "check your email" page)
- *   verify    ml_link_open of a link token + ml_tpl_confirm into the sink
+ *   generate  ml_link_issue (id, code, code hash, link and pending tokens,
+ *             the link record) + ml_tpl_sent into an ml_sink_buf (the "check
+ *             your email" page); the store write is not in the core
+ *   verify    ml_link_token (the token's MAC) + ml_link_parse_record of a
+ *             copy of the stored record (as the handler reads it from the
+ *             store; the store read is not in the core) + ml_tpl_confirm
  *   session   ml_session_open (a protected page's check, no page)
  *   mail      what generate does beyond the Go peer: both mail templates and
  *             ml_mail_compose (MIME, quoted-printable) into a recycled buffer
@@ -66,6 +69,8 @@ typedef struct ml_core {
     ml_buf_t page;            /* the rendered page (the module: brigade) */
     const char *nonce;
     char token[ML_CODEC_MAX_LEN + 1];
+    const char *rec;          /* the link's record, as the store holds it */
+    apr_size_t rec_len;
     char session[ML_CODEC_MAX_LEN + 1];
     char verify_url[ML_CODEC_MAX_LEN + 64];
     ml_addr_from_t from;
@@ -89,7 +94,7 @@ static int op_generate(ml_core_t *b)
     ml_issued_t is;
     int ok;
 
-    ok = ml_link_issue(b->s, b->kr, ml_now(), 900, ml_email, b->nonce, "/", b->req, &is)
+    ok = ml_link_issue(b->kr, ml_now(), 900, ml_email, b->nonce, "/", NULL, b->req, &is)
          == ML_CODEC_OK;
     a.site_name = ml_site;
     a.email = ml_email;
@@ -107,9 +112,15 @@ static int op_verify(ml_core_t *b)
     ml_tpl_confirm_args_t a = { 0 };
     ml_sink_buf_t sink;
     ml_link_t l;
+    char *work;
     int ok;
 
-    ok = ml_link_open(b->s, b->kr, ML_NAME_LINK, b->token, ml_now(), 900, b->req, &l) == ML_CODEC_OK;
+    /* As ml_load_link: the token's MAC, then the record (copied out of the
+     * store's answer into the request pool) parsed in place. */
+    ok = ml_link_token(b->kr, ML_TOKEN_LINK, b->token, &l) == ML_CODEC_OK;
+    work = apr_pstrmemdup(b->req, b->rec, b->rec_len);
+    ok = ok && ml_link_parse_record(work, b->rec_len, &l) == ML_CODEC_OK
+         && l.exp >= ml_now() && l.state == ML_LINK_OPEN;
     a.site_name = ml_site;
     a.action_url = b->verify_url;
     a.csrf_token = b->nonce;
@@ -261,14 +272,18 @@ static void ml_setup(ml_core_t *b, apr_pool_t *p, const char *keyfile)
         ml_die("setup", "out of memory");
     ml_buf_init(&b->page);
     b->nonce = ml_nonce(p);
-    if (!b->nonce || ml_link_issue(b->s, b->kr, now, 900, ml_email, b->nonce, "/", p, &is)
+    if (!b->nonce || ml_link_issue(b->kr, now, 900, ml_email, b->nonce, "/", NULL, p, &is)
                          != ML_CODEC_OK)
         ml_die("setup", "cannot issue a link");
     apr_cpystrn(b->token, is.token, sizeof(b->token));
+    b->rec = is.rec;
+    b->rec_len = is.rec_len;
     apr_snprintf(b->verify_url, sizeof(b->verify_url), "/magic/verify/%s", b->token);
+    /* As the module seals one at sign-in: with its own sid. */
     sess.email = ml_email;
     sess.iat = sess.seen = now;
     sess.aud = ml_realm;
+    sess.sid = ml_nonce(p);
     if (ml_session_seal(b->s, b->kr, "magiclink_session", &sess, now, p, &v) != ML_CODEC_OK)
         ml_die("setup", "cannot seal a session");
     apr_cpystrn(b->session, v, sizeof(b->session));
@@ -371,7 +386,7 @@ static int ml_mint(ml_core_t *b, long n, const char *nonce, const char *email)
     long i;
 
     for (i = 0; i < n; i++) {
-        if (ml_link_issue(b->s, b->kr, now, 900, email, nonce, "/", b->req, &is) != ML_CODEC_OK)
+        if (ml_link_issue(b->kr, now, 900, email, nonce, "/", NULL, b->req, &is) != ML_CODEC_OK)
             ml_die("mint", "cannot issue a link");
         fputs(is.token, stdout);
         fputc('\n', stdout);

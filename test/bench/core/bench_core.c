@@ -94,7 +94,7 @@ static int op_generate(ml_core_t *b)
     ml_issued_t is;
     int ok;
 
-    ok = ml_link_issue(b->kr, ml_now(), 900, ml_email, b->nonce, "/", NULL, b->req, &is)
+    ok = ml_link_issue(b->kr, ml_now(), 900, ml_email, b->nonce, "/", NULL, NULL, b->req, &is)
          == ML_CODEC_OK;
     a.site_name = ml_site;
     a.email = ml_email;
@@ -272,7 +272,7 @@ static void ml_setup(ml_core_t *b, apr_pool_t *p, const char *keyfile)
         ml_die("setup", "out of memory");
     ml_buf_init(&b->page);
     b->nonce = ml_nonce(p);
-    if (!b->nonce || ml_link_issue(b->kr, now, 900, ml_email, b->nonce, "/", NULL, p, &is)
+    if (!b->nonce || ml_link_issue(b->kr, now, 900, ml_email, b->nonce, "/", NULL, NULL, p, &is)
                          != ML_CODEC_OK)
         ml_die("setup", "cannot issue a link");
     apr_cpystrn(b->token, is.token, sizeof(b->token));
@@ -386,7 +386,7 @@ static int ml_mint(ml_core_t *b, long n, const char *nonce, const char *email)
     long i;
 
     for (i = 0; i < n; i++) {
-        if (ml_link_issue(b->kr, now, 900, email, nonce, "/", NULL, b->req, &is) != ML_CODEC_OK)
+        if (ml_link_issue(b->kr, now, 900, email, nonce, "/", NULL, NULL, b->req, &is) != ML_CODEC_OK)
             ml_die("mint", "cannot issue a link");
         fputs(is.token, stdout);
         fputc('\n', stdout);

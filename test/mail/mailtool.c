@@ -16,6 +16,8 @@
  * 3 the mailer spec refused, 4 a send failed. Reasons go to stderr. */
 #include "ml_addr.h"
 #include "ml_mail_msg.h"
+
+#include <unistd.h>
 #include "ml_mailer.h"
 
 #include <apr_file_io.h>
@@ -47,6 +49,15 @@ static void die(int code, const char *what, const char *why)
 {
     fprintf(stderr, "mailtool: %s: %s\n", what, why);
     exit(code);
+}
+
+/* die() from a sending thread: exit() there would run the process's exit
+ * handlers (OpenSSL's, APR's) under the other threads' feet. */
+static void die_in_thread(int code, const char *what, const char *why)
+{
+    fprintf(stderr, "mailtool: %s: %s\n", what, why);
+    fflush(stderr);
+    _exit(code);
 }
 
 static const char *slurp(apr_pool_t *p, const char *path, apr_size_t *len)
@@ -173,7 +184,7 @@ static void *APR_THREAD_FUNC send_loop(apr_thread_t *th, void *data)
     apr_pool_create(&scratch, NULL);
     for (i = 0; i < j->t->count; i++) {
         if (ml_mail_compose(&buf, j->msg, &err) != APR_SUCCESS)
-            die(2, "compose", err);
+            die_in_thread(2, "compose", err);
         if (ml_mailer_send(j->m, j->msg->from->addr, j->msg->to, buf.data, buf.len, scratch, eb,
                            sizeof(eb))
             != APR_SUCCESS) {

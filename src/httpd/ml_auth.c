@@ -151,33 +151,10 @@ static void ml_admit(ml_req_t *q, const char *email)
 /* MAGICLINK_EMAIL and MagicLinkPassHeader, in fixups, after every access
  * check, so the header reaches a backend only as we set it, whatever
  * Require lines allowed. */
-/* Whether header name a is b to a backend that folds case and reads '_' as
- * '-' (as CGI, WSGI and many frameworks do). */
-static int ml_same_header(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char ca = *a == '_' ? '-' : apr_tolower(*a), cb = *b == '_' ? '-' : apr_tolower(*b);
-        if (ca != cb)
-            return 0;
-    }
-    return *a == *b;
-}
-
-static int ml_unset_spoofed(void *data, const char *key, const char *value)
-{
-    const char **names = data;
-
-    if (ml_same_header(key, names[0]))
-        names[1] = key;
-    return names[1] == NULL;
-}
-
 static int ml_identity_fixups(request_rec *r)
 {
     ml_dir_conf_t *d = ap_get_module_config(r->per_dir_config, &magiclink_module);
     int ours = r->user && r->ap_auth_type && !strcasecmp(r->ap_auth_type, ML_AUTH_TYPE);
-    const char *names[2];
-
     /* httpd skips authn for an internal redirect within one location and
      * carries only the user over: the environment is set here for both. */
     if (ours) {
@@ -187,15 +164,7 @@ static int ml_identity_fixups(request_rec *r)
     }
     if (!d || !d->pass_header)
         return DECLINED;
-    /* Every spelling a backend might read as ours: X-Remote-Email,
-     * x-remote-email, X_Remote_Email... */
-    do {
-        names[0] = d->pass_header;
-        names[1] = NULL;
-        apr_table_do(ml_unset_spoofed, names, r->headers_in, NULL);
-        if (names[1])
-            apr_table_unset(r->headers_in, names[1]);
-    } while (names[1]);
+    ml_web_strip_header(r->headers_in, d->pass_header);
     if (ours)
         apr_table_setn(r->headers_in, d->pass_header, r->user);
     return DECLINED;

@@ -1,4 +1,5 @@
 #include "ml_jwt_glue.h"
+#include "ml_web.h"
 #include "ml_conf.h"
 #include "ml_groups.h"
 
@@ -217,42 +218,6 @@ static int ml_jwt_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
 
 /* ---- the header: stripped always, set for our sessions ---- */
 
-/* Whether header name a is b to a backend that folds case and reads '_' as
- * '-' (as CGI, WSGI and many frameworks do). */
-static int ml_jwt_same_header(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++) {
-        char ca = *a == '_' ? '-' : apr_tolower(*a), cb = *b == '_' ? '-' : apr_tolower(*b);
-        if (ca != cb)
-            return 0;
-    }
-    return *a == *b;
-}
-
-static int ml_jwt_find_spelling(void *data, const char *key, const char *value)
-{
-    const char **names = data;
-
-    if (ml_jwt_same_header(key, names[0]))
-        names[1] = key;
-    return names[1] == NULL;
-}
-
-/* Every spelling a backend might read as the header: X-Identity,
- * x-identity, X_Identity... */
-static void ml_jwt_strip(apr_table_t *headers, const char *name)
-{
-    const char *names[2];
-
-    do {
-        names[0] = name;
-        names[1] = NULL;
-        apr_table_do(ml_jwt_find_spelling, names, headers, NULL);
-        if (names[1])
-            apr_table_unset(headers, names[1]);
-    } while (names[1]);
-}
-
 /* ---- tokens, signed once per few seconds per thread and identity ---- */
 
 /* A token made for one identity under one configuration: the key is every
@@ -431,7 +396,7 @@ static int ml_jwt_fixups(request_rec *r)
 
     if (!jd || !jd->header)
         return DECLINED;
-    ml_jwt_strip(r->headers_in, jd->header);
+    ml_web_strip_header(r->headers_in, jd->header);
     if (!r->user || !r->ap_auth_type || strcasecmp(r->ap_auth_type, ML_JWT_AUTH_TYPE))
         return DECLINED;
     token = ml_jwt_token(r, ap_get_module_config(r->server->module_config, &magiclink_module),

@@ -1,4 +1,6 @@
 #include "ml_web.h"
+
+#include "apr_lib.h"
 #include "ml_lang.h"
 #include "ml_templates.h"
 #include "ml_cookie.h"
@@ -370,4 +372,38 @@ void ml_web_negotiate(ml_req_t *q)
     q->lang = ml_web_offered_lang(q, i);
     ap_log_rerror(APLOG_MARK, APLOG_TRACE1, 0, r, "MAGICLINK-700: pages in %s (%s)",
                   offered[i], how);
+}
+
+/* Whether header name a is b to a backend that folds case and reads '_' as
+ * '-' (as CGI, WSGI and many frameworks do). */
+static int ml_same_header(const char *a, const char *b)
+{
+    for (; *a && *b; a++, b++) {
+        char ca = *a == '_' ? '-' : apr_tolower(*a), cb = *b == '_' ? '-' : apr_tolower(*b);
+        if (ca != cb)
+            return 0;
+    }
+    return *a == *b;
+}
+
+static int ml_find_spelling(void *data, const char *key, const char *value)
+{
+    const char **names = data;
+
+    if (ml_same_header(key, names[0]))
+        names[1] = key;
+    return names[1] == NULL;
+}
+
+void ml_web_strip_header(apr_table_t *headers, const char *name)
+{
+    const char *names[2];
+
+    do {
+        names[0] = name;
+        names[1] = NULL;
+        apr_table_do(ml_find_spelling, names, headers, NULL);
+        if (names[1])
+            apr_table_unset(headers, names[1]);
+    } while (names[1]);
 }

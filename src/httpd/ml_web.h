@@ -103,4 +103,9 @@ const char *ml_web_lang_cookie(const ml_req_t *q);
  * (verify URLs hold tokens), a tight content security policy. */
 void ml_web_page_headers(request_rec *r);
 
+/* Removes every copy of header `name` a backend might read as it: any case,
+ * '_' for '-' (X-Remote-Email, x-remote-email, X_Remote_Email ...). Only we
+ * may speak for ourselves to a backend. */
+void ml_web_strip_header(apr_table_t *headers, const char *name);
+
 #endif

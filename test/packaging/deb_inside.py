@@ -305,10 +305,21 @@ def check_logs(link):
     assert link.rsplit("/", 1)[1] not in errors, "the link token reached the error log"
 
 
+def forget_earlier_installs():
+    """The test is of a first install. A machine that ran the module before (a hand
+    install, an interrupted test) may hold its state dir or key file; they go inside
+    this namespace only (the overlay's upper layer), the host keeps them."""
+    for leftover in (STATEDIR, KEYFILE):
+        if leftover.exists():
+            step(f"earlier install's {leftover} set aside (inside the namespace only)")
+            shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+
+
 def main():
     deb, work = Path(sys.argv[1]), Path(sys.argv[2])
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive", LANG="C")
     isolate(work)
+    forget_earlier_installs()
     before = manifest(WATCHED)
     mods_before = set(os.listdir("/etc/apache2/mods-enabled"))
 

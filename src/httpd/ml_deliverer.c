@@ -138,7 +138,12 @@ static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
             ml_idle(d);
     }
     apr_pool_destroy(p);
-    apr_thread_exit(t, APR_SUCCESS);
+    /* A plain return, not apr_thread_exit(): pthread_exit() unwinds without
+     * returning, so ASan keeps the red zones of this frame poisoned and its
+     * own thread teardown then writes over them (a false stack-buffer-overflow
+     * in UnsetAlternateSignalStack). The thread's pool is a subpool of pchild
+     * and goes with it, after the join. */
+    (void)t;
     return NULL;
 }
 
@@ -215,11 +220,8 @@ void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
         }
     }
     /* A pre-cleanup: it runs before pchild's subpools are destroyed, the
-     * threads' own pools among them (apr_thread_exit destroys a thread's
-     * pool: joined in a plain cleanup, each was destroyed twice, and the
-     * process crashed in apr_terminate at exit, httpd -X every time), and
-     * before any cleanup, so the deliverers stop before the store they use
-     * is closed. */
+     * threads' own pools among them, and before any cleanup, so the
+     * deliverers stop before the store they use is closed. */
     apr_pool_pre_cleanup_register(pchild, d, ml_deliverers_stop);
     ml_dlv = d;
 }

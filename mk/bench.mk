@@ -15,6 +15,8 @@
 #   make bench-syscalls             strace: system calls per request in httpd -X, and
 #                                   those made from within mod_magiclink (strace -k)
 #   make bench-jwt                  the protected page with and without MagicLinkJWTHeader
+#   make bench-cpu                  the targets' rows as server CPU per request beside the
+#                                   trivial handler's: a ratio that holds on a busy machine
 #   make bench-timing               POST generate: next-response delay, allowed vs not allowed
 #
 # Needs root or a user that may run apache2 on a high port, redis-server,
@@ -70,7 +72,7 @@ BENCH_RUN  = $(BENCH_GOENV) /usr/bin/python3 test/bench/run.py --build $(BUILD) 
              --mem-requests $(BENCH_MEM_REQUESTS) --tmp $(BENCH_TMP) \
              --malloc-count $(abspath $(MALLOC_COUNT_SO)) $(BENCH_ARGS)
 
-.PHONY: bench bench-http bench-core bench-profile bench-syscalls bench-jwt
+.PHONY: bench bench-http bench-core bench-profile bench-syscalls bench-jwt bench-cpu
 bench: bench-http
 
 bench-http: $(BENCH_DEPS)
@@ -84,6 +86,9 @@ bench-profile: $(BENCH_DEPS)
 
 bench-syscalls: $(BENCH_DEPS)
 	$(BENCH_RUN) --only syscalls
+
+bench-cpu: $(BENCH_DEPS)
+	$(BENCH_RUN) --only cpu --max-wait 0 --command "make bench-cpu"
 
 bench-jwt: $(BENCH_DEPS)
 	$(BENCH_RUN) --only jwt --command "make bench-jwt"

@@ -74,6 +74,9 @@ typedef struct ml_store_mail {
     apr_int64_t due;
     apr_int64_t exp;
     int attempts;               /* claims so far, this one included */
+    int drop;                   /* never to be sent: queued only so that every request
+                                 * does the same work; a backend may remove it itself
+                                 * at a claim, or hand it out like any other */
 } ml_store_mail_t;
 
 /* Options from `MagicLinkCache SPEC [name=value ...]`. */

@@ -12,7 +12,12 @@
  * opened with MDB_NOSYNC: a commit reaches the page cache (it survives any
  * process crash, kill -9 included) but not the disk; set_time (sign-outs)
  * syncs before it returns, so only links and counters can be lost, and only
- * by a power cut or a kernel crash. */
+ * by a power cut or a kernel crash. And with MDB_WRITEMAP: a writer changes
+ * the shared map in place, with no write() per page (POST verify and
+ * generate spent most of their store time there, `make bench-syscalls`);
+ * the price, a stray write through a wild pointer in the process could
+ * reach the file, is one every process that can write the store pays
+ * anyway. Every process opens the store with the same flags (ml_store). */
 #include "ml_store.h"
 
 #include <apr_strings.h>
@@ -42,6 +47,7 @@ typedef struct ml_mail_head {
     apr_int64_t created, due, exp;
     apr_int64_t attempts;
     apr_uint64_t queue;
+    apr_uint64_t drop;          /* never sent: removed by the claim that finds it */
 } ml_mail_head_t;
 
 typedef struct ml_lmdb {
@@ -82,7 +88,7 @@ static int ml_lmdb_env(ml_store_t *st, ml_lmdb_t *l, char *err, apr_size_t errle
         return ml_lmdb_fail(err, errlen, apr_psprintf(st->pool, "mkdir %s", st->where), errno);
     /* NOTLS: read transactions belong to our per-thread slots, not to
      * LMDB's thread-local storage. */
-    rc = mdb_env_open(l->env, st->where, MDB_NOSYNC | MDB_NOTLS, 0640);
+    rc = mdb_env_open(l->env, st->where, MDB_NOSYNC | MDB_NOTLS | MDB_WRITEMAP, 0640);
     if (rc != 0)
         return ml_lmdb_fail(err, errlen, apr_psprintf(st->pool, "open %s", st->where), rc);
     /* Slots of processes killed while reading (kill -9 of a child). */
@@ -419,7 +425,8 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
             return rc;
     }
     if (mail) {
-        ml_mail_head_t mh = { mail->created, mail->due, mail->exp, 0, mail->queue };
+        ml_mail_head_t mh = { mail->created, mail->due, mail->exp, 0, mail->queue,
+                              mail->drop != 0 };
         return ml_mail_put(txn, l, &mail->id, &mh, 0, mail->data, mail->len);
     }
     return 0;
@@ -613,11 +620,19 @@ static int ml_queue_wanted(apr_uint64_t q, const apr_uint64_t *queues, int n)
     return 0;
 }
 
+/* The due messages to drop, gathered by a claim's scan. */
+typedef struct ml_drops {
+    ml_store_key_t id[ML_STORE_CLAIM_SCAN];
+    apr_int64_t due[ML_STORE_CLAIM_SCAN];
+    int n;
+} ml_drops_t;
+
 /* The first due message of one of the queues, among the first
- * ML_STORE_CLAIM_SCAN due ones: its id, due time and header. */
+ * ML_STORE_CLAIM_SCAN due ones: its id, due time and header. With drops,
+ * messages never to be sent are gathered there and passed over. */
 static int ml_first_due(MDB_txn *txn, ml_lmdb_t *l, const apr_uint64_t *queues, int nq,
                         apr_int64_t now, ml_store_key_t *id, apr_int64_t *due,
-                        ml_mail_head_t *h, MDB_val *val)
+                        ml_mail_head_t *h, MDB_val *val, ml_drops_t *drops)
 {
     MDB_cursor *cur;
     MDB_val dkey, dval;
@@ -640,11 +655,32 @@ static int ml_first_due(MDB_txn *txn, ml_lmdb_t *l, const apr_uint64_t *queues, 
         memcpy(id->b, (const unsigned char *)dkey.mv_data + 8, ML_STORE_KEY_LEN);
         if ((rc = ml_mail_get(txn, l, id, h, val)) != 0)
             break;
-        if (ml_queue_wanted(h->queue, queues, nq))
+        if (!ml_queue_wanted(h->queue, queues, nq))
+            continue;
+        if (!drops || !h->drop)
             break;
+        drops->id[drops->n] = *id;
+        drops->due[drops->n++] = *due;
     }
     mdb_cursor_close(cur);
     return rc == 0 && n == ML_STORE_CLAIM_SCAN ? MDB_NOTFOUND : rc;
+}
+
+/* Removes the gathered drops (after the scan: its cursor is closed). */
+static int ml_remove_drops(MDB_txn *txn, ml_lmdb_t *l, const ml_drops_t *drops)
+{
+    unsigned char dk[8 + ML_STORE_KEY_LEN];
+    MDB_val key, dkey = { sizeof(dk), dk };
+    int i, rc;
+
+    for (i = 0; i < drops->n; i++) {
+        key = (MDB_val){ ML_STORE_KEY_LEN, (void *)drops->id[i].b };
+        ml_exp_key(drops->due[i], &drops->id[i], dk);
+        if ((rc = mdb_del(txn, l->due, &dkey, NULL)) != 0
+            || (rc = mdb_del(txn, l->out, &key, NULL)) != 0)
+            return rc;
+    }
+    return 0;
 }
 
 static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
@@ -656,12 +692,29 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, i
     MDB_val val;
     ml_mail_head_t h;
     apr_int64_t due = 0;
-    ml_store_rc_t src = ml_write_begin(l, &txn);
+    ml_drops_t drops;
+    ml_store_rc_t src;
     int rc;
 
-    if (src != ML_STORE_OK)
+    /* Most claims find nothing (a deliverer woken by a request that another
+     * took first, or its once-a-second look): asked in the thread's read
+     * transaction, they take no writer lock. */
+    if (!(txn = ml_read_begin(l)))
+        return ML_STORE_DOWN;
+    rc = ml_first_due(txn, l, queues, nqueues, now, &out->id, &due, &h, &val, NULL);
+    mdb_txn_reset(txn);
+    if (rc != 0)
+        return ml_rc(rc);
+    if ((src = ml_write_begin(l, &txn)) != ML_STORE_OK)
         return src;
-    rc = ml_first_due(txn, l, queues, nqueues, now, &out->id, &due, &h, &val);
+    /* Messages never to be sent go in the same transaction: under load one
+     * claim clears many, instead of a claim and a removal for each. */
+    drops.n = 0;
+    rc = ml_first_due(txn, l, queues, nqueues, now, &out->id, &due, &h, &val, &drops);
+    if ((rc == 0 || rc == MDB_NOTFOUND) && drops.n) {
+        int drc = ml_remove_drops(txn, l, &drops);
+        rc = drc ? drc : rc;
+    }
     if (rc == 0) {
         out->data = apr_pstrmemdup(p, (const char *)val.mv_data + sizeof(h),
                                    val.mv_size - sizeof(h));
@@ -675,9 +728,13 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, i
         out->attempts = (int)h.attempts;
         rc = ml_mail_put(txn, l, &out->id, &h, due, out->data, out->len);
     }
-    if (rc == MDB_NOTFOUND) {
+    if (rc == MDB_NOTFOUND && !drops.n) {
         mdb_txn_abort(txn);
         return ML_STORE_NOTFOUND;
+    }
+    if (rc == MDB_NOTFOUND) {           /* nothing to send, the drops removed */
+        src = ml_write_end(txn, 0);
+        return src == ML_STORE_OK ? ML_STORE_NOTFOUND : src;
     }
     return ml_write_end(txn, rc);
 }

@@ -23,7 +23,7 @@ typedef struct ml_deliverers {
     apr_thread_cond_t *wake;
     apr_thread_t **threads;
     int nthreads;
-    int kicks;                      /* under lock: messages queued, not yet looked for */
+    int kicks;                      /* under lock: 1 when messages were queued since a thread last looked */
     volatile int stop;
     volatile apr_uint32_t gauger;
 } ml_deliverers_t;
@@ -232,8 +232,13 @@ void ml_deliverer_kick(void)
 
     if (!d)
         return;
+    /* One pending kick is enough: the thread it wakes takes every due
+     * message before it waits again, so a busy server wakes a deliverer
+     * once per batch, not once per request. */
     apr_thread_mutex_lock(d->lock);
-    d->kicks++;
-    apr_thread_cond_signal(d->wake);
+    if (!d->kicks) {
+        d->kicks = 1;
+        apr_thread_cond_signal(d->wake);
+    }
     apr_thread_mutex_unlock(d->lock);
 }

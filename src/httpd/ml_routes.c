@@ -349,6 +349,7 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
     mail->created = mail->due = q->now;
     mail->exp = is->link.exp;
     mail->attempts = 0;
+    mail->drop = !send;
     return mail->data != NULL;
 }
 

@@ -180,6 +180,20 @@ def children(pid):
     return out
 
 
+def cpu_seconds(pids):
+    """User + system CPU time of these processes (every thread), in seconds."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        fields = st[st.rindex(")") + 2:].split()
+        total += int(fields[11]) + int(fields[12])      # utime, stime (clock ticks)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def proc_kb(pid, field):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -326,7 +340,9 @@ class Httpd:
             # Every limit out of the way (each is still counted in the store per generate).
             "MagicLinkRateLimit email 300000000 3600", "MagicLinkRateLimit ip 300000000 3600",
             "MagicLinkRateLimit email-total 300000000 3600",
-            "<Location /magic>", "    SetHandler magiclink", "    MagicLinkAllow *", "</Location>",
+            # Anyone at server level; a <Location>'s list narrows it.
+            "MagicLinkAllow *",
+            "<Location /magic>", "    SetHandler magiclink", "</Location>",
             # The same handler where no address may sign in: generate does all the
             # request's work (link stored, mail composed and queued in the outbox, the
             # page), and the deliverers drop the message unsent.
@@ -447,7 +463,7 @@ class Httpd:
                 link = re.search(r"https?://\S+/verify/\S+", text).group(0)
                 return urllib.parse.urlsplit(link).path
             time.sleep(0.02)
-        raise BenchError("no mail arrived for POST /magic/generate")
+        raise BenchError("no mail arrived for POST /magic/generate\n" + self.error_log_tail())
 
     def harvest_links(self, path):
         """The verify paths' tokens of every mail in new/, one a line, into path; the mail
@@ -977,6 +993,9 @@ class Bench:
                         if s.get("tokens"):   # the check used the first token up
                             lines = Path(s["tokens"]).read_text().split("\n", 1)[1]
                             Path(s["tokens"]).write_text(lines)
+                    if isinstance(server, Httpd):
+                        server.drain()      # the deliverers idle: their CPU is this run's
+                    cpu0 = cpu_seconds(server.pids())
                     r = wrk(server.port, path, s, self.args.seconds)
                     r["round"] = rnd
                     if s.get("tokens"):
@@ -991,11 +1010,15 @@ class Bench:
                         # by its end; delivered before the next run starts.
                         r["outbox_backlog"], r["drain_s"] = server.drain()
                         server.clear_mail()
+                    # The server's CPU per request (its deliverers' included): unlike
+                    # req/s, it holds on a loaded machine.
+                    r["cpu_us"] = (cpu_seconds(server.pids()) - cpu0) * 1e6 / max(r["requests"], 1)
                     runs[peer].append(r)
                     log(f"  {mpm} {ep:12s} {peer:17s} round {rnd + 1}: {r['rps']:9.0f} req/s"
                         f"  p50 {r['p50_ms']}ms p99 {r['p99_ms']}ms"
                         + (f"  outbox left {r['outbox_backlog']} ({r['drain_s']:.1f}s)"
                            if "outbox_backlog" in r else "")
+                        + f"  cpu {r['cpu_us']:.0f}us/req"
                         + (f"  BAD {r['bad_status']}" if r["bad_status"] else "")
                         + (f"  sockerr {r['socket_errors']}" if r["socket_errors"] else ""))
             res[ep] = self.summarize(runs, sizes)
@@ -1019,6 +1042,7 @@ class Bench:
                 "bad_status": sum(r["bad_status"] for r in rs),
                 "socket_errors": sum(r["socket_errors"] for r in rs),
                 "body_bytes": sizes.get(peer),
+                "cpu_us": median([r.get("cpu_us") for r in rs]),
             }
             if any("outbox_backlog" in r for r in rs):
                 out[peer]["outbox_backlog"] = median([r.get("outbox_backlog") for r in rs])
@@ -1031,6 +1055,11 @@ class Bench:
         # LMDB twin in the same httpd configuration.
         out["ratios"] = {o: paired("ours", o) for o in runs if o != "ours"}
         out["vs_ceiling"] = {o: paired(o, "ceiling") for o in runs if o != "ceiling"}
+        # The same ratio from CPU per request: ceiling's CPU / the peer's.
+        out["cpu_vs_ceiling"] = {o: median([y["cpu_us"] / x["cpu_us"]
+                                            for x, y in zip(runs[o], runs["ceiling"])
+                                            if x.get("cpu_us") and y.get("cpu_us")])
+                                 for o in runs if o != "ceiling" and "ceiling" in runs}
         out["redis_vs_lmdb"] = {o: paired(o, o[:-len("-redis")]) for o in runs
                                 if o.endswith("-redis") and o[:-len("-redis")] in runs}
         return out
@@ -1537,6 +1566,21 @@ class Bench:
             f"{m['ours-jwt']['rps']:.0f} with it (with/without "
             f"{1 / m['ratios']['ours-jwt']:.3f}); no auth {m['ceiling']['rps']:.0f}")
 
+    # -- CPU per request, ours beside the ceiling: the targets' ratios on a busy machine
+    def run_cpu(self, mpm):
+        self.peers = ["ours", "ceiling"]
+        srv = self.start(Httpd(mpm, self.root, self.args, self.sizes, self.key, self.htdocs))
+        try:
+            m = self.run_matrix(mpm, srv, None, [], ["generate", "verify_post", "protected"])
+        finally:
+            self.stop(srv)
+        self.results["matrix"][mpm] = m
+        for ep, row in m.items():
+            for peer, ratio in row["cpu_vs_ceiling"].items():
+                log(f"cpu {ep:12s} {peer:14s} {row[peer]['cpu_us']:7.0f} us/req against "
+                    f"{row['ceiling']['cpu_us']:5.0f}: {ratio:.2f}x the ceiling "
+                    f"(req/s ratio {row['vs_ceiling'][peer]:.2f}x)")
+
     # -- the whole thing
     def main(self):
         a = self.args
@@ -1562,6 +1606,9 @@ class Bench:
             return
         if a.only == "jwt":
             self.run_jwt("event")
+            return
+        if a.only == "cpu":
+            self.run_cpu("event")
             return
         if a.only == "syscalls":
             self.results["syscalls"] = {"mpm": "event", "per_request": self.run_syscalls("event")}
@@ -1636,7 +1683,7 @@ def main():
     ap.add_argument("--go-benchtime", default="0.5s")
     ap.add_argument("--max-load", type=float, default=0.5)
     ap.add_argument("--max-wait", type=int, default=180)
-    ap.add_argument("--only", choices=["core", "profile", "syscalls", "jwt"])
+    ap.add_argument("--only", choices=["core", "profile", "syscalls", "jwt", "cpu"])
     ap.add_argument("--no-profile", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory")
     ap.add_argument("--command", default="make bench-http")

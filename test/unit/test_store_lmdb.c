@@ -300,13 +300,13 @@ static void test_outbox(void **unused)
 {
     ml_store_t *st = open_store("outbox=2");
     ml_store_key_t id = key("u", "m1"), id2 = key("u", "m2"), id3 = key("u", "m3");
-    ml_store_mail_t m = { key("o", "1"), Q, "message one", 11, NOW, NOW, NOW + 900, 0 }, got;
-    ml_store_mail_t m2 = { key("o", "2"), Q, "message two", 11, NOW + 1, NOW + 5, NOW + 900, 0 };
-    ml_store_mail_t m3 = { key("o", "3"), Q, "three", 5, NOW, NOW, NOW + 900, 0 };
+    ml_store_mail_t m = { key("o", "1"), Q, "message one", 11, NOW, NOW, NOW + 900, 0, 0 }, got;
+    ml_store_mail_t m2 = { key("o", "2"), Q, "message two", 11, NOW + 1, NOW + 5, NOW + 900, 0, 0 };
+    ml_store_mail_t m3 = { key("o", "3"), Q, "three", 5, NOW, NOW, NOW + 900, 0, 0 };
     ml_store_link_t l;
     apr_int64_t oldest;
     const apr_uint64_t queue = Q, other = Q + 1;
-    ml_store_mail_t theirs = { key("o", "9"), other, "not ours", 8, NOW, NOW, NOW + 900, 0 };
+    ml_store_mail_t theirs = { key("o", "9"), other, "not ours", 8, NOW, NOW, NOW + 900, 0, 0 };
     int depth;
 
     assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
@@ -357,6 +357,42 @@ static void test_outbox(void **unused)
     ml_store_close(st);
 }
 
+/* Messages never to be sent count in the outbox's bound like any other, and
+ * the claim that finds them removes them, handing out only what is sent. */
+static void test_outbox_drops(void **unused)
+{
+    ml_store_t *st = open_store("outbox=3");
+    const apr_uint64_t queue = Q, other = Q + 1;
+    ml_store_mail_t d1 = { key("o", "d1"), Q, "drop one", 8, NOW, NOW, NOW + 900, 0, 1 };
+    ml_store_mail_t d2 = { key("o", "d2"), Q, "drop two", 8, NOW, NOW, NOW + 900, 0, 1 };
+    ml_store_mail_t theirs = { key("o", "t"), other, "their drop", 10, NOW, NOW, NOW + 900, 0, 1 };
+    ml_store_mail_t sent = { key("o", "s"), Q, "to send", 7, NOW, NOW + 1, NOW + 900, 0, 0 };
+    ml_store_mail_t got;
+    apr_int64_t oldest;
+    int depth;
+
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &d1), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &theirs), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &d2), ML_STORE_OK);
+    /* Full: a drop takes its place like a message to send. */
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &sent), ML_STORE_FULL);
+    /* A claim of our queue: nothing to send; our drops gone, theirs kept. */
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_outbox_stats(st, NOW, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 1);
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &d1), ML_STORE_OK);
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &sent), ML_STORE_OK);
+    /* A drop due before the message to send: passed over, removed, the other leased. */
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 1, 60, pool, &got), ML_STORE_OK);
+    assert_memory_equal(got.id.b, sent.id.b, ML_STORE_KEY_LEN);
+    assert_memory_equal(got.data, "to send", 7);
+    assert_int_equal(ml_store_outbox_stats(st, NOW + 1, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 2);         /* theirs, and the leased one */
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 1, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_mail_done(st, &sent.id), ML_STORE_OK);
+    ml_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +405,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_full_store_refuses_links_keeps_sign_outs, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_drops, setup, teardown),
     };
     unsigned char k[32] = { 1, 2, 3 };
     int rc;

@@ -910,13 +910,13 @@ static void test_outbox(void **state)
     const char *opts[] = { "db=3", "outbox=2" };
     ml_store_t *st;
     ml_store_key_t id = ml_k("m1"), id2 = ml_k("m2"), id3 = ml_k("m3");
-    ml_store_mail_t m = { ml_k("o1"), Q, "message one", 11, ML_NOW, ML_NOW, ML_NOW + 900, 0 }, got;
-    ml_store_mail_t m2 = { ml_k("o2"), Q, "message two", 11, ML_NOW + 1, ML_NOW + 5, ML_NOW + 900, 0 };
-    ml_store_mail_t m3 = { ml_k("o3"), Q, "three", 5, ML_NOW, ML_NOW, ML_NOW + 900, 0 };
+    ml_store_mail_t m = { ml_k("o1"), Q, "message one", 11, ML_NOW, ML_NOW, ML_NOW + 900, 0, 0 }, got;
+    ml_store_mail_t m2 = { ml_k("o2"), Q, "message two", 11, ML_NOW + 1, ML_NOW + 5, ML_NOW + 900, 0, 0 };
+    ml_store_mail_t m3 = { ml_k("o3"), Q, "three", 5, ML_NOW, ML_NOW, ML_NOW + 900, 0, 0 };
     ml_store_link_t l;
     apr_int64_t oldest;
     const apr_uint64_t queue = Q, other = Q + 1;
-    ml_store_mail_t theirs = { ml_k("o9"), other, "not ours", 8, ML_NOW, ML_NOW, ML_NOW + 900, 0 };
+    ml_store_mail_t theirs = { ml_k("o9"), other, "not ours", 8, ML_NOW, ML_NOW, ML_NOW + 900, 0, 0 };
     int depth;
 
     ML_NEED_REDIS();

@@ -1,5 +1,5 @@
 /* The content handler (SetHandler magiclink): the sign-in routes of
- * DESIGN section 3, relative to the handler's <Location>. */
+ * README.md's "Routes" table, relative to the handler's <Location>. */
 #include "ml_routes.h"
 #include "ml_audit.h"
 #include "ml_auth.h"
@@ -115,8 +115,8 @@ static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *ki
  * single addresses, and an address per network under a higher ceiling for
  * the address itself, so nobody elsewhere can lock a visitor out alone.
  * 1 when stored; else 0, with the refusal answered in *status. */
-static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
-                    const ml_store_mail_t *mail, int *status)
+static int ml_issue_under_limits(ml_req_t *q, const char *email, const ml_issued_t *is,
+                                 const ml_store_mail_t *mail, int *status)
 {
     const char *at = strrchr(email, '@');
     const char *net = ml_net_block(q->r->pool, q->r->useragent_ip);
@@ -341,14 +341,20 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
                           msg->data, msg->len };
     unsigned char id[16];
 
-    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS)
+    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-300: no random bytes for an outbox entry's id");
         return 0;
+    }
     ml_store_key(&q->kr->store_secret, "o", (const char *)id, sizeof(id), &mail->id);
     mail->queue = ml_outbox_queue(m.mailer);
     mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
     mail->created = mail->due = q->now;
     mail->exp = is->link.exp;
     mail->attempts = 0;
+    if (!mail->data)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-301: cannot encode the link mail as an outbox entry");
     return mail->data != NULL;
 }
 
@@ -360,7 +366,7 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
 static int ml_route_generate(ml_req_t *q, const char *token)
 {
     const char *raw, *email, *display, *why = NULL, *ret;
-    int done, rc, allowed;
+    int done, rc, allowed, made;
     ml_store_mail_t mail;
     ml_issued_t is;
 
@@ -380,14 +386,16 @@ static int ml_route_generate(ml_req_t *q, const char *token)
                       ml_web_lang_code(q->lang),
                       ml_device_describe(apr_table_get(q->r->headers_in, "User-Agent"),
                                          q->r->pool),
-                      q->r->pool, &is) != ML_CODEC_OK
-        || !ml_compose(q, email, display, &is) || !ml_outbox_entry(q, email, allowed, &is, &mail)) {
-        ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
+                      q->r->pool, &is) != ML_CODEC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-104: cannot make a link");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Each step logs its own failure. */
+    made = ml_compose(q, email, display, &is) && ml_outbox_entry(q, email, allowed, &is, &mail);
     ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
-    if (!ml_admit(q, email, &is, &mail, &rc))
+    if (!made)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (!ml_issue_under_limits(q, email, &is, &mail, &rc))
         return rc;
     ml_deliverer_kick();
     ml_audit(q, email, allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED, 0);
@@ -414,7 +422,7 @@ static int ml_other_browser(ml_req_t *q)
                          ml_msg(q, ML_MSG_REQUEST_LINK_HERE));
 }
 
-/* ---- approval on another device (DESIGN: number matching) ----
+/* ---- approval on another device (README.md: number matching) ----
  *
  * The link opened in a browser other than the asking one offers to approve
  * the asking browser's sign-in: the person types the number the waiting tab

@@ -1,9 +1,10 @@
 /* mod_magiclink: passwordless email sign-in for Apache httpd 2.4.
  *
- * The module record, its hooks and its directives: glue only. The sign-in
- * routes live in src/httpd/ml_routes.c, AuthType MagicLink in ml_auth.c,
- * configuration in ml_conf.c, shared state in ml_store.c; everything else
- * (sealing, tokens, templates, mail) is the httpd-free core in src/. */
+ * The module record and its hooks: glue only. The sign-in routes live in
+ * src/httpd/ml_routes.c, AuthType MagicLink in ml_auth.c, configuration and
+ * the directive table (ml_cmds) in ml_conf.c, shared state in ml_store.c;
+ * everything else (sealing, tokens, templates, mail) is the httpd-free core
+ * in src/. */
 #include "httpd.h"
 #include "http_config.h"
 #include "http_log.h"
@@ -14,7 +15,6 @@
 #include "ml_conf.h"
 #include "ml_deliverer.h"
 #include "ml_jwt_glue.h"
-#include "ml_session_api.h"
 #include "ml_preflight.h"
 #include "ml_metrics_glue.h"
 #include "ml_routes.h"
@@ -98,64 +98,6 @@ static void ml_register_hooks(apr_pool_t *p)
     ml_jwt_register_hooks(p);
     ml_metrics_register_hooks(p);
 }
-
-#define ML_SRV_STR(name, field, help) \
-    AP_INIT_TAKE1(name, ml_cmd_srv_string, (void *)APR_OFFSETOF(ml_srv_conf_t, field), \
-                  RSRC_CONF, help)
-#define ML_DIR_SECS(name, field, help) \
-    AP_INIT_TAKE1(name, ml_cmd_seconds, (void *)APR_OFFSETOF(ml_dir_conf_t, field), \
-                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
-#define ML_DIR(name, fn, help) \
-    AP_INIT_TAKE1(name, fn, NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
-
-static const command_rec ml_cmds[] = {
-    AP_INIT_TAKE1("MagicLinkKeyFile", ml_cmd_key_file, NULL, RSRC_CONF,
-                  "key file: one `ID HASHKEY BLOCKKEY` line per key, first one seals"),
-    AP_INIT_TAKE1("MagicLinkBaseURL", ml_cmd_base_url, NULL, RSRC_CONF,
-                  "origin of emailed links, e.g. https://www.example.com"),
-    AP_INIT_TAKE1(
-        "MagicLinkMailer", ml_cmd_mailer, NULL, RSRC_CONF,
-        "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
-    ML_SRV_STR("MagicLinkMailFrom", mail_from, "From: address of link mails"),
-    ML_SRV_STR("MagicLinkSiteName", site_name, "site name shown on pages and in mails"),
-    AP_INIT_TAKE_ARGV("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
-                      "the state store: lmdb:DIR [size=64M] or redis:HOST:PORT [timeout=MS] "
-                      "[user=U] [password=P] [db=N]"),
-    AP_INIT_TAKE1("MagicLinkDeliverers", ml_cmd_deliverers, NULL, RSRC_CONF,
-                  "mail deliverer threads per child process [4]"),
-    AP_INIT_TAKE1("MagicLinkLogAddresses", ml_cmd_log_addresses, NULL, RSRC_CONF,
-                  "Plain or Hashed: how sign-in log lines name the address [Plain]"),
-    AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
-                  "email|email-total|ip|domain N SECONDS"),
-    ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
-    ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
-    ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),
-    /* Not in .htaccess (no override bit): who may enter is the server's call. */
-    AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF,
-                    "addresses, @domains or * that may sign in (in a section: that the "
-                    "section admits, within the server's list)"),
-    AP_INIT_TAKE1("MagicLinkAllowFile", ml_cmd_allow_file, NULL, RSRC_CONF | ACCESS_CONF,
-                  "file of addresses and @domains, re-read when it changes"),
-    AP_INIT_TAKE1("MagicLinkRealm", ml_cmd_realm, NULL, RSRC_CONF,
-                  "realm of this host's sessions [its origin]; the same name on several hosts "
-                  "shares sessions between them"),
-    AP_INIT_FLAG("MagicLinkCacheControl", ml_cmd_flag,
-                 (void *)APR_OFFSETOF(ml_dir_conf_t, cache_control), RSRC_CONF | ACCESS_CONF,
-                 "Cache-Control: private, no-store on what AuthType MagicLink admits [On]"),
-    ML_DIR("MagicLinkLoginURL", ml_cmd_login_url, "where AuthType MagicLink sends browsers"),
-    AP_INIT_FLAG("MagicLinkBindBrowser", ml_cmd_flag,
-                 (void *)APR_OFFSETOF(ml_dir_conf_t, bind_browser),
-                 RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, "links work only in the asking browser"),
-    ML_DIR("MagicLinkCookieSecure", ml_cmd_cookie_secure, "On, Off or Auto"),
-    ML_DIR("MagicLinkCacheOutage", ml_cmd_cache_outage,
-           "Refuse (503) or Admit valid sessions when the sign-out check cannot reach the cache"),
-    ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
-    ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
-    ML_JWT_CMDS,
-    ML_SESSION_API_CMDS,
-    AP_INIT_RAW_ARGS("MagicLinkLanguages", ml_cmd_languages, NULL, RSRC_CONF | ACCESS_CONF,
-                     "the languages offered, in order of preference: de fr en"),
-    {NULL}};
 
 AP_DECLARE_MODULE(magiclink) = {
     STANDARD20_MODULE_STUFF,

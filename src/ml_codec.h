@@ -1,4 +1,5 @@
-/* Sealed values in gorilla/securecookie's wire format (DESIGN section 4):
+/* Sealed values in gorilla/securecookie's wire format (the contract with Go
+ * backends: doc/go-backend.md):
  *
  *   b64( ts "|" b64( iv || AES-256-CTR(blockKey, iv, json) ) "|" HMAC-SHA256 )
  *

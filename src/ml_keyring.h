@@ -1,6 +1,6 @@
 /* The key ring: the keys that seal and open every value.
  *
- * Key file (DESIGN section 4): one key per line, `ID HASHKEY_HEX BLOCKKEY_HEX`
+ * Key file (README.md, "Keys"): one key per line, `ID HASHKEY_HEX BLOCKKEY_HEX`
  * with 64 hex digits (32 bytes) each, `#` comments and blank lines allowed.
  * The first key seals; every key opens, so a new key can be put first while
  * the old one still opens the cookies already out there.

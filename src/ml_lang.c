@@ -168,7 +168,7 @@ typedef struct ml_lang_scan {
 } ml_lang_scan_t;
 
 /* Calls fn for each well-formed element of the list. */
-static void ml_lang_each(const char *accept, ml_lang_scan_t *sc,
+static void ml_lang_each(const char *accept, ml_lang_scan_t *scan,
                          void (*fn)(ml_lang_scan_t *, const char *, apr_size_t, int))
 {
     const char *s = accept, *end, *range;
@@ -180,56 +180,58 @@ static void ml_lang_each(const char *accept, ml_lang_scan_t *sc,
         if (!end)
             end = s + strlen(s);
         if (ml_lang_element(s, (apr_size_t)(end - s), &range, &rlen, &q))
-            fn(sc, range, rlen, q);
+            fn(scan, range, rlen, q);
         s = *end ? end + 1 : end;
     }
 }
 
-static void ml_lang_note(ml_lang_scan_t *sc, const char *range, apr_size_t len, int q)
+static void ml_lang_note(ml_lang_scan_t *scan, const char *range, apr_size_t len, int q)
 {
     int i;
 
     if (len == 1 && range[0] == '*') {
-        if (q > sc->star_q)
-            sc->star_q = q;
+        if (q > scan->star_q)
+            scan->star_q = q;
         return;
     }
-    i = ml_lang_find(range, len, sc->offered, sc->n);
+    i = ml_lang_find(range, len, scan->offered, scan->n);
     if (i >= 0)
-        sc->mentioned |= (apr_uint64_t)1 << i;
-    i = ml_lang_exact(range, len, sc->offered, sc->n);
+        scan->mentioned |= (apr_uint64_t)1 << i;
+    i = ml_lang_exact(range, len, scan->offered, scan->n);
     if (i >= 0 && q == 0)
-        sc->refused |= (apr_uint64_t)1 << i;
+        scan->refused |= (apr_uint64_t)1 << i;
 }
 
-static void ml_lang_pick(ml_lang_scan_t *sc, const char *range, apr_size_t len, int q)
+static void ml_lang_pick(ml_lang_scan_t *scan, const char *range, apr_size_t len, int q)
 {
     int i;
 
-    if (q <= sc->best_q || (len == 1 && range[0] == '*'))
+    if (q <= scan->best_q || (len == 1 && range[0] == '*'))
         return;
-    i = ml_lang_find(range, len, sc->offered, sc->n);
-    if (i >= 0 && !(sc->refused & ((apr_uint64_t)1 << i))) {
-        sc->best = i;
-        sc->best_q = q;
+    i = ml_lang_find(range, len, scan->offered, scan->n);
+    if (i >= 0 && !(scan->refused & ((apr_uint64_t)1 << i))) {
+        scan->best = i;
+        scan->best_q = q;
     }
 }
 
 int ml_lang_negotiate(const char *accept, const char *const *offered, int n)
 {
-    ml_lang_scan_t sc = { offered, n > ML_LANG_MAX_OFFERED ? ML_LANG_MAX_OFFERED : n, 0, 0, -1,
-                          -1, 0 };
+    ml_lang_scan_t scan = { offered, n > ML_LANG_MAX_OFFERED ? ML_LANG_MAX_OFFERED : n, 0, 0,
+                            -1, -1, 0 };
     int i;
 
-    if (!accept || sc.n <= 0)
+    if (!accept || scan.n <= 0)
         return -1;
-    ml_lang_each(accept, &sc, ml_lang_note);
-    ml_lang_each(accept, &sc, ml_lang_pick);
-    if (sc.star_q > sc.best_q) {
-        for (i = 0; i < sc.n; i++) {
-            if (!(sc.mentioned & ((apr_uint64_t)1 << i)) && !(sc.refused & ((apr_uint64_t)1 << i)))
+    ml_lang_each(accept, &scan, ml_lang_note);
+    ml_lang_each(accept, &scan, ml_lang_pick);
+    if (scan.star_q > scan.best_q) {
+        for (i = 0; i < scan.n; i++) {
+            apr_uint64_t bit = (apr_uint64_t)1 << i;
+
+            if (!(scan.mentioned & bit) && !(scan.refused & bit))
                 return i;
         }
     }
-    return sc.best;
+    return scan.best;
 }

@@ -56,16 +56,14 @@ apr_status_t ml_mailer_create(ml_mailer_t **out, const char *spec, const ml_mail
         m->t = ml_transports[i].t;
         rv = m->t->create(&m->impl, spec + n, &o, p, &m->desc, &e);
         if (rv != APR_SUCCESS) {
-            *err = apr_psprintf(p, "MagicLinkMailer %s: %s", spec, e ? e : "invalid");
+            *err = e ? e : "invalid";
             return rv;
         }
         *out = m;
         return APR_SUCCESS;
     }
-    *err = apr_psprintf(p,
-                        "MagicLinkMailer %s: unknown transport; expected maildir:/dir, "
-                        "smtp://host:port, smtps://host:port or pipe:/path/to/sendmail -t -i",
-                        spec ? spec : "(none)");
+    *err = "unknown transport; expected maildir:/dir, smtp://host:port, smtps://host:port "
+           "or pipe:/path/to/sendmail -t -i";
     return APR_EINVAL;
 }
 

@@ -62,8 +62,8 @@ typedef struct ml_mailer_opts {
 } ml_mailer_opts_t;
 
 /* Parses and validates spec, reads the credentials file, creates the
- * maildir's directories (mode 0700). On failure *err is a complete
- * sentence for the error log. opts may be NULL. Resources live until p is
+ * maildir's directories (mode 0700). On failure *err is the reason only:
+ * the caller names the directive and the spec. opts may be NULL. Resources live until p is
  * cleared. */
 apr_status_t ml_mailer_create(ml_mailer_t **out, const char *spec, const ml_mailer_opts_t *opts,
                               apr_pool_t *p, const char **err);

@@ -1,4 +1,4 @@
-/* magiclink: the admin CLI (DESIGN section 8).
+/* magiclink: the admin CLI (README.md "Admin CLI", man/magiclink.8).
  *
  *   magiclink keygen [ID]
  *   magiclink seal [--time UNIX] [--max-len BYTES] KEYFILE NAME JSON

@@ -138,7 +138,9 @@ static void ml_nostore(request_rec *r, const ml_dir_conf_t *dc)
     ap_add_output_filter_handle(ml_nostore_filter, NULL, r, r->connection);
 }
 
-static void ml_admit(ml_req_t *q, const char *email)
+/* Lets the request in as email: r->user, the auth type, MAGICLINK_EMAIL,
+ * and no-store on the answer. */
+static void ml_set_user(ml_req_t *q, const char *email)
 {
     request_rec *r = q->r;
 
@@ -186,7 +188,7 @@ static int ml_same_decision(ml_req_t *q, request_rec *earlier)
                                                        &magiclink_module))
         || !ml_auth_may_sign_in(q, earlier->user))    /* this location's own list */
         return 0;
-    ml_admit(q, earlier->user);
+    ml_set_user(q, earlier->user);
     return 1;
 }
 
@@ -267,7 +269,7 @@ static int ml_check_authn(request_rec *r)
         return HTTP_SERVICE_UNAVAILABLE;
     }
     ml_renew(&q, &sess);
-    ml_admit(&q, sess.email);
+    ml_set_user(&q, sess.email);
     return OK;
 }
 

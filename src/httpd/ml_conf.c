@@ -1,10 +1,11 @@
-/* Directive handlers, merging, and the start-up checks. */
+/* Directive handlers and the directive table, merging, and the start-up checks. */
 #include "ml_conf.h"
 #include "ml_jwt_glue.h"
 #include "ml_lang.h"
 #include "ml_link.h"
 #include "ml_mailer.h"
 #include "ml_preflight.h"
+#include "ml_session_api.h"
 #include "ml_templates.h"
 #include "ml_state.h"
 
@@ -176,7 +177,7 @@ static ml_srv_conf_t *ml_srv(cmd_parms *cmd)
 }
 
 /* Server-context string directives store into the field named by cmd->info. */
-const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
 
@@ -186,7 +187,7 @@ const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
 
@@ -199,7 +200,7 @@ const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
     apr_uri_t u;
@@ -219,7 +220,7 @@ const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
 
@@ -234,7 +235,7 @@ const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+static const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
 
@@ -257,7 +258,7 @@ static const char *ml_parse_positive(cmd_parms *cmd, const char *arg, int *out)
     return NULL;
 }
 
-const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, GLOBAL_ONLY);
     int n;
@@ -270,7 +271,7 @@ const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv_conf_t *c = ml_srv(cmd);
 
@@ -284,8 +285,8 @@ const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
-                        const char *secs)
+static const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
+                               const char *secs)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
     ml_srv_conf_t *c;
@@ -312,7 +313,7 @@ const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *
 }
 
 /* Lifetimes: the field is named by cmd->info. */
-const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv(cmd);
     return ml_parse_positive(cmd, arg, (int *)((char *)dc + (apr_size_t)cmd->info));
@@ -347,7 +348,7 @@ static const char *ml_allow_target(cmd_parms *cmd, void *dc, ml_policy_t **out)
     return NULL;
 }
 
-const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_policy_t *pol;
     const char *why = ml_allow_target(cmd, dc, &pol);
@@ -360,7 +361,7 @@ const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *why, *path = ap_server_root_relative(cmd->temp_pool, arg);
     ml_policy_t *pol;
@@ -387,7 +388,7 @@ void ml_conf_policy_reporter(const char *path, int ok, const char *why, int entr
                      "in until it is fixed", path, why ? why : "unusable");
 }
 
-const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
 
@@ -401,7 +402,7 @@ const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg)
 {
     if (arg[0] != '/' || arg[1] == '/' || strpbrk(arg, "\\ \t\r\n?#"))
         return apr_pstrcat(cmd->pool, cmd->cmd->name,
@@ -411,14 +412,14 @@ const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on)
+static const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on)
 {
     ml_srv(cmd);
     *(int *)((char *)dc + (apr_size_t)cmd->info) = on ? ML_ON : ML_OFF;
     return NULL;
 }
 
-const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_dir_conf_t *d = dc;
 
@@ -435,7 +436,7 @@ const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_dir_conf_t *d = dc;
 
@@ -461,7 +462,7 @@ static int ml_token_valid(const char *s)
     return 1;
 }
 
-const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv(cmd);
     if (!ml_token_valid(arg))
@@ -470,7 +471,7 @@ const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
+static const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv(cmd);
     if (!ml_token_valid(arg))
@@ -481,7 +482,7 @@ const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
 
 /* MagicLinkLanguages de fr en: which compiled languages a location offers,
  * the first being the one for browsers that ask for none of them. */
-const char *ml_cmd_languages(cmd_parms *cmd, void *dcv, const char *args)
+static const char *ml_cmd_languages(cmd_parms *cmd, void *dcv, const char *args)
 {
     ml_dir_conf_t *dc = dcv;
     int *langs = apr_pcalloc(cmd->pool, sizeof(int) * ML_LANG_COUNT);
@@ -511,6 +512,81 @@ const char *ml_cmd_languages(cmd_parms *cmd, void *dcv, const char *args)
     dc->nlangs = n;
     return NULL;
 }
+
+/* ---- the directive table (the module record's, in mod_magiclink.c) ---- */
+
+#define ML_SRV_STR(name, field, help) \
+    AP_INIT_TAKE1(name, ml_cmd_srv_string, (void *)APR_OFFSETOF(ml_srv_conf_t, field), \
+                  RSRC_CONF, help)
+#define ML_DIR_SECS(name, field, help) \
+    AP_INIT_TAKE1(name, ml_cmd_seconds, (void *)APR_OFFSETOF(ml_dir_conf_t, field), \
+                  RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
+#define ML_DIR(name, fn, help) \
+    AP_INIT_TAKE1(name, fn, NULL, RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, help)
+
+/* Every directive of the module. The identity-token and session-endpoint
+ * directives keep their setters beside the records they fill
+ * (ml_jwt_glue.c, ml_session_api.c). */
+const command_rec ml_cmds[] = {
+    AP_INIT_TAKE1("MagicLinkKeyFile", ml_cmd_key_file, NULL, RSRC_CONF,
+                  "key file: one `ID HASHKEY BLOCKKEY` line per key, first one seals"),
+    AP_INIT_TAKE1("MagicLinkBaseURL", ml_cmd_base_url, NULL, RSRC_CONF,
+                  "origin of emailed links, e.g. https://www.example.com"),
+    AP_INIT_TAKE1(
+        "MagicLinkMailer", ml_cmd_mailer, NULL, RSRC_CONF,
+        "maildir:/dir, smtp://host:port, smtps://host:port or pipe:/usr/sbin/sendmail -t -i"),
+    ML_SRV_STR("MagicLinkMailFrom", mail_from, "From: address of link mails"),
+    ML_SRV_STR("MagicLinkSiteName", site_name, "site name shown on pages and in mails"),
+    AP_INIT_TAKE_ARGV("MagicLinkCache", ml_cmd_cache, NULL, RSRC_CONF,
+                      "the state store: lmdb:DIR [size=64M] or redis:HOST:PORT [timeout=MS] "
+                      "[user=U] [password=P] [db=N]"),
+    AP_INIT_TAKE1("MagicLinkDeliverers", ml_cmd_deliverers, NULL, RSRC_CONF,
+                  "mail deliverer threads per child process [4]"),
+    AP_INIT_TAKE1("MagicLinkLogAddresses", ml_cmd_log_addresses, NULL, RSRC_CONF,
+                  "Plain or Hashed: how sign-in log lines name the address [Plain]"),
+    AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
+                  "email|email-total|ip|domain N SECONDS"),
+    ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
+    ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
+    ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),
+    /* Not in .htaccess (no override bit): who may enter is the server's call. */
+    AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF,
+                    "addresses, @domains or * that may sign in (in a section: that the "
+                    "section admits, within the server's list)"),
+    AP_INIT_TAKE1("MagicLinkAllowFile", ml_cmd_allow_file, NULL, RSRC_CONF | ACCESS_CONF,
+                  "file of addresses and @domains, re-read when it changes"),
+    AP_INIT_TAKE1("MagicLinkRealm", ml_cmd_realm, NULL, RSRC_CONF,
+                  "realm of this host's sessions [its origin]; the same name on several hosts "
+                  "shares sessions between them"),
+    AP_INIT_FLAG("MagicLinkCacheControl", ml_cmd_flag,
+                 (void *)APR_OFFSETOF(ml_dir_conf_t, cache_control), RSRC_CONF | ACCESS_CONF,
+                 "Cache-Control: private, no-store on what AuthType MagicLink admits [On]"),
+    ML_DIR("MagicLinkLoginURL", ml_cmd_login_url, "where AuthType MagicLink sends browsers"),
+    AP_INIT_FLAG("MagicLinkBindBrowser", ml_cmd_flag,
+                 (void *)APR_OFFSETOF(ml_dir_conf_t, bind_browser),
+                 RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, "links work only in the asking browser"),
+    ML_DIR("MagicLinkCookieSecure", ml_cmd_cookie_secure, "On, Off or Auto"),
+    ML_DIR("MagicLinkCacheOutage", ml_cmd_cache_outage,
+           "Refuse (503) or Admit valid sessions when the sign-out check cannot reach the cache"),
+    ML_DIR("MagicLinkPassHeader", ml_cmd_pass_header, "request header that carries the email"),
+    ML_DIR("MagicLinkCookieName", ml_cmd_cookie_name, "session cookie name"),
+    AP_INIT_TAKE2("MagicLinkJWTKey", ml_cmd_jwt_key, NULL, RSRC_CONF,
+                  "KID PEMFILE: a private key (Ed25519 or EC P-256) for identity tokens; "
+                  "the first line signs, every line is published"),
+    ML_DIR("MagicLinkJWTHeader", ml_cmd_jwt_header,
+           "request header that carries the signed identity token to the backend"),
+    ML_DIR("MagicLinkJWTAudience", ml_cmd_jwt_audience,
+           "the token's aud claim [the issuer: MagicLinkBaseURL]"),
+    ML_DIR("MagicLinkJWTTTL", ml_cmd_jwt_ttl, "identity token lifetime in seconds [60]"),
+    ML_DIR("MagicLinkGroupFile", ml_cmd_group_file,
+           "AuthGroupFile-format file whose groups go into the token's groups claim"),
+    AP_INIT_ITERATE("MagicLinkCORSOrigin", ml_cmd_cors_origin, NULL,
+                    RSRC_CONF | ACCESS_CONF | OR_AUTHCFG,
+                    "origins (https://app.example.com) whose scripts may read the session "
+                    "endpoint with credentials"),
+    AP_INIT_RAW_ARGS("MagicLinkLanguages", ml_cmd_languages, NULL, RSRC_CONF | ACCESS_CONF,
+                     "the languages offered, in order of preference: de fr en"),
+    {NULL}};
 
 /* ---- start-up ---- */
 

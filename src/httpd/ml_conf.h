@@ -1,5 +1,5 @@
 /* Configuration of mod_magiclink: the per-server and per-directory records,
- * the directive handlers, and what is made from them once at start-up. */
+ * the directives, and what is made from them once at start-up. */
 #ifndef ML_CONF_H
 #define ML_CONF_H
 
@@ -105,28 +105,8 @@ int ml_dir_cache_control(const ml_dir_conf_t *d);
  * section's own list, allow files as they are at this moment. */
 int ml_conf_allows(const ml_srv_conf_t *sc, const ml_dir_conf_t *dc, const char *email);
 
-/* Directive handlers. */
-const char *ml_cmd_srv_string(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_key_file(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_base_url(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_mailer(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_cache(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
-const char *ml_cmd_deliverers(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_log_addresses(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_rate(cmd_parms *cmd, void *dc, const char *what, const char *n,
-                        const char *secs);
-const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_allow(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_allow_file(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_dir_string(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_login_url(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_flag(cmd_parms *cmd, void *dc, int on);
-const char *ml_cmd_cookie_secure(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg);
-const char *ml_cmd_languages(cmd_parms *cmd, void *dc, const char *args);
-const char *ml_cmd_realm(cmd_parms *cmd, void *dc, const char *arg);
+/* Every directive of the module, for the module record. */
+extern const command_rec ml_cmds[];
 
 /* Start-up: called from check_config for every server; loads the key ring
  * and makes the mailer, or logs why the server cannot start and fails. */

@@ -45,25 +45,12 @@ typedef struct ml_jwt_dir {
 ml_jwt_srv_t *ml_jwt_merge_srv(apr_pool_t *p, ml_jwt_srv_t *base, ml_jwt_srv_t *add);
 ml_jwt_dir_t *ml_jwt_merge_dir(apr_pool_t *p, ml_jwt_dir_t *base, ml_jwt_dir_t *add);
 
+/* Directive setters, for the table in ml_conf.c. */
 const char *ml_cmd_jwt_key(cmd_parms *cmd, void *dc, const char *kid, const char *path);
 const char *ml_cmd_jwt_header(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_jwt_audience(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_jwt_ttl(cmd_parms *cmd, void *dc, const char *arg);
 const char *ml_cmd_group_file(cmd_parms *cmd, void *dc, const char *arg);
-
-#define ML_JWT_DIR_CONTEXT (RSRC_CONF | ACCESS_CONF | OR_AUTHCFG)
-#define ML_JWT_CMDS \
-    AP_INIT_TAKE2("MagicLinkJWTKey", ml_cmd_jwt_key, NULL, RSRC_CONF, \
-                  "KID PEMFILE: a private key (Ed25519 or EC P-256) for identity tokens; " \
-                  "the first line signs, every line is published"), \
-    AP_INIT_TAKE1("MagicLinkJWTHeader", ml_cmd_jwt_header, NULL, ML_JWT_DIR_CONTEXT, \
-                  "request header that carries the signed identity token to the backend"), \
-    AP_INIT_TAKE1("MagicLinkJWTAudience", ml_cmd_jwt_audience, NULL, ML_JWT_DIR_CONTEXT, \
-                  "the token's aud claim [the issuer: MagicLinkBaseURL]"), \
-    AP_INIT_TAKE1("MagicLinkJWTTTL", ml_cmd_jwt_ttl, NULL, ML_JWT_DIR_CONTEXT, \
-                  "identity token lifetime in seconds [60]"), \
-    AP_INIT_TAKE1("MagicLinkGroupFile", ml_cmd_group_file, NULL, ML_JWT_DIR_CONTEXT, \
-                  "AuthGroupFile-format file whose groups go into the token's groups claim")
 
 void ml_jwt_register_hooks(apr_pool_t *p);
 

@@ -1,5 +1,5 @@
 /* The content handler (SetHandler magiclink): the sign-in routes of
- * DESIGN section 3, relative to the handler's <Location>. */
+ * README.md's "Routes" table, relative to the handler's <Location>. */
 #include "ml_routes.h"
 #include "ml_audit.h"
 #include "ml_auth.h"
@@ -115,8 +115,8 @@ static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *ki
  * single addresses, and an address per network under a higher ceiling for
  * the address itself, so nobody elsewhere can lock a visitor out alone.
  * 1 when stored; else 0, with the refusal answered in *status. */
-static int ml_admit(ml_req_t *q, const char *email, const ml_issued_t *is,
-                    const ml_store_mail_t *mail, int *status)
+static int ml_issue_under_limits(ml_req_t *q, const char *email, const ml_issued_t *is,
+                                 const ml_store_mail_t *mail, int *status)
 {
     const char *at = strrchr(email, '@');
     const char *net = ml_net_block(q->r->pool, q->r->useragent_ip);
@@ -272,7 +272,7 @@ static int ml_load_link(ml_req_t *q, ml_token_kind_t kind, const char *token, ml
 
 /* ---- routes ---- */
 
-static int ml_route_login(ml_req_t *q)
+static int ml_route_login(ml_req_t *q, const char *token)
 {
     const char *ret = NULL;
     ml_session_t sess;
@@ -341,8 +341,11 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
                           msg->data, msg->len };
     unsigned char id[16];
 
-    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS)
+    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-300: no random bytes for an outbox entry's id");
         return 0;
+    }
     ml_store_key(&q->kr->store_secret, "o", (const char *)id, sizeof(id), &mail->id);
     mail->queue = ml_outbox_queue(m.mailer);
     mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
@@ -350,6 +353,9 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
     mail->exp = is->link.exp;
     mail->attempts = 0;
     mail->drop = !send;
+    if (!mail->data)
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
+                      "MAGICLINK-301: cannot encode the link mail as an outbox entry");
     return mail->data != NULL;
 }
 
@@ -358,10 +364,10 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
  * queued to be dropped, and it can never sign in with the link: the policy
  * is asked again at every sign-in), in one step of the store; delivery
  * happens in the background (ml_deliverer.h), never on this thread. */
-static int ml_route_generate(ml_req_t *q)
+static int ml_route_generate(ml_req_t *q, const char *token)
 {
     const char *raw, *email, *display, *why = NULL, *ret;
-    int done, rc, allowed;
+    int done, rc, allowed, made;
     ml_store_mail_t mail;
     ml_issued_t is;
 
@@ -381,14 +387,16 @@ static int ml_route_generate(ml_req_t *q)
                       ml_web_lang_code(q->lang),
                       ml_device_describe(apr_table_get(q->r->headers_in, "User-Agent"),
                                          q->r->pool),
-                      q->r->pool, &is) != ML_CODEC_OK
-        || !ml_compose(q, email, display, &is) || !ml_outbox_entry(q, email, allowed, &is, &mail)) {
-        ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
+                      q->r->pool, &is) != ML_CODEC_OK) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-104: cannot make a link");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
+    /* Each step logs its own failure. */
+    made = ml_compose(q, email, display, &is) && ml_outbox_entry(q, email, allowed, &is, &mail);
     ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
-    if (!ml_admit(q, email, &is, &mail, &rc))
+    if (!made)
+        return HTTP_INTERNAL_SERVER_ERROR;
+    if (!ml_issue_under_limits(q, email, &is, &mail, &rc))
         return rc;
     ml_deliverer_kick();
     ml_audit(q, email, allowed ? ML_MET_LINK_MAILED : ML_MET_LINK_NOT_ALLOWED, 0);
@@ -415,7 +423,7 @@ static int ml_other_browser(ml_req_t *q)
                          ml_msg(q, ML_MSG_REQUEST_LINK_HERE));
 }
 
-/* ---- approval on another device (DESIGN: number matching) ----
+/* ---- approval on another device (README.md: number matching) ----
  *
  * The link opened in a browser other than the asking one offers to approve
  * the asking browser's sign-in: the person types the number the waiting tab
@@ -595,7 +603,7 @@ static int ml_code_locked(ml_req_t *q)
                          ml_msg(q, ML_MSG_ERROR_TRIES), NULL, NULL);
 }
 
-static int ml_route_code(ml_req_t *q)
+static int ml_route_code(ml_req_t *q, const char *token)
 {
     const char *pending;
     char code[ML_CODE_DIGITS + 1];
@@ -645,7 +653,7 @@ static int ml_route_code(ml_req_t *q)
 /* "everywhere" (the default, and what a missing scope means: the safer
  * reading) ends every session of the address issued until now; "browser"
  * ends this session only, wherever copies of its cookie are. */
-static int ml_route_logout(ml_req_t *q)
+static int ml_route_logout(ml_req_t *q, const char *token)
 {
     const char *name = ml_dir_cookie(q->dc), *cookie = ml_web_cookie(q->r, name);
     const char *scope = NULL;
@@ -678,7 +686,7 @@ static int ml_route_logout(ml_req_t *q)
 
 /* GET logout, the URL an application links to: the sign-out buttons for a
  * signed-in browser (the POST does the work), else the signed-out page. */
-static int ml_route_logout_page(ml_req_t *q)
+static int ml_route_logout_page(ml_req_t *q, const char *token)
 {
     ml_session_t sess;
 
@@ -714,13 +722,126 @@ static int ml_to_verify(ml_req_t *q, const char *token)
 }
 
 /* A GET of a POST-only route (a reload, a bookmark): to the sign-in page. */
-static int ml_to_login(ml_req_t *q)
+static int ml_to_login(ml_req_t *q, const char *token)
 {
     apr_table_setn(q->r->headers_out, "Location", ml_login_url(q));
     return HTTP_SEE_OTHER;
 }
 
 /* ---- dispatch ---- */
+
+/* A route's answer to one method. token: what follows a token route's name
+ * (verify/TOKEN); NULL for the others. */
+typedef int (*ml_route_fn)(ml_req_t *q, const char *token);
+
+enum { ML_EXACT, ML_TOKEN };    /* NAME is the last path part / NAME/TOKEN ends the path */
+
+typedef struct ml_route {
+    const char *name;
+    int kind;                   /* ML_EXACT or ML_TOKEN */
+    ml_route_fn get, post;      /* GET (and HEAD), POST; NULL: 405, Allow the others */
+    ml_route_fn any;            /* every method: a route that answers methods itself */
+} ml_route_t;
+
+/* ml_session_api.c: GET, HEAD, OPTIONS, and its own 405 to the rest. */
+static int ml_route_session_api(ml_req_t *q, const char *token)
+{
+    return ml_route_session(q);
+}
+
+/* Every route of the handler, one line each: the URI is split against these
+ * names, the request is answered from the same line, and a method the line
+ * has no answer for gets 405 with the methods it has. */
+static const ml_route_t ml_routes[] = {
+    /* name       kind      GET                   POST               any */
+    { "login",    ML_EXACT, ml_route_login,       NULL,              NULL },
+    { "generate", ML_EXACT, ml_to_login,          ml_route_generate, NULL },
+    { "code",     ML_EXACT, ml_to_login,          ml_route_code,     NULL },
+    { "logout",   ML_EXACT, ml_route_logout_page, ml_route_logout,   NULL },
+    { "session",  ML_EXACT, NULL,                 NULL,              ml_route_session_api },
+    { "verify",   ML_TOKEN, ml_route_verify,      ml_route_verify,   NULL },
+    { "approve",  ML_TOKEN, ml_to_verify,         ml_route_approve,  NULL },
+    { "wait",     ML_TOKEN, ml_route_wait,        NULL,              NULL },
+    { NULL, 0, NULL, NULL, NULL }
+};
+
+/* Whether the URI (its last '/' at slash) ends in rt: /NAME, or /NAME/TOKEN
+ * with a non-empty token; if so, sets the base (the path before it) and,
+ * for a token route, *token. */
+static int ml_route_matches(ml_req_t *q, const ml_route_t *rt, const char *slash,
+                            const char **token)
+{
+    const char *uri = q->r->uri, *start = slash;
+    apr_size_t n = strlen(rt->name);
+
+    if (rt->kind == ML_EXACT && strcmp(slash + 1, rt->name))
+        return 0;
+    if (rt->kind == ML_TOKEN) {
+        if (!slash[1] || (apr_size_t)(slash - uri) < n + 1 || slash[-(apr_ssize_t)n - 1] != '/'
+            || strncmp(slash - n, rt->name, n))
+            return 0;
+        start = slash - n - 1;
+        *token = slash + 1;
+    }
+    q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(start - uri));
+    return 1;
+}
+
+/* The route the URI names, or NULL. Exact names first: /m/verify/login is
+ * the sign-in page of a handler at /m/verify. */
+static const ml_route_t *ml_route_find(ml_req_t *q, const char *slash, const char **token)
+{
+    const ml_route_t *rt;
+    int kind;
+
+    for (kind = ML_EXACT; kind <= ML_TOKEN; kind++)
+        for (rt = ml_routes; rt->name; rt++)
+            if (rt->kind == kind && ml_route_matches(q, rt, slash, token))
+                return rt;
+    return NULL;
+}
+
+/* No route of ours: the base for the styled 404's link to sign-in is the
+ * path below a route name just before the last part (/magic/generate/extra,
+ * /magic/wait/): then 1; else the parent, and 0. */
+static int ml_route_guess_base(ml_req_t *q, const char *slash)
+{
+    const char *uri = q->r->uri, *v;
+    const ml_route_t *rt;
+
+    q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
+    for (v = slash; v > uri && v[-1] != '/'; v--)
+        ;
+    if (v == uri)
+        return 0;
+    for (rt = ml_routes; rt->name; rt++)
+        if ((apr_size_t)(slash - v) == strlen(rt->name)
+            && !strncmp(v, rt->name, (apr_size_t)(slash - v))) {
+            q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - 1 - uri));
+            return 1;
+        }
+    return 0;
+}
+
+enum { ML_PATH_NONE, ML_PATH_BASE, ML_PATH_UNKNOWN, ML_PATH_ROUTE };
+
+/* Splits the URI into the handler's base path and the route below it, from
+ * the route names themselves: httpd does not tell a handler which section
+ * set it, and this way it works in <Location>, <LocationMatch> and
+ * <Directory> alike. ML_PATH_ROUTE with *rt (and *token), ML_PATH_BASE for
+ * the base itself, ML_PATH_UNKNOWN for none of ours, ML_PATH_NONE for a URI
+ * without a '/'. */
+static int ml_route_split(ml_req_t *q, const ml_route_t **rt, const char **token)
+{
+    const char *slash = strrchr(q->r->uri, '/');
+
+    if (!slash)
+        return ML_PATH_NONE;
+    *rt = ml_route_find(q, slash, token);
+    if (*rt)
+        return ML_PATH_ROUTE;
+    return ml_route_guess_base(q, slash) || slash[1] ? ML_PATH_UNKNOWN : ML_PATH_BASE;
+}
 
 static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
 {
@@ -729,56 +850,19 @@ static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
     return HTTP_METHOD_NOT_ALLOWED;
 }
 
-/* Splits the URI into the handler's base path and the route below it, from
- * the route names themselves: httpd does not tell a handler which section
- * set it, and this way it works in <Location>, <LocationMatch> and
- * <Directory> alike. Returns the route ("" for the base itself, "?" for
- * none of ours) or NULL. */
-static const char *ml_route_split(ml_req_t *q)
+/* The route's answer to this method, else 405 naming the methods it has. */
+static int ml_route_run(ml_req_t *q, const ml_route_t *rt, const char *token)
 {
-    static const char *const routes[] = { "login", "generate", "code", "logout", "session" };
-    static const char *const with_token[] = { "/verify/", "/approve/", "/wait/" };
-    const char *uri = q->r->uri, *slash = strrchr(uri, '/'), *v;
-    apr_size_t i;
+    int m = q->r->method_number;    /* HEAD is M_GET */
 
-    if (!slash)
-        return NULL;
-    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        if (!strcmp(slash + 1, routes[i])) {
-            q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
-            return routes[i];
-        }
-    }
-    for (i = 0; i < sizeof(with_token) / sizeof(with_token[0]); i++) {
-        apr_size_t n = strlen(with_token[i]);    /* "/verify/": 8 */
-        v = (apr_size_t)(slash - uri) >= n - 1 && !strncmp(slash - (n - 1), with_token[i], n)
-                ? slash - (n - 1) : NULL;
-        if (v && slash[1]) {
-            q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - uri));
-            return v + 1;
-        }
-    }
-    /* "" for the base itself; "?" for anything else: a styled 404, whose
-     * link to sign-in takes the base from below a route name just before
-     * the last part (/magic/generate/extra, /magic/wait/), else from the
-     * parent. */
-    q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(slash - uri));
-    for (v = slash; v > uri && v[-1] != '/'; v--)
-        ;
-    if (v > uri) {
-        apr_size_t n = (apr_size_t)(slash - v);
-        for (i = 0; i < sizeof(routes) / sizeof(routes[0]) + sizeof(with_token) / sizeof(with_token[0]);
-             i++) {
-            const char *name = i < sizeof(routes) / sizeof(routes[0])
-                                   ? routes[i]
-                                   : with_token[i - sizeof(routes) / sizeof(routes[0])] + 1;
-            if (!strncmp(v, name, n) && (name[n] == '\0' || (name[n] == '/' && !name[n + 1]))) {
-                q->base = apr_pstrmemdup(q->r->pool, uri, (apr_size_t)(v - 1 - uri));
-                return "?";
-            }
-        }
-    }
-    return slash[1] ? "?" : "";
+    if (rt->any)
+        return rt->any(q, token);
+    if (m == M_GET && rt->get)
+        return rt->get(q, token);
+    if (m == M_POST && rt->post)
+        return rt->post(q, token);
+    return ml_method_not_allowed(q->r, (rt->get ? ML_M(M_GET) : 0)
+                                           | (rt->post ? ML_M(M_POST) : 0));
 }
 
 /* ---- skipping the filesystem ---- */
@@ -813,9 +897,10 @@ int ml_map_to_storage(request_rec *r)
 
 int ml_handler(request_rec *r)
 {
-    int m = r->method_number, get = (m == M_GET);
-    const char *sub;
+    const ml_route_t *rt = NULL;
+    const char *token = NULL;
     ml_req_t q;
+    int path;
 
     if (!r->handler || strcmp(r->handler, ML_HANDLER))
         return DECLINED;
@@ -825,38 +910,15 @@ int ml_handler(request_rec *r)
             "MAGICLINK-036: SetHandler magiclink without MagicLinkKeyFile for this server");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    sub = ml_route_split(&q);
-    if (!sub)
+    path = ml_route_split(&q, &rt, &token);
+    if (path == ML_PATH_NONE)
         return HTTP_NOT_FOUND;
     ml_web_negotiate(&q);
-    if (!strcmp(sub, "")) {
+    if (path == ML_PATH_BASE) {
         apr_table_setn(r->headers_out, "Location", ml_login_url(&q));
         return HTTP_MOVED_TEMPORARILY;
     }
-    if (!strcmp(sub, "login"))
-        return get ? ml_route_login(&q) : ml_method_not_allowed(r, ML_M(M_GET));
-    if (!strncmp(sub, "verify/", 7))
-        return (get || m == M_POST) ? ml_route_verify(&q, sub + 7)
-                                    : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
-    if (!strncmp(sub, "approve/", 8))
-        return m == M_POST ? ml_route_approve(&q, sub + 8)
-               : get       ? ml_to_verify(&q, sub + 8)
-                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
-    if (!strncmp(sub, "wait/", 5))
-        return get ? ml_route_wait(&q, sub + 5) : ml_method_not_allowed(r, ML_M(M_GET));
-    if (!strcmp(sub, "generate"))
-        return m == M_POST ? ml_route_generate(&q)
-               : get       ? ml_to_login(&q)
-                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
-    if (!strcmp(sub, "code"))
-        return m == M_POST ? ml_route_code(&q)
-               : get       ? ml_to_login(&q)
-                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
-    if (!strcmp(sub, "logout"))
-        return m == M_POST ? ml_route_logout(&q)
-               : get       ? ml_route_logout_page(&q)
-                           : ml_method_not_allowed(r, ML_M(M_GET) | ML_M(M_POST));
-    if (!strcmp(sub, "session"))            /* ml_session_api.c: GET, HEAD, OPTIONS */
-        return ml_route_session(&q);
-    return ml_not_found(&q);
+    if (path == ML_PATH_UNKNOWN)
+        return ml_not_found(&q);
+    return ml_route_run(&q, rt, token);
 }

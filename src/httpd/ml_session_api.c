@@ -124,8 +124,12 @@ static int ml_session_json(ml_req_t *q, const ml_session_t *sess)
         rv = ml_json_string(b, ml_realm(q));
     if (rv == APR_SUCCESS)
         rv = ml_buf_putc(b, '}');
-    if (rv != APR_SUCCESS)
+    if (rv != APR_SUCCESS) {
+        ml_buf_wipe(b);
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, q->r,
+                      "MAGICLINK-302: session endpoint: cannot write the answer");
         return HTTP_INTERNAL_SERVER_ERROR;
+    }
     rc = ml_json_answer(q->r, HTTP_OK, b->data, b->len);
     ml_buf_wipe(b);
     return rc;

@@ -10,12 +10,7 @@
  * GET, HEAD and OPTIONS, and 405 to the rest). */
 int ml_route_session(ml_req_t *q);
 
+/* MagicLinkCORSOrigin, for the table in ml_conf.c. */
 const char *ml_cmd_cors_origin(cmd_parms *cmd, void *dc, const char *arg);
-
-#define ML_SESSION_API_CMDS \
-    AP_INIT_ITERATE("MagicLinkCORSOrigin", ml_cmd_cors_origin, NULL, \
-                    RSRC_CONF | ACCESS_CONF | OR_AUTHCFG, \
-                    "origins (https://app.example.com) whose scripts may read the session " \
-                    "endpoint with credentials")
 
 #endif

@@ -142,8 +142,8 @@ ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idl
 
 const char *ml_web_bind_name(const ml_req_t *q)
 {
-    /* DESIGN section 3: magiclink_bind by default, NAME_bind for a custom
-     * session cookie name. */
+    /* magiclink_bind by default, NAME_bind for a custom session cookie name
+     * (README.md, MagicLinkCookieName). */
     if (!q->dc->cookie_name)
         return ML_DEFAULT_BIND_COOKIE;
     return apr_pstrcat(q->r->pool, q->dc->cookie_name, ML_BIND_SUFFIX, NULL);

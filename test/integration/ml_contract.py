@@ -1,6 +1,6 @@
-"""The contract the suite asserts, in one place (DESIGN.md sections 3 and 5).
+"""The contract the suite asserts, in one place (README.md: Routes, Directives).
 
-Where DESIGN.md fixes a status or a text, it is written here as is; where it only gives
+Where the contract fixes a status or a text, it is written here as is; where it only gives
 the intent, the choice made is marked "intent" so the module and the suite can be
 aligned by editing this file alone.  A tuple means "any of these".
 """
@@ -18,8 +18,7 @@ PRIVATE = "/private/"
 
 # ---- names on the wire
 SESSION_COOKIE = "magiclink_session"
-# DESIGN 3 names it magiclink_bind, and also says "the session cookie's name plus _bind"
-# (which would give magiclink_session_bind by default).  The module: magiclink_bind.
+# magiclink_bind by default; with MagicLinkCookieName NAME, NAME_bind (README.md).
 BIND_COOKIE = "magiclink_bind"
 # Cookies that are Secure (https, or MagicLinkCookieSecure On) carry this prefix on
 # the wire (RFC 6265bis 4.1.3.2); over plain http (the suite) the names are bare.

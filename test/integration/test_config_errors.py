@@ -111,3 +111,18 @@ def test_the_base_config_has_nothing_to_say(make_server):
 def test_no_allow_list_starts_with_a_warning(httpd_factory):
     srv = httpd_factory("no-allow", ml_httpd.Config(allow=()))
     assert re.search(C.NO_ALLOW_WARNING, srv.error_log_text()), srv.error_log_text()[-2000:]
+
+
+@pytest.mark.parametrize("spec, why", [
+    ("maildir:relative/mail", "must be an absolute path"),
+    ("smtp://127.0.0.1?bogus=1", "unknown option bogus"),
+])
+def test_a_refused_mailer_names_the_directive_once(make_server, spec, why):
+    """A spec the directive takes but the mailer refuses at start: one line that says
+    which directive, which value and why, each once."""
+    srv = make_server("mailer " + why, ml_httpd.Config(server_conf=f"MagicLinkMailer {spec}"))
+    proc = srv.config_test()
+    assert proc.returncode != 0, f"apache2 -t accepted it:\n{proc.stdout}"
+    lines = [line for line in proc.stdout.splitlines() if "MAGICLINK-001" in line]
+    assert len(lines) == 1 and why in lines[0], proc.stdout
+    assert lines[0].count("MagicLinkMailer") == 1 and lines[0].count(spec) == 1, lines[0]

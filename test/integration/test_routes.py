@@ -84,3 +84,33 @@ def test_directory_sections_skip_the_handler_and_location_sections_do_not(httpd_
     expect(browser.get("/shut/index.html"), 403)
     expect(browser.get(C.LOGIN), C.OK)
     expect(browser.post(C.CODE, data={C.CSRF_FIELD: browser.login().csrf}), 403)
+
+
+# One route table splits the path, answers, and names the methods of a 405: the whole
+# Allow set per route, so a route that loses or gains a method shows here.
+@pytest.mark.parametrize("path, allowed", [
+    (C.LOGIN, {"GET", "HEAD"}),
+    (C.GENERATE, {"GET", "HEAD", "POST"}),
+    (C.CODE, {"GET", "HEAD", "POST"}),
+    (C.LOGOUT, {"GET", "HEAD", "POST"}),
+    (C.VERIFY + "abc", {"GET", "HEAD", "POST"}),
+    (C.APPROVE + "abc", {"GET", "HEAD", "POST"}),
+    (C.WAIT + "abc", {"GET", "HEAD"}),
+    ("/magic/session", {"GET", "HEAD", "OPTIONS"}),
+])
+def test_each_route_allows_exactly_its_methods(browser, path, allowed):
+    r = expect(browser.request("PATCH", path), C.BAD_METHOD)
+    allow = {m.strip().upper() for m in r.headers.get("Allow", "").split(",") if m.strip()}
+    assert allow - {"TRACE"} == allowed, f"{path}: Allow: {r.headers.get('Allow')!r}"
+
+
+def test_an_exact_route_name_wins_over_a_token_route(browser):
+    """/magic/verify/login is the sign-in page of a handler at /magic/verify (the base is
+    taken from the route names), not a link whose token is "login"."""
+    r = expect(browser.get("/magic/verify/login"), C.OK)
+    assert 'action="/magic/verify/generate"' in r.text, r.text
+
+
+def test_the_base_redirects_to_the_sign_in_page(browser):
+    r = expect(browser.get("/magic/"), 302)
+    assert r.headers["Location"].endswith(C.LOGIN)

@@ -7,16 +7,10 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def module_directives():
-    """The names in mod_magiclink.c's command table, with the entries that glue files
-    contribute through their ML_..._CMDS macros."""
-    src = (REPO / "mod_magiclink.c").read_text()
-    table = src[src.index("command_rec"):]
+    """The names in the module's one command table, ml_cmds[] in src/httpd/ml_conf.c."""
+    src = (REPO / "src" / "httpd" / "ml_conf.c").read_text()
+    table = src[src.index("const command_rec ml_cmds[]"):]
     table = table[:re.search(r"\{\s*NULL\s*\}", table).start()]
-    for macro in re.findall(r"\b(ML_[A-Z_]+_CMDS)\b", table):
-        for h in (REPO / "src" / "httpd").glob("*.h"):
-            m = re.search(rf"#define {macro}\b(.*?)(?<!\\)\n", h.read_text(), re.S)
-            if m:
-                table += m.group(1)
     names = set(re.findall(r'"(MagicLink[A-Za-z]+)"', table))
     assert len(names) > 10, names
     return names

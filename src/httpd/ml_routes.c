@@ -339,14 +339,11 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
     ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
     ml_outbox_msg_t m = { send, ml_mailer_describe(q->sc->mailer), q->sc->from.addr, email,
                           msg->data, msg->len };
-    unsigned char id[16];
 
-    if (ml_crypto_random(id, sizeof(id)) != APR_SUCCESS) {
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "MAGICLINK-300: no random bytes for an outbox entry's id");
-        return 0;
-    }
-    ml_store_key(&q->kr->store_secret, "o", (const char *)id, sizeof(id), &mail->id);
+    /* One message per link: its id follows from the link's (no second draw
+     * of random bytes, each of which costs system calls in OpenSSL). */
+    ml_store_key(&q->kr->store_secret, "o", (const char *)is->link.key.b, ML_STORE_KEY_LEN,
+                 &mail->id);
     mail->queue = ml_outbox_queue(m.mailer);
     mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
     mail->created = mail->due = q->now;

@@ -132,8 +132,8 @@ packaging: $(MODULE) $(CLI)
 	$(PACKAGING_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	    --ignore=test/packaging/test_install.py $(PYTEST_ARGS) test/packaging
 
-# In `make check` when the tools are there (Debian: debhelper, lintian, dh_apache2).
-CHECKS += packaging
+# The package's suites, in `make check` (the Makefile's CHECKS) when the tools
+# are there (Debian: debhelper, lintian, dh_apache2).
 ifeq ($(shell for t in dpkg-buildpackage dh_apache2 lintian; do command -v $$t; done | wc -l),3)
-CHECKS += lintian install-test
+DEB_CHECKS := lintian install-test
 endif

@@ -18,5 +18,3 @@ $(BROWSER_DEPS): $(BROWSER_DIR)/package.json $(BROWSER_DIR)/package-lock.json
 .PHONY: browser
 browser: $(MODULE) $(CLI) $(BROWSER_DEPS)
 	ML_MODULE=$(abspath $(MODULE)) node $(BROWSER_DIR)/signin.mjs
-
-CHECKS += browser

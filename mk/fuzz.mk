@@ -88,5 +88,3 @@ fuzz: $(FUZZ_BINS)
 # Every target for FUZZ_RUNS executions (or FUZZ_SECONDS each when given).
 fuzz-long: $(FUZZ_BINS)
 	$(call ml_fuzz_run,$(if $(filter command line,$(origin FUZZ_SECONDS)),$(FUZZ_SECONDS),1),$(if $(filter command line,$(origin FUZZ_SECONDS)),,-runs=$(FUZZ_RUNS)))
-
-CHECKS += fuzz

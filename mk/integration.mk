@@ -25,5 +25,3 @@ integration: $(MODULE) $(CLI)
 # instrumented); httpd runs with detect_leaks=0 anyway (it frees by pools at exit).
 integration-asan:
 	ASAN_OPTIONS=detect_leaks=0 $(MAKE) SAN=address integration
-
-CHECKS += integration

@@ -35,5 +35,3 @@ interop: $(CLI) $(INTEROP_GO) $(INTEROP_FIXED) $(INTEROP_KEY)
 	ML_SEAL_FIXED=$(abspath $(INTEROP_FIXED)) ML_TEST_KEY=$(abspath $(INTEROP_KEY)) \
 	PYTHONDONTWRITEBYTECODE=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	    test/interop/test_interop.py
-
-CHECKS += interop

@@ -28,5 +28,3 @@ bench-mail: $(MAIL_BENCH)
 	$(MAIL_BENCH)
 
 bench: bench-mail
-
-CHECKS += mail-test

@@ -1,6 +1,6 @@
 # Installation and packaging.
 #
-#   make install        module (apxs), .load/.conf where the layout has them,
+#   make install        module (in apxs's LIBEXECDIR), .load/.conf where the layout has them,
 #                       CLI, man pages, docs, fail2ban filter, state directory,
 #                       and a key file if there is none; honours DESTDIR
 #   make deb            build/libapache2-mod-magiclink_VERSION_ARCH.deb, built the
@@ -58,12 +58,9 @@ apache-files: $(PKG_LOAD) $(PKG_CONF)
 
 install: install-module install-apache-conf install-files install-state install-key
 
-# Through apxs and libtool with the .la, so the module is installed the way
-# apxs expects (no "dlname not found"); libtool's own chatter goes to a log.
+# Into apxs's LIBEXECDIR, mode 644, as `apxs -i` (instdso.sh) places a module.
 install-module: $(MODULE)
-	install -d $(DESTDIR)$(APACHE_MODULEDIR)
-	cd $(BUILD)/apxs && $(APXS) -i -S LIBEXECDIR=$(DESTDIR)$(APACHE_MODULEDIR) -n magiclink \
-	    mod_magiclink.la >install.log 2>&1 || { cat install.log; exit 1; }
+	install -D -m 644 $(MODULE) $(DESTDIR)$(APACHE_MODULEDIR)/mod_magiclink.so
 	@echo "installed $(DESTDIR)$(APACHE_MODULEDIR)/mod_magiclink.so"
 
 install-apache-conf: $(PKG_LOAD) $(PKG_CONF)
@@ -135,8 +132,8 @@ packaging: $(MODULE) $(CLI)
 	$(PACKAGING_ENV) /usr/bin/python3 -m pytest -q -p no:cacheprovider \
 	    --ignore=test/packaging/test_install.py $(PYTEST_ARGS) test/packaging
 
-# In `make check` when the tools are there (Debian: debhelper, lintian, dh_apache2).
-CHECKS += packaging
+# The package's suites, in `make check` (the Makefile's CHECKS) when the tools
+# are there (Debian: debhelper, lintian, dh_apache2).
 ifeq ($(shell for t in dpkg-buildpackage dh_apache2 lintian; do command -v $$t; done | wc -l),3)
-CHECKS += lintian install-test
+DEB_CHECKS := lintian install-test
 endif

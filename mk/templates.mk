@@ -19,7 +19,6 @@ TPL_BENCH     := $(BUILD)/bench/tpl/bench_tpl
 
 GEN_HEADERS   += $(TPL_GEN_H)
 GEN_OBJ       += $(TPL_GEN_OBJ)
-CHECKS        += templates-test
 
 $(MLTC): $(MLTC_SRC) tools/mltc.h
 	@mkdir -p $(@D)

@@ -10,8 +10,6 @@ $(BUILD)/test/unit/%: test/unit/%.c test/unit/ml_test.h $(CORE_LIB)
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
 
-CHECKS += unit
-
 # The allow policy's readers-never-block scheme under ThreadSanitizer: its unit
 # test (readers racing file swaps) built from the sources it needs, instrumented.
 POLICY_TSAN     := $(BUILD)/test/tsan/test_policy

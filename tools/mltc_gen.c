@@ -4,9 +4,13 @@
  * that is a straight line of sink calls, with the language's messages in its
  * static text; ml_tpl_NAME(out, a, lang) picks the language's function from
  * a table. Adjacent static text (a page's own, its layout's, its messages')
- * is one constant, identical constants are shared between pages and
- * languages, a language whose page comes out the same as another's shares
- * that function, and each value goes through the escaper its context chose.
+ * is one constant, named after the template its text starts in
+ * (ml_tpl_layout_s4) and shared by the pages and languages that write the
+ * same text from that template; a language whose page comes out the same as
+ * another's shares that function, and each value goes through the escaper its
+ * context chose. Literals are cut only after newlines, so a template's text
+ * can be grepped in the C, and each write carries a comment naming the file
+ * and line its text comes from.
  * A message with plural forms is a switch on the form the language's rule
  * (ml_plural_LANG, written from its Plural-Forms) picks for the count. */
 #include "mltc.h"
@@ -17,64 +21,108 @@
 typedef struct gen_const {
     const char *bytes;
     size_t len;
-    char name[80];
+    char owner[128];          /* the template whose text it is: "layout" */
+    char name[160];
     struct gen_const *next;
 } gen_const_t;
+
+/* How many constants a template owns so far: the next one's number. */
+typedef struct gen_owner {
+    char name[128];
+    int nconsts;
+    struct gen_owner *next;
+} gen_owner_t;
 
 typedef struct gen {
     FILE *c;                  /* constants */
     FILE *body;               /* the current function */
     gen_const_t *consts;
-    int nconsts;
+    gen_owner_t *owners;
     const mltc_catalog_t *cat;
     int rule_used[MLTC_MAX_LANGS];
 } gen_t;
 
-/* A C string literal, split after newlines and long runs. */
+/* A C string literal, split only after newlines: a line of the template
+ * stays one literal, whatever its length. */
 static void put_literal(FILE *f, const char *s, size_t n)
 {
-    size_t i, col = 0;
+    size_t i;
 
     fputs("    \"", f);
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
 
-        if (col >= 96 && i + 1 < n) {
-            fputs("\"\n    \"", f);
-            col = 0;
-        }
         if (c == '"' || c == '\\')
-            col += (size_t)fprintf(f, "\\%c", c);
+            fprintf(f, "\\%c", c);
         else if (c == '?')
-            col += (size_t)fprintf(f, "\\?");      /* no trigraphs */
+            fputs("\\?", f);                   /* no trigraphs */
         else if (c == '\n')
-            col += (size_t)fprintf(f, "\\n");
+            fputs("\\n", f);
         else if (c == '\t')
-            col += (size_t)fprintf(f, "\\t");
+            fputs("\\t", f);
         else if (c < 0x20 || c >= 0x7F)
-            col += (size_t)fprintf(f, "\\%03o", c);  /* 3 digits: never absorbs the next */
+            fprintf(f, "\\%03o", c);           /* 3 digits: never absorbs the next */
         else
-            col += (size_t)(fputc(c, f) != EOF);
-        if (c == '\n' && i + 1 < n) {
+            fputc(c, f);
+        if (c == '\n' && i + 1 < n)
             fputs("\"\n    \"", f);
-            col = 0;
-        }
     }
     fputs("\"", f);
 }
 
-static const gen_const_t *intern(gen_t *g, const char *page, const char *s, size_t n)
+/* The template a position is in, as a C name: "templates/layout.tpl" is
+ * "layout". */
+static void owner_name(char *out, size_t cap, const mltc_pos_t *pos)
+{
+    const char *base = pos->file ? strrchr(pos->file, '/') : NULL;
+    size_t i, n;
+
+    base = base ? base + 1 : pos->file ? pos->file : "text";
+    n = strlen(base);
+    if (n > 4 && !strcmp(base + n - 4, ".tpl"))
+        n -= 4;
+    for (i = 0; i < n && i + 1 < cap; i++) {
+        char c = base[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        out[i] = ok ? c : '_';
+    }
+    out[i] = '\0';
+}
+
+/* The next number of a constant of template name. */
+static int owner_next(gen_t *g, const char *name)
+{
+    gen_owner_t *o;
+
+    for (o = g->owners; o && strcmp(o->name, name); o = o->next)
+        ;
+    if (!o) {
+        o = mltc_alloc(sizeof(*o));
+        snprintf(o->name, sizeof(o->name), "%s", name);
+        o->next = g->owners;
+        g->owners = o;
+    }
+    return o->nconsts++;
+}
+
+/* The constant holding s for the template where s starts (pos), made the
+ * first time: pages and languages share it, other templates have their own,
+ * so a constant's name says where its text is written. */
+static const gen_const_t *intern(gen_t *g, mltc_pos_t pos, const char *s, size_t n)
 {
     gen_const_t *k;
+    char owner[128];
 
+    owner_name(owner, sizeof(owner), &pos);
     for (k = g->consts; k; k = k->next) {
-        if (k->len == n && !memcmp(k->bytes, s, n))
+        if (k->len == n && !memcmp(k->bytes, s, n) && !strcmp(k->owner, owner))
             return k;
     }
     k = mltc_alloc(sizeof(*k));
     k->bytes = s;
     k->len = n;
-    snprintf(k->name, sizeof(k->name), "ml_tpl_%s_s%d", page, g->nconsts++);
+    snprintf(k->owner, sizeof(k->owner), "%s", owner);
+    snprintf(k->name, sizeof(k->name), "ml_tpl_%s_s%d", owner, owner_next(g, owner));
     k->next = g->consts;
     g->consts = k;
     fprintf(g->c, "static const char %s[] =\n", k->name);
@@ -83,15 +131,20 @@ static const gen_const_t *intern(gen_t *g, const char *page, const char *s, size
     return k;
 }
 
-/* Joins the text nodes from *np on; leaves *np at the first other node. */
-static char *join_text(const mltc_node_t **np, size_t *len)
+/* Joins the text nodes from *np on; leaves *np at the first other node and
+ * *pos where the text starts (its first non-empty node). */
+static char *join_text(const mltc_node_t **np, size_t *len, mltc_pos_t *pos)
 {
     const mltc_node_t *n;
     size_t total = 0;
     char *buf;
 
-    for (n = *np; n && n->kind == MLTC_N_TEXT; n = n->next)
+    *pos = (*np)->pos;
+    for (n = *np; n && n->kind == MLTC_N_TEXT; n = n->next) {
+        if (!total && n->len)
+            *pos = n->pos;
         total += n->len;
+    }
     buf = mltc_alloc(total + 1);
     *len = 0;
     for (n = *np; n && n->kind == MLTC_N_TEXT; n = n->next) {
@@ -102,9 +155,9 @@ static char *join_text(const mltc_node_t **np, size_t *len)
     return buf;
 }
 
-static void gen_list(gen_t *g, const char *page, const mltc_node_t *n, int depth);
+static void gen_list(gen_t *g, const mltc_node_t *n, int depth);
 
-static void gen_if(gen_t *g, const char *page, const mltc_node_t *n, int depth)
+static void gen_if(gen_t *g, const mltc_node_t *n, int depth)
 {
     int ind = 4 * depth;
 
@@ -112,19 +165,19 @@ static void gen_if(gen_t *g, const char *page, const mltc_node_t *n, int depth)
         return;
     if (n->then) {
         fprintf(g->body, "%*sif (ML_SET(a->%s)) {\n", ind, "", n->name);
-        gen_list(g, page, n->then, depth + 1);
+        gen_list(g, n->then, depth + 1);
         if (n->els) {
             fprintf(g->body, "%*s} else {\n", ind, "");
-            gen_list(g, page, n->els, depth + 1);
+            gen_list(g, n->els, depth + 1);
         }
     } else {
         fprintf(g->body, "%*sif (!ML_SET(a->%s)) {\n", ind, "", n->name);
-        gen_list(g, page, n->els, depth + 1);
+        gen_list(g, n->els, depth + 1);
     }
     fprintf(g->body, "%*s}\n", ind, "");
 }
 
-static void gen_plural(gen_t *g, const char *page, const mltc_node_t *n, int depth)
+static void gen_plural(gen_t *g, const mltc_node_t *n, int depth)
 {
     int ind = 4 * depth, k, l;
 
@@ -138,26 +191,27 @@ static void gen_plural(gen_t *g, const char *page, const mltc_node_t *n, int dep
             fprintf(g->body, "%*scase %d:\n", ind, "", k);
         else
             fprintf(g->body, "%*sdefault:\n", ind, "");
-        gen_list(g, page, n->forms[k], depth + 1);
+        gen_list(g, n->forms[k], depth + 1);
         fprintf(g->body, "%*sbreak;\n", ind + 4, "");
     }
     fprintf(g->body, "%*s}\n", ind, "");
 }
 
-static void gen_list(gen_t *g, const char *page, const mltc_node_t *n, int depth)
+static void gen_list(gen_t *g, const mltc_node_t *n, int depth)
 {
     const gen_const_t *k;
+    mltc_pos_t pos;
     size_t len;
     char *text;
     int ind = 4 * depth;
 
     while (n) {
         if (n->kind == MLTC_N_TEXT) {
-            text = join_text(&n, &len);
+            text = join_text(&n, &len, &pos);
             if (len) {
-                k = intern(g, page, text, len);
-                fprintf(g->body, "%*sML_W(out->put_static(out, %s, sizeof(%s) - 1));\n", ind,
-                        "", k->name, k->name);
+                k = intern(g, pos, text, len);
+                fprintf(g->body, "%*sML_W(out->put_static(out, %s, sizeof(%s) - 1));  /* %s:%d */\n",
+                        ind, "", k->name, k->name, pos.file ? pos.file : "?", pos.line);
             }
             continue;
         }
@@ -165,9 +219,9 @@ static void gen_list(gen_t *g, const char *page, const mltc_node_t *n, int depth
             fprintf(g->body, "%*sML_W(ml_tpl_put_%s(out, a->%s));  /* %s:%d:%d */\n", ind, "",
                     mltc_esc_names[n->esc], n->name, n->pos.file, n->pos.line, n->pos.col);
         else if (n->kind == MLTC_N_IF)
-            gen_if(g, page, n, depth);
+            gen_if(g, n, depth);
         else if (n->kind == MLTC_N_PLURAL)
-            gen_plural(g, page, n, depth);
+            gen_plural(g, n, depth);
         n = n->next;
     }
 }
@@ -248,19 +302,18 @@ static int reads_args(const mltc_node_t *n)
 }
 
 /* The body of page pg's function in language lang, as text. */
-static char *gen_body(gen_t *g, const mltc_page_t *pg, int lang, const char *fname)
+static char *gen_body(gen_t *g, const mltc_page_t *pg, int lang)
 {
     mltc_node_t *body = mltc_msg_expand(g->cat, lang, pg->body);
     char *text = NULL;
     size_t len = 0;
 
-    g->nconsts = 0;                       /* names are per function: NAME_s0, NAME_s1... */
     g->body = open_memstream(&text, &len);
     if (!g->body) {
         fputs("mltc: out of memory\n", stderr);
         exit(1);
     }
-    gen_list(g, fname, body, 1);
+    gen_list(g, body, 1);
     if (!reads_args(body))
         fputs("    (void)a;\n", g->body);
     fclose(g->body);
@@ -280,7 +333,7 @@ static void gen_page(gen_t *g, FILE *f, const mltc_page_t *pg)
 
     for (l = 0; l < g->cat->nlangs; l++) {
         snprintf(fname, sizeof(fname), "%s_%s", name, g->cat->langs[l].ident);
-        texts[l] = gen_body(g, pg, l, fname);
+        texts[l] = gen_body(g, pg, l);
         for (k = 0; k < l && strcmp(texts[k], texts[l]); k++)
             ;
         same[l] = k;

@@ -9,6 +9,9 @@
 #                     comments ignored);
 #  DIR/po/...         catalogs: bad ones fail, warnings fall back to English,
 #                     overrides apply (see below);
+#  DIR/lines/         a page in its layout: each line of text is one literal,
+#                     in a constant named after its template, and each write's
+#                     comment names the file:line its text starts on;
 #  po/*.po            the shipped catalogs: complete, no warning, valid for msgfmt;
 #  templates/*.tpl    cut short anywhere: compile or fail cleanly.
 set -u
@@ -69,6 +72,27 @@ for tpl in "$dir"/good/*.tpl; do
     done <"$dir/good/$name.expect"
     [ $ok -eq 1 ] && passed=$((passed + 1))
 done
+
+# Text greppable in the C: a template's line (however long) is one literal;
+# a constant is named after the template its text starts in, and each write
+# says where that is (the page's own text after a value is the page's).
+lines=$dir/lines
+rm -f "$tmp"/ml_templates.*
+if "$mltc" -o "$tmp" "$lines/layout.tpl" "$lines/page.tpl" >"$tmp/err" 2>&1; then
+    ok=1
+    for want in \
+        '    "body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1b1f24;background:#f6f8fa;text-align:start;padding:0 1rem}\n"' \
+        '    "<p>A page line longer than a hundred columns is one literal in the C, never cut in the middle of a word.</p>\n"' \
+        'static const char ml_tpl_page_s0[] =' \
+        "    ML_W(out->put_static(out, ml_tpl_layout_s0, sizeof(ml_tpl_layout_s0) - 1));  /* $lines/layout.tpl:3 */" \
+        "    ML_W(out->put_static(out, ml_tpl_layout_s1, sizeof(ml_tpl_layout_s1) - 1));  /* $lines/layout.tpl:7 */" \
+        "    ML_W(out->put_static(out, ml_tpl_page_s0, sizeof(ml_tpl_page_s0) - 1));  /* $lines/page.tpl:5 */"; do
+        grep -qxF -- "$want" "$tmp/ml_templates.c" || { fail "lines: generated C lacks: $want"; ok=0; }
+    done
+    [ $ok -eq 1 ] && passed=$((passed + 1))
+else
+    fail "lines: did not compile: $(cat "$tmp/err")"
+fi
 
 # Message catalogs (mltc_po.c, mltc_msg.c), against po/_messages.pot and the
 # page po/_page.tpl: po/bad/NAME.po must fail like a bad template;
@@ -161,12 +185,25 @@ rm -f "$tmp"/ml_templates.*
 # (mltc -Werror: a warning is an error), and well-formed for gettext's own
 # tools (msgfmt --check; msgcmp: every message of the .pot translated).
 top=$(cd "$dir/../.." && pwd)
-if "$mltc" -Werror "$top"/po/messages.pot "$top"/po/*.po "$top"/templates/*.tpl >"$tmp/err" 2>&1 \
-    && [ ! -s "$tmp/err" ]; then
+mkdir -p "$tmp/shipped"
+if "$mltc" -Werror -o "$tmp/shipped" "$top"/po/messages.pot "$top"/po/*.po "$top"/templates/*.tpl \
+    >"$tmp/err" 2>&1 && [ ! -s "$tmp/err" ]; then
     passed=$((passed + 1))
 else
     fail "shipped catalogs: $(cat "$tmp/err")"
 fi
+# ... and every line of their text with nothing to escape (no {{, quote,
+# backslash, '?', or non-ASCII; comments made one {{}} line) can be grepped
+# in the C as one literal.
+sed -e 's/^ *//' -e 's/;$//' "$tmp/shipped/ml_templates.c" >"$tmp/shipped/lits"
+for tpl in "$top"/templates/*.tpl; do
+    perl -0777 -pe 's/\{\{!.*?\}\}/{{}}/gs' "$tpl" \
+    | LC_ALL=C grep -vE '\{\{|\}\}|["\\?]|[^ -~]|^$' | while IFS= read -r line; do
+        grep -qxF -- "\"$line\\n\"" "$tmp/shipped/lits" || echo "$(basename "$tpl"): $line"
+    done
+done >"$tmp/missing"
+[ ! -s "$tmp/missing" ] && passed=$((passed + 1)) \
+    || fail "shipped templates: lines not one literal in the C: $(cat "$tmp/missing")"
 if command -v msgfmt >/dev/null 2>&1; then
     for f in "$top"/po/*.po "$top"/po/messages.pot; do
         if msgfmt --check -o /dev/null "$f" >"$tmp/err" 2>&1 && [ ! -s "$tmp/err" ]; then

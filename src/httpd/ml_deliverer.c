@@ -23,7 +23,7 @@ typedef struct ml_deliverers {
     apr_thread_cond_t *wake;
     apr_thread_t **threads;
     int nthreads;
-    int kicks;                      /* under lock: 1 when messages were queued since a thread last looked */
+    int kicks;                      /* under lock: 1 when mail was queued since a thread last looked */
     volatile int stop;
     volatile apr_uint32_t gauger;
 } ml_deliverers_t;
@@ -100,14 +100,28 @@ static void ml_log_event(server_rec *s, const ml_srv_conf_t *names, apr_pool_t *
     }
 }
 
-/* Waits up to a second, or until a message is queued in this process. */
+/* Waits up to a second, or until a message is queued in this process;
+ * then, when woken by one, lets the requests of the next few milliseconds
+ * queue theirs too (the kick stays set meanwhile, so they wake no other
+ * thread): under load a deliverer wakes and claims once per batch, not
+ * once per request. A mail goes out at most ML_DELIVER_GATHER later. */
+#define ML_DELIVER_GATHER apr_time_from_msec(10)
+
 static void ml_idle(ml_deliverers_t *d)
 {
+    int kicked;
+
     apr_thread_mutex_lock(d->lock);
     if (!d->kicks && !d->stop)
         apr_thread_cond_timedwait(d->wake, d->lock, apr_time_from_sec(1));
-    if (d->kicks)
-        d->kicks--;
+    kicked = d->kicks;
+    apr_thread_mutex_unlock(d->lock);
+    if (!kicked)
+        return;
+    if (!d->stop)
+        apr_sleep(ML_DELIVER_GATHER);
+    apr_thread_mutex_lock(d->lock);
+    d->kicks = 0;
     apr_thread_mutex_unlock(d->lock);
 }
 

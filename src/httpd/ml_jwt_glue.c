@@ -415,10 +415,8 @@ static int ml_jwks_handler(request_rec *r)
 
     if (!r->handler || strcmp(r->handler, ML_JWKS_HANDLER))
         return DECLINED;
-    if (r->method_number != M_GET) {
-        r->allowed_methods->method_mask = AP_METHOD_BIT << M_GET;
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
+    if (r->method_number != M_GET) /* HEAD is a GET with header_only */
+        return ml_web_method_not_allowed(r, ML_METHOD(M_GET));
     sc = ap_get_module_config(r->server->module_config, &magiclink_module);
     if (!sc->jwt || !sc->jwt->jwks) {
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "MAGICLINK-506: SetHandler "

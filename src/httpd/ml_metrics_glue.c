@@ -1,5 +1,6 @@
 #include "ml_metrics_glue.h"
 #include "ml_conf.h"
+#include "ml_web.h"
 #include "ml_version.h"
 
 #include "http_config.h"
@@ -112,10 +113,8 @@ static int ml_metrics_handler(request_rec *r)
 {
     if (!r->handler || strcmp(r->handler, ML_METRICS_HANDLER))
         return DECLINED;
-    if (r->method_number != M_GET) { /* HEAD is a GET with header_only */
-        r->allowed_methods->method_mask = AP_METHOD_BIT << M_GET;
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
+    if (r->method_number != M_GET) /* HEAD is a GET with header_only */
+        return ml_web_method_not_allowed(r, ML_METHOD(M_GET));
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     if (r->args && !strcmp(r->args, "health"))
         return ml_metrics_health_answer(r);

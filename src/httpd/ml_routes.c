@@ -25,8 +25,6 @@
 
 APLOG_USE_MODULE(magiclink);
 
-#define ML_M(m) (AP_METHOD_BIT << (m))
-
 /* ---- shared steps ---- */
 
 static const char *ml_login_url(const ml_req_t *q)
@@ -840,13 +838,6 @@ static int ml_route_split(ml_req_t *q, const ml_route_t **rt, const char **token
     return ml_route_guess_base(q, slash) || slash[1] ? ML_PATH_UNKNOWN : ML_PATH_BASE;
 }
 
-static int ml_method_not_allowed(request_rec *r, apr_int64_t allowed)
-{
-    /* httpd builds the Allow header from allowed_methods, not r->allowed. */
-    r->allowed_methods->method_mask = allowed;
-    return HTTP_METHOD_NOT_ALLOWED;
-}
-
 /* The route's answer to this method, else 405 naming the methods it has. */
 static int ml_route_run(ml_req_t *q, const ml_route_t *rt, const char *token)
 {
@@ -858,8 +849,8 @@ static int ml_route_run(ml_req_t *q, const ml_route_t *rt, const char *token)
         return rt->get(q, token);
     if (m == M_POST && rt->post)
         return rt->post(q, token);
-    return ml_method_not_allowed(q->r, (rt->get ? ML_M(M_GET) : 0)
-                                           | (rt->post ? ML_M(M_POST) : 0));
+    return ml_web_method_not_allowed(q->r, (rt->get ? ML_METHOD(M_GET) : 0)
+                                               | (rt->post ? ML_METHOD(M_POST) : 0));
 }
 
 /* ---- skipping the filesystem ---- */

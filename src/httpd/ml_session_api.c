@@ -12,7 +12,6 @@
 
 APLOG_USE_MODULE(magiclink);
 
-#define ML_M(m) (AP_METHOD_BIT << (m))
 #define ML_SESSION_METHODS "GET, HEAD, OPTIONS"
 #define ML_PREFLIGHT_MAX_AGE "600"
 #define ML_REQUEST_HEADERS_MAX 512
@@ -229,9 +228,7 @@ int ml_route_session(ml_req_t *q)
         return ml_json_empty(r, HTTP_FORBIDDEN);
     if (r->method_number == M_OPTIONS)
         return ml_session_options(q, cors);
-    if (r->method_number != M_GET) {
-        r->allowed_methods->method_mask = ML_M(M_GET) | ML_M(M_OPTIONS);
-        return HTTP_METHOD_NOT_ALLOWED;
-    }
+    if (r->method_number != M_GET)
+        return ml_web_method_not_allowed(r, ML_METHOD(M_GET) | ML_METHOD(M_OPTIONS));
     return ml_session_get(q);
 }

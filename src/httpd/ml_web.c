@@ -277,6 +277,13 @@ int ml_web_csrf_ok(const ml_req_t *q)
     return q->bind_nonce && t && ml_web_equal(t, q->bind_nonce);
 }
 
+int ml_web_method_not_allowed(request_rec *r, apr_int64_t methods)
+{
+    /* httpd builds the Allow header from allowed_methods, not r->allowed. */
+    r->allowed_methods->method_mask = methods;
+    return HTTP_METHOD_NOT_ALLOWED;
+}
+
 void ml_web_page_headers(request_rec *r)
 {
     apr_table_t *h = r->err_headers_out;

@@ -103,6 +103,14 @@ const char *ml_web_lang_cookie(const ml_req_t *q);
  * (verify URLs hold tokens), a tight content security policy. */
 void ml_web_page_headers(request_rec *r);
 
+/* A method's bit in a methods mask: ML_METHOD(M_GET) | ML_METHOD(M_POST). */
+#define ML_METHOD(m) (AP_METHOD_BIT << (m))
+
+/* The answer to a method an endpoint has no answer for: 405, with the
+ * methods it has (ML_METHOD bits; M_GET brings HEAD) in the Allow header,
+ * which httpd writes from them (adding TRACE while TraceEnable is on). */
+int ml_web_method_not_allowed(request_rec *r, apr_int64_t methods);
+
 /* Removes every copy of header `name` a backend might read as it: any case,
  * '_' for '-' (X-Remote-Email, x-remote-email, X_Remote_Email ...). Only we
  * may speak for ourselves to a backend. */

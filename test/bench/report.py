@@ -1,5 +1,5 @@
-"""The report of test/bench/run.py: results.json, results.md (tables, ratios, DESIGN
-section 7's targets marked PASS/MISS) and the chart reqs.png/.svg (gnuplot)."""
+"""The report of test/bench/run.py: results.json, results.md (tables, ratios, the targets
+of README.md's Benchmarks section marked PASS/MISS) and the chart reqs.png/.svg (gnuplot)."""
 import json
 import shutil
 import subprocess
@@ -21,7 +21,7 @@ PEER = {"ours": "mod_magiclink", "ceiling": "ceiling", "go-optimized": "Go optim
 # The rows on redis beside their LMDB twins (report order).
 REDIS_ROWS = [("generate", "ours-nomail-redis", "ours-nomail"), ("generate", "ours-redis", "ours"),
               ("verify_post", "ours-redis", "ours"), ("protected", "ours-redis", "ours")]
-# Targets now (DESIGN section 7, issue 13): (endpoint, peer, bar) against the ceiling.
+# Targets now (README, Benchmarks; issue 13): (endpoint, peer, bar) against the ceiling.
 TARGETS_NOW = [("protected", "ours", 0.95, "protected page >= 0.95x the same page without auth"),
                ("verify_post", "ours", 0.80, "POST verify >= 0.80x the trivial POST handler"),
                ("generate", "ours-nomail", 0.85,
@@ -79,7 +79,7 @@ def syscall_diff(sc, ours, ceiling):
 
 
 def targets_now(r):
-    """DESIGN section 7's targets of now (issue 13), each a ratio taken in one run."""
+    """The targets of now (README, Benchmarks; issue 13), each a ratio taken in one run."""
     out = []
     for mpm, m in r.get("matrix", {}).items():
         for ep, peer, bar, text in TARGETS_NOW:
@@ -133,7 +133,7 @@ def targets_now(r):
 
 
 def targets(r):
-    """DESIGN section 7's targets of the first turn, each as measured here."""
+    """The targets of the first turn (before issue 13), each as measured here."""
     out = []
     mx = r.get("matrix", {})
     best = r.get("best_mpm")
@@ -343,14 +343,14 @@ def write_report(r, out, name="results"):
     best = r.get("best_mpm")
     now = targets_now(r)
     if now:
-        L += ["## Targets now (DESIGN section 7, issue 13)", "",
+        L += ["## Targets now (README, Benchmarks; issue 13)", "",
               "Each a ratio of two rows taken in the same run, round by round (median of the "
               "per-round ratios).", "",
               "| target | measured | result |", "|---|---|---|"]
         for t in now:
             L.append(f"| {t['target']} | {t['measured']} | **{t['result']}** |")
         L.append("")
-    L += ["## Targets of the first turn (DESIGN section 7)", "", "| target | measured | result |",
+    L += ["## Targets of the first turn (before issue 13)", "", "| target | measured | result |",
           "|---|---|---|"]
     for t in targets(r):
         L.append(f"| {t['target']} | {t['measured']} | **{t['result']}** |")

@@ -96,7 +96,7 @@ PEER_LABEL = {
     "go-optimized": "Go optimized",
     "go-baseline": "Go baseline",
 }
-# Diagnostic peers of some endpoints (not in the ratios of DESIGN's targets).
+# Diagnostic peers of some endpoints (not in the ratios of the README's Benchmarks targets).
 # The generate that delivers nothing (its target's row), the gated page with the signed
 # identity header (MagicLinkJWTHeader), and the same httpd with MagicLinkCache redis.
 EXTRA_PEERS = {"generate": ["ours-nomail", "ours-redis", "ours-nomail-redis"],

@@ -47,6 +47,13 @@ def expect(r, status, text=None):
     return r
 
 
+def allowed(r):
+    """The methods a 405's Allow header names, upper-case, TRACE left out (httpd adds
+    it to every Allow it builds while TraceEnable is on)."""
+    methods = {m.strip().upper() for m in r.headers.get("Allow", "").split(",") if m.strip()}
+    return methods - {"TRACE"}
+
+
 def set_cookies(r):
     """{name: (value, {attribute-lowercase: value-or-True})} from the raw Set-Cookie headers."""
     out = {}

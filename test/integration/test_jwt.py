@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 import ml_contract as C
 import ml_httpd
-from ml_client import Browser, expect
+from ml_client import Browser, allowed, expect
 
 HEADER = "X-ML-Identity"
 AUD = "https://backend.example"
@@ -274,8 +274,9 @@ def test_the_jwk_set_publishes_every_key_and_no_private_part(srv, keydir):
     assert int.from_bytes(b64d(keys["ec"]["x"]), "big") == pub.x
     assert int.from_bytes(b64d(keys["ec"]["y"]), "big") == pub.y
     expect(Browser(srv).request("HEAD", "/jwks"), C.OK)
-    r = expect(Browser(srv).post("/jwks", data="x"), C.BAD_METHOD)
-    assert "GET" in r.headers.get("Allow", ""), r.headers
+    for method in ("POST", "PUT", "OPTIONS"):
+        r = expect(Browser(srv).request(method, "/jwks"), C.BAD_METHOD)
+        assert allowed(r) == {"GET", "HEAD"}, (method, r.headers.get("Allow"))
 
 
 def test_default_audience_is_the_issuer(srv):

@@ -1481,6 +1481,9 @@ class Bench:
             for ep, path, spec in (
                     ("generate", "/magic/generate", {"method": "POST", "body": srv.gen_body(nonce),
                                                      "ctype": FORM, "cookie": bind}),
+                    ("generate_nomail", "/nomail/generate",
+                     {"method": "POST", "body": srv.gen_body(nonce), "ctype": FORM,
+                      "cookie": bind}),
                     ("verify_get", vpath, {"cookie": bind}),
                     ("protected", "/private/page.html", {"cookie": sess})):
                 secs = max(3, self.args.seconds)

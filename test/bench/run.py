@@ -597,6 +597,9 @@ class GoSeed:
             self.log.close()
         self.proc = None
 
+    def pids(self):
+        return [self.proc.pid] if self.proc else []
+
     def mem(self):
         return mem_of([self.proc.pid]) if self.proc else {}
 

@@ -155,6 +155,20 @@ static void ml_exp_key(apr_int64_t exp, const ml_store_key_t *k, unsigned char o
     memcpy(out + 8, k->b, ML_STORE_KEY_LEN);
 }
 
+/* The inverse of ml_exp_key: 0, or MDB_CORRUPTED for a key of another size. */
+static int ml_exp_key_parse(const MDB_val *key, apr_int64_t *t, ml_store_key_t *k)
+{
+    const unsigned char *e = key->mv_data;
+    int i;
+
+    if (key->mv_size != 8 + ML_STORE_KEY_LEN)
+        return MDB_CORRUPTED;
+    for (*t = 0, i = 0; i < 8; i++)
+        *t = (*t << 8) | e[i];
+    memcpy(k->b, e + 8, ML_STORE_KEY_LEN);
+    return 0;
+}
+
 /* The record under k in txn, if any: its header and payload. */
 static int ml_rec_get(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k, ml_rec_head_t *h,
                       const char **payload, apr_size_t *plen)
@@ -225,19 +239,11 @@ static int ml_sweep(MDB_txn *txn, ml_lmdb_t *l, apr_int64_t now)
     if ((rc = mdb_cursor_open(txn, l->exp, &cur)) != 0)
         return rc;
     for (i = 0; i < ML_LMDB_SWEEP; i++) {
-        const unsigned char *e;
-        apr_int64_t exp = 0;
-        int j;
+        apr_int64_t exp;
 
         rc = mdb_cursor_get(cur, &ikey, &ival, MDB_FIRST);
-        if (rc != 0 || ikey.mv_size != 8 + ML_STORE_KEY_LEN)
+        if (rc != 0 || ml_exp_key_parse(&ikey, &exp, &k) != 0 || exp >= now)
             break;
-        e = ikey.mv_data;
-        for (j = 0; j < 8; j++)
-            exp = (exp << 8) | e[j];
-        if (exp >= now)
-            break;
-        memcpy(k.b, e + 8, ML_STORE_KEY_LEN);
         if ((rc = mdb_cursor_del(cur, 0)) != 0)
             break;
         rc = mdb_del(txn, l->rec, &(MDB_val){ ML_STORE_KEY_LEN, k.b }, NULL);
@@ -636,23 +642,18 @@ static int ml_first_due(MDB_txn *txn, ml_lmdb_t *l, const apr_uint64_t *queues, 
 {
     MDB_cursor *cur;
     MDB_val dkey, dval;
-    int rc, n, j;
+    int rc, n;
 
     if ((rc = mdb_cursor_open(txn, l->due, &cur)) != 0)
         return rc;
     for (n = 0, rc = mdb_cursor_get(cur, &dkey, &dval, MDB_FIRST);
          rc == 0 && n < ML_STORE_CLAIM_SCAN; n++, rc = mdb_cursor_get(cur, &dkey, &dval, MDB_NEXT)) {
-        if (dkey.mv_size != 8 + ML_STORE_KEY_LEN) {
-            rc = MDB_CORRUPTED;
+        if ((rc = ml_exp_key_parse(&dkey, due, id)) != 0)
             break;
-        }
-        for (*due = 0, j = 0; j < 8; j++)
-            *due = (*due << 8) | ((const unsigned char *)dkey.mv_data)[j];
         if (*due > now) {
             rc = MDB_NOTFOUND;
             break;
         }
-        memcpy(id->b, (const unsigned char *)dkey.mv_data + 8, ML_STORE_KEY_LEN);
         if ((rc = ml_mail_get(txn, l, id, h, val)) != 0)
             break;
         if (!ml_queue_wanted(h->queue, queues, nq))

@@ -657,7 +657,7 @@ int ml_conf_check(apr_pool_t *pconf, server_rec *s, const ml_crypto_t *crypto)
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-003: MagicLinkKeyFile %s", err);
         return !OK;
     }
-    if (ml_preflight_key_file(pconf, s, c->key_file) != OK)
+    if (ml_preflight_key_file(pconf, s, "MagicLinkKeyFile", c->key_file) != OK)
         return !OK;
     ml_conf_origin(pconf, s, c);
     if (!c->site_name)

@@ -1,4 +1,5 @@
 #include "ml_jwt_glue.h"
+#include "ml_preflight.h"
 #include "ml_web.h"
 #include "ml_conf.h"
 #include "ml_groups.h"
@@ -169,6 +170,8 @@ static int ml_jwt_load(apr_pool_t *pconf, server_rec *s, ml_jwt_srv_t *j)
                          "MAGICLINK-500: MagicLinkJWTKey %s: %s", spec->kid, err);
             return !OK;
         }
+        if (ml_preflight_key_file(pconf, s, "MagicLinkJWTKey", spec->path) != OK)
+            return !OK;
     }
     ml_buf_init(&doc);
     if (ml_jwt_jwks(ring, &doc) != APR_SUCCESS) {

@@ -81,7 +81,8 @@ static const char *ml_dirname(apr_pool_t *p, const char *path)
     return apr_pstrmemdup(p, path, (apr_size_t)(slash - path));
 }
 
-int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
+int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *directive,
+                          const char *path)
 {
     const char *dir = ml_dirname(p, path);
     struct stat st;
@@ -92,25 +93,25 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path)
         return OK; /* the children are the parent: nobody else to keep out */
     if (stat(path, &st) == 0 && st.st_uid == r.uid) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "MAGICLINK-400: MagicLinkKeyFile %s: owned by User %s, the user the "
+                     "MAGICLINK-400: %s %s: owned by User %s, the user the "
                      "server's children (and CGI scripts) run as; chown root:root it",
-                     path, r.name);
+                     directive, path, r.name);
         return !OK;
     }
     if (stat(dir, &st) != 0) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
-                     "MAGICLINK-402: MagicLinkKeyFile %s: cannot examine its directory %s", path,
-                     dir);
+                     "MAGICLINK-402: %s %s: cannot examine its directory %s", directive,
+                     path, dir);
         return !OK;
     }
     /* In a sticky directory (such as /tmp) only the owner of a file may
      * rename or remove it, so writing there does not reach root's file. */
     if (st.st_uid == r.uid || ((ml_runner_bits(&r, &st) & 2) && !(st.st_mode & S_ISVTX))) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "MAGICLINK-401: MagicLinkKeyFile %s: its directory %s is %s User %s, "
+                     "MAGICLINK-401: %s %s: its directory %s is %s User %s, "
                      "who could replace the file; keep it in a directory only root may "
                      "write, such as /etc/apache2",
-                     path, dir, st.st_uid == r.uid ? "owned by" : "writable by", r.name);
+                     directive, path, dir, st.st_uid == r.uid ? "owned by" : "writable by", r.name);
         return !OK;
     }
     return OK;
@@ -122,9 +123,7 @@ static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
 {
     struct stat st;
     ml_runner_t r;
-    const char *slash = strrchr(dir, '/');
-    const char *parent = slash && slash != dir ? apr_pstrmemdup(p, dir, (apr_size_t)(slash - dir))
-                                               : "/";
+    const char *parent = ml_dirname(p, dir);
 
     ml_runner(p, &r);
     if (stat(dir, &st) != 0) {

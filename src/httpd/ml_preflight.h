@@ -7,11 +7,13 @@
 
 #include "httpd.h"
 
-/* The key file (already loaded, so it exists and has mode 600/400) must be
+/* A key file (already loaded, so it exists and has mode 600/400) must be
  * out of reach of the children: not owned by User, in a directory that
  * User can neither own nor write. A CGI running as User could otherwise
- * read the keys (and mint sessions for anyone) or swap the file. */
-int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *path);
+ * read the keys (and mint sessions or identity tokens for anyone) or swap
+ * the file. directive names it in the message. */
+int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *directive,
+                          const char *path);
 
 /* MagicLinkCache (NULL: the default lmdb store): an lmdb directory is
  * writable by User (the children open the store after they switch to it),

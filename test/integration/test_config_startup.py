@@ -109,6 +109,21 @@ def test_root_owned_key_in_root_dir_is_accepted(make_server):
     assert started, output
 
 
+@needs_root
+def test_jwt_key_within_reach_of_user_is_refused(make_server):
+    """A signing key User could read or swap lets a CGI mint identity tokens: the same
+    checks as the main key file."""
+    srv = make_server("jwt-key-owned", ml_httpd.Config(
+        server_conf="MagicLinkJWTKey k1 {dir}/jdir/jwt.pem"))
+    pem = srv.dir / "jdir" / "jwt.pem"
+    pem.parent.mkdir(parents=True, exist_ok=True)
+    pem.write_text(ml_httpd.cli("jwt-keygen").stdout)
+    pem.chmod(0o600)
+    os.chown(pem, *run_ids())
+    assert_refused_by_both(srv, r"MAGICLINK-400: MagicLinkJWTKey \S+/jdir/jwt\.pem: owned by "
+                                r"User www-data")
+
+
 def test_key_file_that_is_a_directory_is_refused(make_server):
     srv = make_server("key-is-dir", ml_httpd.Config(key_file="{dir}/keys.d"))
     srv.keyfile.mkdir(mode=0o700)

@@ -306,17 +306,19 @@ static MDB_txn *ml_read_begin(ml_lmdb_t *l)
     return txn;
 }
 
-/* Whether links and counters may still grow: they may fill only part of
- * the map, so that sign-outs always find room. */
+/* Whether links, counters and the outbox may still grow: together they may
+ * fill only part of the map, so that sign-outs always find room. */
 static int ml_room_for_links(MDB_txn *txn, ml_lmdb_t *l)
 {
-    MDB_stat a, b;
-    apr_size_t used;
+    const MDB_dbi dbs[] = { l->rec, l->exp, l->out, l->due };
+    apr_size_t used = 0, i;
+    MDB_stat st;
 
-    if (mdb_stat(txn, l->rec, &a) != 0 || mdb_stat(txn, l->exp, &b) != 0)
-        return 0;
-    used = a.ms_branch_pages + a.ms_leaf_pages + a.ms_overflow_pages + b.ms_branch_pages
-           + b.ms_leaf_pages + b.ms_overflow_pages;
+    for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        if (mdb_stat(txn, dbs[i], &st) != 0)
+            return 0;
+        used += st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+    }
     return used * 100 < l->map_pages * ML_LMDB_LINK_SHARE;
 }
 
@@ -389,6 +391,8 @@ static int ml_outbox_count(MDB_txn *txn, ml_lmdb_t *l, apr_size_t *n)
     return rc;
 }
 
+enum { ML_OVER_LIMIT = 1, ML_OVER_FULL };   /* why ml_issue_txn refused */
+
 static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims, int n,
                         const ml_store_key_t *id, const char *rec, apr_size_t len,
                         apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail,
@@ -400,16 +404,24 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
 
     if ((rc = ml_sweep(txn, l, now)) != 0)
         return rc;
-    if (!ml_room_for_links(txn, l))
-        return MDB_MAP_FULL;
-    if (mail && ((rc = ml_outbox_count(txn, l, &queued)) != 0 || queued >= (apr_size_t)outbox_max))
-        return rc ? rc : MDB_MAP_FULL;
+    /* Full: refused, but what the sweep reclaimed is kept (the caller
+     * commits it), or a full store could never empty itself. */
+    if (!ml_room_for_links(txn, l)) {
+        *over = ML_OVER_FULL;
+        return 0;
+    }
+    if (mail && (rc = ml_outbox_count(txn, l, &queued)) != 0)
+        return rc;
+    if (mail && queued >= (apr_size_t)outbox_max) {
+        *over = ML_OVER_FULL;
+        return 0;
+    }
     /* Every limit is read before anything is written: a refusal writes nothing. */
     for (i = 0; i < n; i++) {
         if ((rc = ml_count_of(txn, l, &lims[i], now, &h[i])) != 0)
             return rc;
         if (h[i].value >= 0 && h[i].value >= lims[i].limit) {
-            *over = 1;
+            *over = ML_OVER_LIMIT;
             return 0;
         }
     }
@@ -451,9 +463,13 @@ static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims,
         return src;
     rc = ml_issue_txn(txn, l, lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max,
                       &over);
-    if (over) {
+    if (over == ML_OVER_LIMIT) {
         mdb_txn_abort(txn);
         return ML_STORE_OVER;
+    }
+    if (over == ML_OVER_FULL) {
+        src = ml_write_end(txn, 0);
+        return src == ML_STORE_OK ? ML_STORE_FULL : src;
     }
     return ml_write_end(txn, rc);
 }
@@ -656,9 +672,17 @@ static int ml_first_due(MDB_txn *txn, ml_lmdb_t *l, const apr_uint64_t *queues, 
         }
         if ((rc = ml_mail_get(txn, l, id, h, val)) != 0)
             break;
-        if (!ml_queue_wanted(h->queue, queues, nq))
-            continue;
-        if (!drops || !h->drop)
+        /* Another server's mail is left to it, unless it expired unsent (its
+         * mailer is gone from every server): removed like a drop, or it
+         * would fill the outbox and, 64 of them first in line, hide every
+         * due message from every claim. */
+        if (!ml_queue_wanted(h->queue, queues, nq)) {
+            if (h->exp >= now)
+                continue;
+        }
+        else if (!h->drop)
+            break;
+        if (!drops)
             break;
         drops->id[drops->n] = *id;
         drops->due[drops->n++] = *due;
@@ -712,10 +736,6 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, i
      * claim clears many, instead of a claim and a removal for each. */
     drops.n = 0;
     rc = ml_first_due(txn, l, queues, nqueues, now, &out->id, &due, &h, &val, &drops);
-    if ((rc == 0 || rc == MDB_NOTFOUND) && drops.n) {
-        int drc = ml_remove_drops(txn, l, &drops);
-        rc = drc ? drc : rc;
-    }
     if (rc == 0) {
         out->data = apr_pstrmemdup(p, (const char *)val.mv_data + sizeof(h),
                                    val.mv_size - sizeof(h));
@@ -728,6 +748,11 @@ static ml_store_rc_t ml_lmdb_claim(ml_store_t *st, const apr_uint64_t *queues, i
         out->queue = h.queue;
         out->attempts = (int)h.attempts;
         rc = ml_mail_put(txn, l, &out->id, &h, due, out->data, out->len);
+    }
+    /* After the copy: val is only good until the transaction's next write. */
+    if ((rc == 0 || rc == MDB_NOTFOUND) && drops.n) {
+        int drc = ml_remove_drops(txn, l, &drops);
+        rc = drc ? drc : rc;
     }
     if (rc == MDB_NOTFOUND && !drops.n) {
         mdb_txn_abort(txn);

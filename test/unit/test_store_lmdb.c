@@ -295,6 +295,64 @@ static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
     ml_store_close(st);
 }
 
+/* A full store refuses, yet the refusal keeps what its sweep reclaimed: once
+ * the links expire, the store takes new ones again without anyone's help. */
+static void test_full_store_empties_itself(void **unused)
+{
+    ml_store_t *st = open_store("size=1M");
+    ml_store_key_t id;
+    ml_store_rc_t rc = ML_STORE_OK;
+    char rec[1500];
+    int i;
+
+    memset(rec, 'r', sizeof(rec));
+    for (i = 0; i < 5000 && rc == ML_STORE_OK; i++) {
+        id = key("u", apr_itoa(pool, i));
+        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 10, NULL);
+    }
+    assert_int_equal(rc, ML_STORE_FULL);
+    id = key("u", "after");
+    for (i = 0; i < 5000; i++) {
+        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW + 20, NOW + 3600, NULL);
+        if (rc != ML_STORE_FULL)
+            break;
+    }
+    assert_int_equal(rc, ML_STORE_OK);
+    ml_store_close(st);
+}
+
+/* Mail of a mailer no server has any more: left to the others while it is
+ * live, removed once it expired, and never hides our due mail. */
+static void test_outbox_foreign_expired_mail_is_removed(void **unused)
+{
+    ml_store_t *st = open_store("outbox=100");
+    const apr_uint64_t queue = Q;
+    ml_store_mail_t got, mine = { key("o", "mine"), Q, "mine", 4, NOW, NOW + 1, NOW + 900, 0, 0 };
+    apr_int64_t oldest;
+    int i, depth;
+
+    for (i = 0; i < 70; i++) {        /* more than a claim looks at */
+        ml_store_mail_t gone = { key("o", apr_itoa(pool, i)), Q + 1, "gone", 4, NOW, NOW,
+                                 NOW + 5, 0, 0 };
+        assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &gone),
+                         ML_STORE_OK);
+    }
+    assert_int_equal(ml_store_issue(st, NULL, 0, NULL, NULL, 0, NOW, NOW, &mine), ML_STORE_OK);
+    /* Live: theirs, kept, and ours not reached yet. */
+    assert_int_equal(ml_store_claim(st, &queue, 1, NOW + 1, 60, pool, &got), ML_STORE_NOTFOUND);
+    assert_int_equal(ml_store_outbox_stats(st, NOW + 1, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 71);
+    /* Expired: removed by our claims, and ours is found behind them. */
+    for (i = 0; i < 3; i++)
+        if (ml_store_claim(st, &queue, 1, NOW + 10, 60, pool, &got) == ML_STORE_OK)
+            break;
+    assert_true(i < 3);
+    assert_memory_equal(got.data, "mine", 4);
+    assert_int_equal(ml_store_outbox_stats(st, NOW + 10, &depth, &oldest), ML_STORE_OK);
+    assert_int_equal(depth, 1);
+    ml_store_close(st);
+}
+
 /* The outbox: queued with its link, leased, retried, done; bounded. */
 static void test_outbox(void **unused)
 {
@@ -406,6 +464,9 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_outbox, setup, teardown),
         cmocka_unit_test_setup_teardown(test_outbox_drops, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_full_store_empties_itself, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_outbox_foreign_expired_mail_is_removed, setup,
+                                        teardown),
     };
     unsigned char k[32] = { 1, 2, 3 };
     int rc;

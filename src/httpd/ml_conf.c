@@ -23,9 +23,16 @@
 APLOG_USE_MODULE(magiclink);
 
 static int ml_allow_entries;
+static int ml_session_ttl_longest = ML_DEFAULT_SESSION_TTL;
 
 int ml_conf_allow_count(void) { return ml_allow_entries; }
-void ml_conf_reset_counts(void) { ml_allow_entries = 0; }
+int ml_conf_session_ttl_longest(void) { return ml_session_ttl_longest; }
+
+void ml_conf_reset_counts(void)
+{
+    ml_allow_entries = 0;
+    ml_session_ttl_longest = ML_DEFAULT_SESSION_TTL;
+}
 
 /* ---- records and merging ---- */
 
@@ -319,6 +326,18 @@ static const char *ml_cmd_seconds(cmd_parms *cmd, void *dc, const char *arg)
     return ml_parse_positive(cmd, arg, (int *)((char *)dc + (apr_size_t)cmd->info));
 }
 
+/* A sign-out record must outlive every session it ends, whichever section
+ * issued or checks it: the longest lifetime configured is remembered (all
+ * of them are known at start, since .htaccess may not set one). */
+static const char *ml_cmd_session_ttl(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = ml_cmd_seconds(cmd, dc, arg);
+
+    if (!err && ((ml_dir_conf_t *)dc)->session_ttl > ml_session_ttl_longest)
+        ml_session_ttl_longest = ((ml_dir_conf_t *)dc)->session_ttl;
+    return err;
+}
+
 /* The policy a MagicLinkAllow(File) line adds to: the server's at server
  * level (main or <VirtualHost>), else the section's own list, which narrows
  * the server's. Never from .htaccess: a content owner must not widen or
@@ -547,7 +566,10 @@ const command_rec ml_cmds[] = {
     AP_INIT_TAKE3("MagicLinkRateLimit", ml_cmd_rate, NULL, RSRC_CONF,
                   "email|email-total|ip|domain N SECONDS"),
     ML_DIR_SECS("MagicLinkLinkTTL", link_ttl, "link lifetime in seconds"),
-    ML_DIR_SECS("MagicLinkSessionTTL", session_ttl, "session lifetime in seconds"),
+    /* Not in .htaccess: sign-out records are kept for the longest one. */
+    AP_INIT_TAKE1("MagicLinkSessionTTL", ml_cmd_session_ttl,
+                  (void *)APR_OFFSETOF(ml_dir_conf_t, session_ttl), RSRC_CONF | ACCESS_CONF,
+                  "session lifetime in seconds"),
     ML_DIR_SECS("MagicLinkSessionIdle", session_idle, "session idle limit in seconds"),
     /* Not in .htaccess (no override bit): who may enter is the server's call. */
     AP_INIT_ITERATE("MagicLinkAllow", ml_cmd_allow, NULL, RSRC_CONF | ACCESS_CONF,

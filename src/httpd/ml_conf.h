@@ -126,5 +126,8 @@ void ml_conf_policy_reporter(const char *path, int ok, const char *why, int entr
 /* How many allow entries the configuration holds (for the start-up warning). */
 int ml_conf_allow_count(void);
 void ml_conf_reset_counts(void);
+/* The longest MagicLinkSessionTTL anywhere in the configuration (or the
+ * default): how long a sign-out must be remembered. */
+int ml_conf_session_ttl_longest(void);
 
 #endif

@@ -187,7 +187,9 @@ static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads,
     for (s = main_s; s; s = s->next) {
         ml_srv_conf_t *c = ap_get_module_config(s->module_config, &magiclink_module);
         if (c->used && c->mailer) {
-            if (!*names)
+            /* One setting names every recipient these threads log: the most
+             * private one configured, never a clear address a host hid. */
+            if (!*names || (c->log_hashed == ML_ON && (*names)->log_hashed != ML_ON))
                 *names = c;
             apr_hash_set(h, ml_mailer_describe(c->mailer), APR_HASH_KEY_STRING, c->mailer);
             if (c->deliverers > *nthreads)

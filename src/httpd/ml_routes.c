@@ -509,6 +509,11 @@ static int ml_route_approve(ml_req_t *q, const char *token)
     if (!deny && !ml_number_typed(number))
         return ml_page_approve(q, &l, token, HTTP_BAD_REQUEST);
     right = !deny && ml_link_match_ok(&l, number);
+    /* Asked here too (and again at the sign-in): a refused approval records
+     * nothing. Whoever approves holds the mailed link, so it tells no one
+     * anything new. */
+    if (right && !ml_may_sign_in(q, &l, &rc))
+        return rc;
     src = ml_link_move(q, &l, &raw, right ? ML_LINK_APPROVED : ML_LINK_REFUSED);
     if (src == ML_STORE_NOTFOUND)       /* another decision came first */
         return ml_link_used(q);
@@ -660,14 +665,16 @@ static int ml_route_logout(ml_req_t *q, const char *token)
     if (done)
         return rc;
     scope = ml_web_field(q, "scope");
-    if (cookie && ml_web_session_open(q, cookie, ml_dir_session_ttl(q->dc), &sess)
+    /* Any live session may be ended here, also one of a section with a
+     * longer lifetime than this handler's; its record is kept as long. */
+    if (cookie && ml_web_session_open(q, cookie, ml_conf_session_ttl_longest(), &sess)
                       == ML_CODEC_OK) {
         int this_browser = scope && !strcmp(scope, "browser");
         ml_store_rc_t src;
 
         ml_auth_session_keys(q, &sess, &everywhere, &browser);
         src = ml_noted(q, ml_store_set_time(ml_store(), this_browser ? &browser : &everywhere,
-                                            q->now, q->now + ml_dir_session_ttl(q->dc),
+                                            q->now, q->now + ml_conf_session_ttl_longest(),
                                             q->now));
         if (src != ML_STORE_OK)
             return ml_unavailable(q, APR_EGENERAL, "recording the sign-out");

@@ -130,6 +130,28 @@ def test_address_removed_from_the_allow_file_is_refused_within_two_seconds(files
     assert poll_until(lambda: b.private().status_code == C.OK, POLICY_POLL_BOUND) is not None
 
 
+def test_a_de_listed_address_cannot_be_approved_and_nothing_is_recorded(filesrv):
+    """The approval is a door too: taken off the list after its mail went out, the
+    address's right number is refused, and the link stays as it was."""
+    desk, phone = Browser(filesrv), Browser(filesrv)
+    t0 = time.monotonic()
+    write_atomically(allow_path(filesrv), ALLOW)     # every process on the full list
+    settle(t0)
+    page = desk.request_link("gone@example.com")
+    mail = filesrv.mailbox.take("gone@example.com")
+    number = re.search(r'class="number"[^>]*>(\d{2})<', page.response.text).group(1)
+    t0 = time.monotonic()
+    write_atomically(allow_path(filesrv), "keep@example.com\n@team.example\n")
+    settle(t0)
+    offer = expect(phone.get(C.VERIFY + mail.token, headers={"Accept": "text/html"}),
+                   C.APPROVAL_OFFER, C.TEXT_APPROVE)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', offer.text).group(1)
+    r = phone.post(C.APPROVE + mail.token,
+                   data={"csrf_token": csrf, "decision": "approve", "number": number})
+    assert r.status_code == 403, describe(r)
+    assert filesrv.link_info(mail.token)["state"] == "open"
+
+
 def test_a_domain_entry_and_an_in_place_rewrite(filesrv):
     t = ml_httpd.mint_session(filesrv, "anyone@team.example")
     expect(call(filesrv, "/private/", t), C.OK)

@@ -158,10 +158,8 @@ static void ml_keyring_store_secret(ml_keyring_t *kr)
     ml_hmac_t h;
     unsigned char d[32];
 
-    if (!kr->store_line) {
+    if (!kr->store_line)
         memcpy(kr->store_raw, kr->keys[kr->nkeys - 1].hash_key, ML_KEY_BYTES);
-        kr->store_from = kr->keys[kr->nkeys - 1].id;
-    }
     ml_hmac_key_init(&k, kr->store_raw, ML_KEY_BYTES);
     ml_hmac_begin(&h, &k);
     ml_hmac_update(&h, label, sizeof(label) - 1);

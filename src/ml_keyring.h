@@ -39,7 +39,6 @@ typedef struct ml_keyring {
     ml_key_t *keys;
     int nkeys;
     ml_hmac_key_t store_secret;     /* keys every store entry (ml_store_key) */
-    const char *store_from;         /* no `store` line: the key ID it came from */
     int store_line;
     unsigned char store_raw[ML_KEY_BYTES];   /* wiped once store_secret is made */
 } ml_keyring_t;

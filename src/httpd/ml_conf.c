@@ -471,7 +471,7 @@ static const char *ml_cmd_cache_outage(cmd_parms *cmd, void *dc, const char *arg
 }
 
 /* RFC 6265 cookie-name / RFC 7230 token characters. */
-static int ml_token_valid(const char *s)
+int ml_conf_token_valid(const char *s)
 {
     if (!*s || strlen(s) > 64)
         return 0;
@@ -484,7 +484,7 @@ static int ml_token_valid(const char *s)
 static const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv(cmd);
-    if (!ml_token_valid(arg))
+    if (!ml_conf_token_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid cookie name: ", arg, NULL);
     ((ml_dir_conf_t *)dc)->cookie_name = arg;
     return NULL;
@@ -493,7 +493,7 @@ static const char *ml_cmd_cookie_name(cmd_parms *cmd, void *dc, const char *arg)
 static const char *ml_cmd_pass_header(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_srv(cmd);
-    if (!ml_token_valid(arg))
+    if (!ml_conf_token_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid header name: ", arg, NULL);
     ((ml_dir_conf_t *)dc)->pass_header = arg;
     return NULL;

@@ -129,5 +129,7 @@ void ml_conf_reset_counts(void);
 /* The longest MagicLinkSessionTTL anywhere in the configuration (or the
  * default): how long a sign-out must be remembered. */
 int ml_conf_session_ttl_longest(void);
+/* A cookie or header name: RFC 7230 token characters, 1 to 64 of them. */
+int ml_conf_token_valid(const char *s);
 
 #endif

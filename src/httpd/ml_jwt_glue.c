@@ -95,20 +95,9 @@ const char *ml_cmd_jwt_key(cmd_parms *cmd, void *dc, const char *kid, const char
     return NULL;
 }
 
-/* RFC 7230 token characters. */
-static int ml_jwt_header_name_valid(const char *s)
-{
-    if (!*s || strlen(s) > 64)
-        return 0;
-    for (; *s; s++)
-        if (!apr_isalnum(*s) && !strchr("!#$%&'*+-.^_`|~", *s))
-            return 0;
-    return 1;
-}
-
 const char *ml_cmd_jwt_header(cmd_parms *cmd, void *dc, const char *arg)
 {
-    if (!ml_jwt_header_name_valid(arg))
+    if (!ml_conf_token_valid(arg))
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": not a valid header name: ", arg, NULL);
     ml_jwt_dir_of(dc, cmd->pool)->header = arg;
     /* Noted for the start-up check that keys exist; never from .htaccess,
@@ -218,8 +207,6 @@ static int ml_jwt_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *
     }
     return OK;
 }
-
-/* ---- the header: stripped always, set for our sessions ---- */
 
 /* ---- tokens, signed once per few seconds per thread and identity ---- */
 

@@ -36,8 +36,6 @@ static int ml_page_send(ml_req_t *q, int status, ml_render_fn render, const void
         apr_brigade_cleanup(bb);
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    if (q->flush_page)
-        APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(bb->bucket_alloc));
     APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(bb->bucket_alloc));
     rv = ap_pass_brigade(r->output_filters, bb);
     return rv == APR_SUCCESS || r->connection->aborted ? OK : AP_FILTER_ERROR;

@@ -312,11 +312,6 @@ const char *ml_web_lang_code(int lang)
     return ml_lang_info[lang >= 0 && lang < ML_LANG_COUNT ? lang : ML_LANG_EN].code;
 }
 
-int ml_web_lang_index(const char *code)
-{
-    return code ? ml_lang_exact(code, strlen(code), ml_lang_codes, ML_LANG_COUNT) : -1;
-}
-
 const char *ml_web_lang_cookie(const ml_req_t *q)
 {
     if (!q->dc->cookie_name)

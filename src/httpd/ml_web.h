@@ -22,7 +22,6 @@ typedef struct ml_req {
                                    the pages' way back to sign-in keeps it */
     int lang;                   /* the pages' language: an index of ml_lang_info
                                    (ml_templates.h), set by ml_web_negotiate */
-    int flush_page;             /* write the page out before the handler goes on */
     int gate_outcome;           /* ml_metric_t: why ml_auth_session said no */
 } ml_req_t;
 
@@ -91,10 +90,8 @@ int ml_web_equal(const char *a, const char *b);
  * (MagicLinkLanguages; every compiled one, English first, by default). */
 void ml_web_negotiate(ml_req_t *q);
 
-/* A language as a short code ("de", "pt-BR") and back: for carrying it
- * with a link. ml_web_lang_index gives -1 for a code not compiled in. */
+/* A language as a short code ("de", "pt-BR"): for carrying it with a link. */
 const char *ml_web_lang_code(int lang);
-int ml_web_lang_index(const char *code);
 
 /* The language cookie's name for this location. */
 const char *ml_web_lang_cookie(const ml_req_t *q);

@@ -127,7 +127,8 @@ ml_store_rc_t ml_state_note(server_rec *s, ml_store_rc_t rc)
         if (apr_atomic_cas32(&ml_full, 1, 0) == 0)
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                          "MAGICLINK-016: MagicLinkCache %s is full: new links are refused "
-                         "(503); raise its size= option", spec);
+                         "(503); raise its size= or outbox= option, and check that mail is "
+                         "being delivered", spec);
         return rc;
     }
     if (apr_atomic_read32(&ml_down) && apr_atomic_cas32(&ml_down, 0, 1) == 1)

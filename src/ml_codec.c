@@ -56,7 +56,7 @@ ml_codec_err_t ml_seal_raw(ml_scratch_t *s, const ml_keyring_t *kr, const char *
         return ML_CODEC_INTERNAL;
     if (o->iv)
         memcpy(inner->data, o->iv, ML_CODEC_IV_LEN);
-    else if (!ml_random_public((unsigned char *)inner->data, ML_CODEC_IV_LEN))
+    else if (!ml_random_bytes((unsigned char *)inner->data, ML_CODEC_IV_LEN))
         return ML_CODEC_INTERNAL;
     ct = (unsigned char *)inner->data + ML_CODEC_IV_LEN;
     memcpy(ct, plain, plainlen);

@@ -20,7 +20,8 @@ const apr_crypto_t *ml_crypto_factory(const ml_crypto_t *c);
 apr_status_t ml_crypto_aes_key(const ml_crypto_t *c, const unsigned char raw[32],
                                apr_crypto_key_t **out, apr_pool_t *p);
 
-/* Cryptographically strong random bytes (OpenSSL's per-thread DRBG). */
+/* Cryptographically strong random bytes straight from OpenSSL, for keys
+ * (values drawn per request come from ml_random_bytes). */
 apr_status_t ml_crypto_random(unsigned char *out, apr_size_t n);
 
 #endif

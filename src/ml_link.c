@@ -1,6 +1,7 @@
 #include "ml_link.h"
 #include "ml_addr.h"
 #include "ml_b64.h"
+#include "ml_random.h"
 
 #include <apr_strings.h>
 #include <openssl/crypto.h>
@@ -12,7 +13,7 @@ static const char *ml_random_b64(apr_pool_t *p, apr_size_t nbytes)
     char *out = apr_palloc(p, ml_b64_encoded_len(nbytes) + 1);
     ml_buf_t b = { out, 0, ml_b64_encoded_len(nbytes) + 1 };
 
-    if (nbytes > sizeof(raw) || ml_crypto_random(raw, nbytes) != APR_SUCCESS)
+    if (nbytes > sizeof(raw) || !ml_random_bytes(raw, nbytes))
         return NULL;
     if (ml_b64_encode(&b, raw, nbytes) != APR_SUCCESS)
         return NULL;
@@ -34,7 +35,7 @@ static int ml_code(const unsigned char r[4], char out[ML_CODE_DIGITS + 1])
 
     memcpy(&v, r, sizeof(v));
     while (v >= limit) {
-        if (ml_crypto_random((unsigned char *)&v, sizeof(v)) != APR_SUCCESS)
+        if (!ml_random_bytes((unsigned char *)&v, sizeof(v)))
             return 0;
     }
     apr_snprintf(out, ML_CODE_DIGITS + 1, "%06u", (unsigned)(v % range));
@@ -124,7 +125,7 @@ static const char *ml_token_of(const ml_keyring_t *kr, ml_token_kind_t kind, con
 static int ml_match_number(unsigned char b, char out[ML_MATCH_DIGITS + 1])
 {
     while (b >= 200) {
-        if (ml_crypto_random(&b, 1) != APR_SUCCESS)
+        if (!ml_random_bytes(&b, 1))
             return 0;
     }
     apr_snprintf(out, ML_MATCH_DIGITS + 1, "%02u", (unsigned)(b % 100));
@@ -153,7 +154,7 @@ ml_codec_err_t ml_link_issue(const ml_keyring_t *kr, apr_int64_t now, int ttl,
     l->exp = now + ttl;
     l->state = ML_LINK_OPEN;
     /* The id's and the code's random bytes in one draw. */
-    if (ml_crypto_random(r, sizeof(r)) != APR_SUCCESS)
+    if (!ml_random_bytes(r, sizeof(r)))
         return ML_CODEC_INTERNAL;
     ml_b64url_encode(&idb, r, ML_LINK_ID_BYTES);
     if (idb.len != ML_LINK_ID_LEN || !ml_code(r + ML_LINK_ID_BYTES, out->code)

@@ -108,7 +108,7 @@ static apr_status_t ml_unique_name(const ml_maildir_t *md, char *name, apr_size_
     apr_time_t now = apr_time_now();
     int n;
 
-    if (!ml_random_public(r, sizeof(r)))
+    if (!ml_random_bytes(r, sizeof(r)))
         return APR_EGENERAL;
     n = apr_snprintf(name, cap, "%" APR_INT64_T_FMT ".M%06dP%ldQ%uR%02x%02x%02x%02x%02x%02x%02x%02x.%s",
                      (apr_int64_t)apr_time_sec(now), (int)apr_time_usec(now),

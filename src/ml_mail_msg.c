@@ -131,7 +131,7 @@ apr_status_t ml_mail_compose(ml_buf_t *out, const ml_mail_msg_t *m, const char *
         *err = e;
         return APR_EINVAL;
     }
-    if (!ml_random_public(rnd, sizeof(rnd))) {
+    if (!ml_random_bytes(rnd, sizeof(rnd))) {
         *err = "no random bytes for the Message-ID";
         return APR_EGENERAL;
     }

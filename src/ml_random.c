@@ -40,7 +40,7 @@ apr_uint32_t ml_random_fork_generation(void)
     return apr_atomic_read32(&ml_fork_count) + 1;
 }
 
-int ml_random_public(unsigned char *out, apr_size_t n)
+int ml_random_bytes(unsigned char *out, apr_size_t n)
 {
     ml_random_tls_t *t = &ml_tls;
     apr_uint32_t gen = ml_random_fork_generation();

@@ -15,10 +15,10 @@ static void test_draws_differ_and_refill(void **st)
     unsigned char a[ML_DRAW], b[ML_DRAW];
     int i;
 
-    assert_true(ml_random_public(a, sizeof(a)));
+    assert_true(ml_random_bytes(a, sizeof(a)));
     /* Past several refills of the kilobyte buffer: no draw repeats the first. */
     for (i = 0; i < 200; i++) {
-        assert_true(ml_random_public(b, sizeof(b)));
+        assert_true(ml_random_bytes(b, sizeof(b)));
         assert_memory_not_equal(a, b, sizeof(a));
     }
 }
@@ -27,13 +27,13 @@ static void test_oversized_draw_refused(void **st)
 {
     static unsigned char big[1025];
 
-    assert_false(ml_random_public(big, sizeof(big)));
-    assert_true(ml_random_public(big, 1024));
+    assert_false(ml_random_bytes(big, sizeof(big)));
+    assert_true(ml_random_bytes(big, 1024));
 }
 
 static void *ml_draw_thread(void *out)
 {
-    return ml_random_public(out, ML_DRAW) ? out : NULL;
+    return ml_random_bytes(out, ML_DRAW) ? out : NULL;
 }
 
 static void test_threads_get_their_own_bytes(void **st)
@@ -44,11 +44,11 @@ static void test_threads_get_their_own_bytes(void **st)
 
     /* Prime this thread's buffer so both would start at offset 0 of a
      * shared one. */
-    assert_true(ml_random_public(mine, 1));
+    assert_true(ml_random_bytes(mine, 1));
     assert_int_equal(pthread_create(&t, NULL, ml_draw_thread, theirs), 0);
     assert_int_equal(pthread_join(t, &rv), 0);
     assert_non_null(rv);
-    assert_true(ml_random_public(mine, sizeof(mine)));
+    assert_true(ml_random_bytes(mine, sizeof(mine)));
     assert_memory_not_equal(mine, theirs, sizeof(mine));
 }
 
@@ -60,21 +60,21 @@ static void test_fork_child_does_not_repeat_parent(void **st)
     pid_t child_pid_seen = 0, pid;
     int fds[2], status;
 
-    assert_true(ml_random_public(&first, 1)); /* the buffer is filled */
+    assert_true(ml_random_bytes(&first, 1)); /* the buffer is filled */
     assert_int_equal(ml_random_pid(), getpid());
     assert_int_equal(pipe(fds), 0);
     pid = fork();
     assert_true(pid >= 0);
     if (pid == 0) {
         pid_t me = ml_random_pid();
-        int ok = ml_random_public(child, sizeof(child)) && me == getpid();
+        int ok = ml_random_bytes(child, sizeof(child)) && me == getpid();
 
         ok = ok && write(fds[1], child, sizeof(child)) == (ssize_t)sizeof(child)
              && write(fds[1], &me, sizeof(me)) == (ssize_t)sizeof(me);
         _exit(ok ? 0 : 1);
     }
     close(fds[1]);
-    assert_true(ml_random_public(parent, sizeof(parent)));
+    assert_true(ml_random_bytes(parent, sizeof(parent)));
     assert_int_equal(read(fds[0], child, sizeof(child)), sizeof(child));
     assert_int_equal(read(fds[0], &child_pid_seen, sizeof(child_pid_seen)), sizeof(child_pid_seen));
     close(fds[0]);

@@ -203,7 +203,9 @@ static int ml_rec_del(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k, apr_i
 }
 
 /* Writes a record; old_exp is the expiry of the record it replaces (0 when
- * none), so its index entry moves with it. */
+ * none), so its index entry moves with it. An expiry that stays keeps its
+ * index entry untouched: a counter or a link rewritten in place dirties no
+ * page of the index (a third of a generate's writes). */
 static int ml_rec_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k,
                       const ml_rec_head_t *h, const char *payload, apr_size_t plen,
                       apr_int64_t old_exp)
@@ -224,6 +226,8 @@ static int ml_rec_put(MDB_txn *txn, ml_lmdb_t *l, const ml_store_key_t *k,
     memcpy(val.mv_data, h, sizeof(*h));
     if (plen)
         memcpy((char *)val.mv_data + sizeof(*h), payload, plen);
+    if (old_exp == h->exp)
+        return 0;
     ml_exp_key(h->exp, k, ek);
     return mdb_put(txn, l->exp, &ikey, &empty, 0);
 }

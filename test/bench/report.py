@@ -9,7 +9,8 @@ ENDPOINTS = ["login", "generate", "verify_get", "verify_post", "protected"]
 LABEL = {"login": "GET login", "generate": "POST generate", "verify_get": "GET verify",
          "verify_post": "POST verify (pre-generated tokens)", "protected": "protected page"}
 SHORT = {"login": "GET login", "generate": "POST generate", "verify_get": "GET verify",
-         "verify_post": "POST verify", "protected": "protected page"}
+         "verify_post": "POST verify", "protected": "protected page",
+         "generate_nomail": "POST generate, no mail delivered"}
 PEERS = ["ours", "ceiling", "go-optimized", "go-baseline"]
 PEER = {"ours": "mod_magiclink", "ceiling": "ceiling", "go-optimized": "Go optimized",
         "go-baseline": "Go baseline",

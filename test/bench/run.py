@@ -1302,7 +1302,7 @@ class Bench:
                     server.drain()
                 if body:
                     hd = dict(hd, **form)
-                out[key] = self.strace_requests(server, method, path, body, hd, n)
+                out[key] = self.strace_requests(server, method, path, body, hd, n, key=key)
                 server.drain()
                 server.clear_mail()
                 d = out[key]
@@ -1315,7 +1315,7 @@ class Bench:
                 self.stop(s)
         return out
 
-    def strace_requests(self, srv, method, path, body, hd, n, n_stacks=100):
+    def strace_requests(self, srv, method, path, body, hd, n, n_stacks=100, key=None):
         """path: one path, or a list of n + n_stacks + 200 or more (single-use links). Two
         passes:
         the calls of n requests (strace -f -yy -ttt: only calls between the first request
@@ -1351,6 +1351,9 @@ class Bench:
                 st.send_signal(signal.SIGINT)
                 st.wait(timeout=120)
             text = report.read_text(errors="replace")
+            if "-k" in extra and key:       # kept: which stack made each call
+                keep = re.sub(r"[^a-z0-9]+", "_", key.lower()).strip("_")
+                shutil.copy(report, self.out / f"strace_{keep}.txt")
             report.unlink()
             return text, t0, t1
 
@@ -1521,6 +1524,12 @@ class Bench:
                            "--sort", "sym", "-g", "none", "--percent-limit", "0.5"], 600,
                           check=False).stdout
                 (self.out / f"profile_{ep}_inclusive.txt").write_text(inc)
+                # Where the hottest symbols are called from (the kernel's share: which
+                # system calls and faults lead there).
+                chains = run(["perf", "report", "-i", str(data), "--no-children", "--stdio",
+                              "--sort", "sym", "-g", "caller,2,callee", "--percent-limit", "3"],
+                             600, check=False).stdout
+                (self.out / f"profile_{ep}_chains.txt").write_text(chains)
                 top = []
                 for line in rep.splitlines():
                     m = re.match(r"\s+([\d.]+)%\s+(\S+)\s+\[.\]\s+(.+)$", line)

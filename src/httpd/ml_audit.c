@@ -32,6 +32,11 @@ static const ml_audit_line_t ml_audit_lines[] = {
     { ML_MET_CODE_LOCKED, 132, "code", "locked" },
     { ML_MET_CODE_INVALID, 133, "code", "invalid" },
     { ML_MET_CODE_STORE_DOWN, 134, "code", "store_down" },
+    /* An honest visitor's slips, not counted by the fail2ban filter: a link
+     * that expired or was used meanwhile, a code that is not six digits. */
+    { ML_MET_CODE_EXPIRED, 135, "code", "expired" },
+    { ML_MET_CODE_USED, 136, "code", "used" },
+    { ML_MET_CODE_MALFORMED, 137, "code", "malformed" },
     { ML_MET_SIGN_IN_LINK, 150, "signed in", "link" },
     { ML_MET_SIGN_IN_CODE, 151, "signed in", "code" },
     { ML_MET_SIGN_IN_APPROVAL, 152, "signed in", "approval" },

@@ -261,6 +261,11 @@ static int ml_check_authn(request_rec *r)
     case 1:
         break;
     case 0:
+        /* A browser whose session was signed out drops its cookie, so that its
+         * next request is one without a session, not another MAGICLINK-162
+         * line (a thief's copy, which ignores this, keeps being logged). */
+        if (q.gate_outcome == ML_MET_GATE_REVOKED)
+            ml_web_set_cookie(&q, ml_dir_cookie(q.dc), "", "/", 0);
         ml_metrics_gate(r, (ml_metric_t)q.gate_outcome);
         return ml_unauthenticated(&q);
     default:

@@ -6,7 +6,6 @@
 #include "ml_state.h"
 
 #include "http_log.h"
-#include "apr_atomic.h"
 #include "apr_hash.h"
 #include "apr_thread_cond.h"
 #include "apr_thread_proc.h"
@@ -19,13 +18,13 @@ typedef struct ml_deliverers {
     apr_hash_t *mailers;            /* ml_mailer_describe → ml_mailer_t */
     apr_uint64_t queues[ML_STORE_QUEUES_MAX];   /* theirs (ml_outbox_queue) */
     int nqueues;
+    apr_array_header_t *rings;      /* the distinct key files of those servers */
     apr_thread_mutex_t *lock;
     apr_thread_cond_t *wake;
     apr_thread_t **threads;
     int nthreads;
     int kicks;                      /* under lock: 1 when mail was queued since a thread last looked */
     volatile int stop;
-    volatile apr_uint32_t gauger;
 } ml_deliverers_t;
 
 static ml_deliverers_t *ml_dlv;
@@ -45,20 +44,6 @@ static void ml_count_event(const ml_outbox_event_t *ev)
     else if (ev->result == ML_OUTBOX_RETRY || ev->result == ML_OUTBOX_REJECTED
              || (ev->result == ML_OUTBOX_GAVE_UP && ev->why[0]))
         ml_metric_delivery(ev->transport, 0, ev->seconds);
-}
-
-/* The outbox's depth and oldest message, every few seconds (one thread). */
-static void ml_outbox_gauges(apr_int64_t now, apr_int64_t *last)
-{
-    apr_int64_t oldest;
-    int depth;
-
-    if (now - *last < 5 || ml_store_outbox_stats(ml_state_store(), now, &depth, &oldest)
-                               != ML_STORE_OK)
-        return;
-    *last = now;
-    ml_metric_gauge_set(ML_GAUGE_OUTBOX_DEPTH, depth);
-    ml_metric_gauge_set(ML_GAUGE_OUTBOX_OLDEST_AGE, oldest ? now - oldest : 0);
 }
 
 static void ml_log_event(server_rec *s, const ml_srv_conf_t *names, apr_pool_t *p,
@@ -93,7 +78,8 @@ static void ml_log_event(server_rec *s, const ml_srv_conf_t *names, apr_pool_t *
         break;
     case ML_OUTBOX_BROKEN:
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "MAGICLINK-145: an outbox entry is not a "
-                     "message of ours; removed");
+                     "message of ours (or its key left every key file)%s%s; removed",
+                     ev->why[0] ? ": " : "", ev->why);
         break;
     default:
         break;
@@ -128,30 +114,35 @@ static void ml_idle(ml_deliverers_t *d)
 static void *APR_THREAD_FUNC ml_deliver_loop(apr_thread_t *t, void *data)
 {
     ml_deliverers_t *d = data;
-    apr_pool_t *p;
+    apr_pool_t *p, *own;
     ml_outbox_event_t ev;
-    apr_int64_t gauged = 0;
-    int first = apr_atomic_cas32(&d->gauger, 1, 0) == 0;   /* one thread sets the gauges */
+    ml_outbox_reader_t rd = { d->queues, d->nqueues, ml_find_mailer, d,
+                              (const ml_keyring_t *const *)d->rings->elts, d->rings->nelts,
+                              NULL };
 
-    apr_pool_create(&p, NULL);
+    apr_pool_create(&own, NULL);
+    if (ml_scratch_create(&rd.scratch, own) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, d->s,
+                     "MAGICLINK-146: a mail deliverer thread cannot start: out of memory");
+        apr_pool_destroy(own);
+        return NULL;
+    }
+    apr_pool_create(&p, own);
     while (!d->stop) {
         ml_store_t *st = ml_state_store();
         ml_outbox_result_t r = ML_OUTBOX_IDLE;
 
         apr_pool_clear(p);
         if (st) {
-            r = ml_outbox_step(st, d->queues, d->nqueues, ml_find_mailer, d,
-                               apr_time_sec(apr_time_now()), p, &ev);
+            r = ml_outbox_step(st, &rd, apr_time_sec(apr_time_now()), p, &ev);
             ml_state_note(d->s, r == ML_OUTBOX_STORE_DOWN ? ML_STORE_DOWN : ML_STORE_OK);
             ml_log_event(d->s, d->names, p, &ev);
             ml_count_event(&ev);
-            if (first)
-                ml_outbox_gauges(apr_time_sec(apr_time_now()), &gauged);
         }
         if (r == ML_OUTBOX_IDLE || r == ML_OUTBOX_STORE_DOWN || r == ML_OUTBOX_UNKNOWN_MAILER)
             ml_idle(d);
     }
-    apr_pool_destroy(p);
+    apr_pool_destroy(own);
     /* A plain return, not apr_thread_exit(): pthread_exit() unwinds without
      * returning, so ASan keeps the red zones of this frame poisoned and its
      * own thread teardown then writes over them (a false stack-buffer-overflow
@@ -177,9 +168,21 @@ static apr_status_t ml_deliverers_stop(void *data)
     return APR_SUCCESS;
 }
 
-/* Every configured mailer, by its description. */
+/* Adds kr to rings unless it is there already (virtual hosts inherit theirs). */
+static void ml_add_ring(apr_array_header_t *rings, const ml_keyring_t *kr)
+{
+    int i;
+
+    for (i = 0; i < rings->nelts; i++)
+        if (APR_ARRAY_IDX(rings, i, const ml_keyring_t *) == kr)
+            return;
+    APR_ARRAY_PUSH(rings, const ml_keyring_t *) = kr;
+}
+
+/* Every configured mailer, by its description, and the key files of their
+ * servers (which sealed their mail) into rings. */
 static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads,
-                              const ml_srv_conf_t **names)
+                              const ml_srv_conf_t **names, apr_array_header_t *rings)
 {
     apr_hash_t *h = apr_hash_make(p);
     server_rec *s;
@@ -192,6 +195,7 @@ static apr_hash_t *ml_mailers(apr_pool_t *p, server_rec *main_s, int *nthreads,
             if (!*names || (c->log_hashed == ML_ON && (*names)->log_hashed != ML_ON))
                 *names = c;
             apr_hash_set(h, ml_mailer_describe(c->mailer), APR_HASH_KEY_STRING, c->mailer);
+            ml_add_ring(rings, c->keyring);
             if (c->deliverers > *nthreads)
                 *nthreads = c->deliverers;
         }
@@ -219,7 +223,8 @@ void ml_deliverer_child_init(apr_pool_t *pchild, server_rec *s)
         return;
     d = apr_pcalloc(pchild, sizeof(*d));
     d->s = s;
-    d->mailers = ml_mailers(pchild, s, &n, &d->names);
+    d->rings = apr_array_make(pchild, 2, sizeof(const ml_keyring_t *));
+    d->mailers = ml_mailers(pchild, s, &n, &d->names, d->rings);
     if (!apr_hash_count(d->mailers))
         return;
     ml_deliverer_queues(pchild, d);

@@ -24,4 +24,9 @@ static inline void ml_metrics_gate(const request_rec *r, ml_metric_t outcome)
  * and before a scrape); implemented by the store's glue (ml_state.c). */
 int ml_health_store_ok(server_rec *s, apr_pool_t *p);
 
+/* Sets the outbox's gauges (depth, oldest age) from the store, once per
+ * scrape: reading them walks the outbox, which no request or deliverer
+ * should pay for on a timer (ml_state.c). */
+void ml_outbox_gauges_now(apr_int64_t now);
+
 #endif

@@ -234,31 +234,3 @@ int ml_page_error(ml_req_t *q, int status, const char *title, const char *messag
     a.retry_label = retry_label ? retry_label : ml_msg(q, ML_MSG_REQUEST_NEW_LINK);
     return ml_page_send(q, status, ml_render_error, &a);
 }
-
-int ml_page_email(ml_req_t *q, int lang, const char *email, const char *link, const char *code,
-                  ml_buf_t *text, ml_buf_t *html, const char **subject)
-{
-    ml_tpl_email_text_args_t t = { 0 };
-    ml_tpl_email_html_args_t h = { 0 };
-    ml_tpl_email_subject_args_t s = { 0 };
-    ml_sink_buf_t st, sh;
-    const char *ttl = apr_itoa(q->r->pool, (ml_dir_link_ttl(q->dc) + 59) / 60);
-    apr_size_t n;
-
-    t.site_name = h.site_name = s.site_name = q->sc->site_name;
-    t.link = h.link = link;
-    t.code = h.code = code;
-    t.email = h.email = email;
-    t.ttl_minutes = h.ttl_minutes = ttl;
-    ml_buf_reset(text);
-    ml_buf_reset(html);
-    /* The subject first, through the text buffer: one line, its end dropped. */
-    if (ml_tpl_email_subject(ml_sink_buf_init(&st, text), &s, lang) != APR_SUCCESS)
-        return 0;
-    for (n = text->len; n > 0 && (text->data[n - 1] == '\n' || text->data[n - 1] == ' '); n--)
-        ;
-    *subject = apr_pstrmemdup(q->r->pool, text->data, n);
-    ml_buf_reset(text);
-    return ml_tpl_email_text(ml_sink_buf_init(&st, text), &t, lang) == APR_SUCCESS
-           && ml_tpl_email_html(ml_sink_buf_init(&sh, html), &h, lang) == APR_SUCCESS;
-}

@@ -39,10 +39,4 @@ int ml_page_approve(ml_req_t *q, const ml_link_t *l, const char *token, int stat
 int ml_page_error(ml_req_t *q, int status, const char *title, const char *message,
                   const char *retry_url, const char *retry_label);
 
-/* The link mail in language lang (the language of the page that asked for
- * it, carried with the link: not the opener's): its two bodies rendered into
- * the scratch's buffers, its subject into p. 1 on success. */
-int ml_page_email(ml_req_t *q, int lang, const char *email, const char *link, const char *code,
-                  ml_buf_t *text, ml_buf_t *html, const char **subject);
-
 #endif

@@ -292,65 +292,36 @@ static int ml_route_login(ml_req_t *q, const char *token)
     return ml_page_login(q, HTTP_OK, ml_return_or(ret, "/"), NULL, NULL);
 }
 
-/* Composes the link's mail into the scratch's mail buffer: the same work
- * for every address, allowed or not. 1 on success. */
-static int ml_compose(ml_req_t *q, const char *email, const char *display,
-                      const ml_issued_t *is)
+/* The link's mail as an outbox message: the sealed inputs of its mail,
+ * queued for every address, to be sent only when it may sign in (send), so
+ * that every request does the same work; the deliverer composes it. In the
+ * request pool. */
+static int ml_outbox_entry(ml_req_t *q, const char *email, const char *display, int send,
+                           const ml_issued_t *is, ml_store_mail_t *mail)
 {
-    ml_buf_t *text = ml_scratch_buf(q->scratch, ML_SBUF_TEXT);
-    ml_buf_t *html = ml_scratch_buf(q->scratch, ML_SBUF_HTML);
-    ml_mail_msg_t m = { 0 };
-    const char *link, *err = NULL;
+    ml_outbox_msg_t m = { send, ml_mailer_describe(q->sc->mailer), q->sc->mail_from,
+                          { NULL, email, display, q->sc->site_name, NULL, is->code,
+                            (ml_dir_link_ttl(q->dc) + 59) / 60, ml_web_lang_code(q->lang) } };
 
     /* The origin is configuration, never this request's Host header. */
-    link = apr_pstrcat(q->r->pool, q->sc->origin,
-                       ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is->token, NULL)),
-                       NULL);
-    if (!ml_page_email(q, q->lang, display, link, is->code, text, html, &m.subject)) {
-        err = "a mail template failed";
-    }
-    else {
-        m.from = &q->sc->from;
-        m.to = email;
-        m.lang = ml_web_lang_code(q->lang);
-        m.subject_len = strlen(m.subject);
-        m.text = text->data;
-        m.text_len = text->len;
-        m.html = html->data;
-        m.html_len = html->len;
-        ml_mail_compose(ml_scratch_buf(q->scratch, ML_SBUF_MAIL), &m, &err);
-    }
-    ml_buf_wipe(text);
-    ml_buf_wipe(html);
-    if (err)
-        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "MAGICLINK-034: cannot compose the link mail: %s", err);
-    return err == NULL;
-}
-
-/* The composed mail as an outbox message: queued for every address, to be
- * sent only when it may sign in (send), so that every request does the
- * same work. In the scratch's mail buffer's place, in the request pool. */
-static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_issued_t *is,
-                           ml_store_mail_t *mail)
-{
-    ml_buf_t *msg = ml_scratch_buf(q->scratch, ML_SBUF_MAIL);
-    ml_outbox_msg_t m = { send, ml_mailer_describe(q->sc->mailer), q->sc->from.addr, email,
-                          msg->data, msg->len };
-
+    m.mail.link = apr_pstrcat(q->r->pool, q->sc->origin,
+                              ml_web_route_url(q, apr_pstrcat(q->r->pool, "verify/", is->token,
+                                                              NULL)),
+                              NULL);
     /* One message per link: its id follows from the link's (no second draw
-     * of random bytes, each of which costs system calls in OpenSSL). */
+     * of random bytes). */
     ml_store_key(&q->kr->store_secret, "o", (const char *)is->link.key.b, ML_STORE_KEY_LEN,
                  &mail->id);
     mail->queue = ml_outbox_queue(m.mailer);
-    mail->data = ml_outbox_encode(q->r->pool, &m, &mail->len);
+    mail->data = ml_outbox_seal(q->scratch, q->kr, &mail->id, &m, q->now, q->r->pool,
+                                &mail->len);
     mail->created = mail->due = q->now;
     mail->exp = is->link.exp;
     mail->attempts = 0;
     mail->drop = !send;
     if (!mail->data)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r,
-                      "MAGICLINK-301: cannot encode the link mail as an outbox entry");
+                      "MAGICLINK-301: cannot seal the link mail as an outbox entry");
     return mail->data != NULL;
 }
 
@@ -362,7 +333,7 @@ static int ml_outbox_entry(ml_req_t *q, const char *email, int send, const ml_is
 static int ml_route_generate(ml_req_t *q, const char *token)
 {
     const char *raw, *email, *display, *why = NULL, *ret;
-    int done, rc, allowed, made;
+    int done, rc, allowed;
     ml_store_mail_t mail;
     ml_issued_t is;
 
@@ -386,10 +357,7 @@ static int ml_route_generate(ml_req_t *q, const char *token)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, q->r, "MAGICLINK-104: cannot make a link");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    /* Each step logs its own failure. */
-    made = ml_compose(q, email, display, &is) && ml_outbox_entry(q, email, allowed, &is, &mail);
-    ml_buf_wipe(ml_scratch_buf(q->scratch, ML_SBUF_MAIL));
-    if (!made)
+    if (!ml_outbox_entry(q, email, display, allowed, &is, &mail))
         return HTTP_INTERNAL_SERVER_ERROR;
     if (!ml_issue_under_limits(q, email, &is, &mail, &rc))
         return rc;
@@ -597,6 +565,13 @@ static int ml_route_verify(ml_req_t *q, const char *token)
     return ml_sign_in(q, &l, ML_MET_SIGN_IN_LINK);
 }
 
+/* What a waiting tab's link that does not load counts as: only a forged or
+ * garbled one is an attacker's sign (fail2ban counts "invalid"). */
+static const ml_metric_t ml_code_failed[] = {
+    [ML_LOAD_INVALID] = ML_MET_CODE_INVALID, [ML_LOAD_EXPIRED] = ML_MET_CODE_EXPIRED,
+    [ML_LOAD_USED] = ML_MET_CODE_USED, [ML_LOAD_DOWN] = ML_MET_CODE_STORE_DOWN,
+};
+
 static int ml_code_locked(ml_req_t *q)
 {
     return ml_page_error(q, HTTP_TOO_MANY_REQUESTS, ml_msg(q, ML_MSG_ERROR_TRIES_TITLE),
@@ -623,11 +598,10 @@ static int ml_route_code(ml_req_t *q, const char *token)
                                         ml_msg(q, ML_MSG_ERROR_INCOMPLETE), NULL, NULL));
     /* A malformed entry costs no try: only six digits are ever checked. */
     if (!ml_link_code_clean(ml_web_field(q, "code"), code))
-        return ml_audit(q, l.email, ML_MET_CODE_INVALID,
+        return ml_audit(q, l.email, ML_MET_CODE_MALFORMED,
                           ml_page_code_malformed(q, pending));
     if (!ml_load_link(q, ML_TOKEN_PENDING, pending, &l, &raw, &rc, &why))
-        return ml_audit(q, l.email,
-                        why == ML_LOAD_DOWN ? ML_MET_CODE_STORE_DOWN : ML_MET_CODE_INVALID, rc);
+        return ml_audit(q, l.email, ml_code_failed[why], rc);
     if (!ml_web_equal(l.nonce, q->bind_nonce))
         return ml_audit(q, l.email, ML_MET_CODE_INVALID, ml_csrf_failed(q));
     /* The try is counted in the link's own record before the code is
@@ -637,7 +611,7 @@ static int ml_route_code(ml_req_t *q, const char *token)
     if (src == ML_STORE_OVER)
         return ml_audit(q, l.email, ML_MET_CODE_LOCKED, ml_code_locked(q));
     if (src == ML_STORE_NOTFOUND)
-        return ml_audit(q, l.email, ML_MET_CODE_INVALID, ml_link_expired(q));
+        return ml_audit(q, l.email, ML_MET_CODE_EXPIRED, ml_link_expired(q));
     if (src != ML_STORE_OK)
         return ml_audit(q, l.email, ML_MET_CODE_STORE_DOWN,
                           ml_unavailable(q, APR_EGENERAL, "counting code tries"));

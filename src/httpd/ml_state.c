@@ -145,3 +145,15 @@ int ml_health_store_ok(server_rec *s, apr_pool_t *p)
 
     return st && ml_state_note(s, ml_store_ping(st)) == ML_STORE_OK;
 }
+
+void ml_outbox_gauges_now(apr_int64_t now)
+{
+    ml_store_t *st = ml_the_store;
+    apr_int64_t oldest = 0;
+    int depth = 0;
+
+    if (!st || ml_store_outbox_stats(st, now, &depth, &oldest) != ML_STORE_OK)
+        return;
+    ml_metric_gauge_set(ML_GAUGE_OUTBOX_DEPTH, depth);
+    ml_metric_gauge_set(ML_GAUGE_OUTBOX_OLDEST_AGE, oldest ? now - oldest : 0);
+}

@@ -32,6 +32,30 @@ def events(server, since):
     return [m.groups() for m in LINE.finditer(text)], text
 
 
+def link_requested(server, addr):
+    """A browser that asked for a link to addr: (browser, its waiting page, the mail)."""
+    b = Browser(server)
+    page = b.request_link(addr)
+    return b, page, server.mailbox.take(addr)
+
+
+def fail2ban_counts(log_text, tmp_path):
+    """What the real fail2ban-regex, with the system's configuration and our filter,
+    counts per address in log_text."""
+    if shutil.which("fail2ban-regex") is None:
+        pytest.fail("fail2ban-regex is not installed (make deps)")
+    log = tmp_path / "error.log"
+    log.write_text(log_text)
+    conf = tmp_path / "fail2ban"
+    shutil.copytree(SYSTEM, conf, symlinks=True)
+    shutil.copy(FILTER, conf / "filter.d" / FILTER.name)
+    proc = subprocess.run(["fail2ban-regex", "--out", "ip", str(log),
+                           str(conf / "filter.d" / FILTER.name)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return collections.Counter(proc.stdout.split())
+
+
 def test_each_decision_is_one_line(server, unique_email):
     since = server.error_log_size()
     addr = unique_email()
@@ -45,6 +69,7 @@ def test_each_decision_is_one_line(server, unique_email):
     expect(b.post(C.LOGOUT, data={C.CSRF_FIELD: b.login().csrf, "scope": "browser"}),
            C.LOGGED_OUT)
     expect(stolen.private(), C.LOGIN_REDIRECT)           # the signed-out copy, refused
+    expect(stolen.private(), C.LOGIN_REDIRECT)           # its cookie cleared: no 2nd line
     got, text = events(server, since)
     outcomes = [(tag, outcome) for tag, _, _, _, outcome in got]
     assert outcomes == [("110", "mailed"), ("131", "wrong"), ("120", "signed_in"),
@@ -55,35 +80,37 @@ def test_each_decision_is_one_line(server, unique_email):
 
 
 def test_fail2ban_counts_the_failures_this_server_logged(server, unique_email, tmp_path):
-    if shutil.which("fail2ban-regex") is None:
-        pytest.fail("fail2ban-regex is not installed (make deps)")
     since = server.error_log_size()
-    b = Browser(server)
-    addr = unique_email()
-    page = b.request_link(addr)
-    mail = server.mailbox.take(addr)
+    b, page, mail = link_requested(server, unique_email())
     for _ in range(C.CODE_TRIES):
         expect(b.enter_code(page, wrong(mail.code)), C.WRONG_CODE)          # 5 x wrong
     expect(b.enter_code(page, mail.code), C.CODE_TRIES_EXHAUSTED)          # locked
     expect(b.post(C.VERIFY + "A" * 38, data={C.CSRF_FIELD: page.csrf}),
            C.LINK_INVALID)                                                 # invalid
-    expect(b.generate({C.CSRF_FIELD: "forged", "email": addr}), C.CSRF_FAILED)   # csrf
-    b.request_link(addr)                                                   # 2nd of 2
-    expect(b.generate({C.CSRF_FIELD: b.login().csrf, "email": addr}), C.THROTTLED)
+    expect(b.generate({C.CSRF_FIELD: "forged", "email": mail.to[0]}), C.CSRF_FAILED)  # csrf
+    b.request_link(mail.to[0])                                             # 2nd of 2
+    expect(b.generate({C.CSRF_FIELD: b.login().csrf, "email": mail.to[0]}), C.THROTTLED)
     got, _ = events(server, since)
     counted = [o for *_, o in got if o in ("wrong", "locked", "throttled", "csrf", "invalid")]
     assert collections.Counter(counted) == {"wrong": 5, "locked": 1, "invalid": 1, "csrf": 1,
                                             "throttled": 1}
-    log = tmp_path / "error.log"
-    log.write_text(ml_httpd.error_log_since(server, since))
-    conf = tmp_path / "fail2ban"
-    shutil.copytree(SYSTEM, conf, symlinks=True)
-    shutil.copy(FILTER, conf / "filter.d" / FILTER.name)
-    proc = subprocess.run(["fail2ban-regex", "--out", "ip", str(log),
-                           str(conf / "filter.d" / FILTER.name)],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert collections.Counter(proc.stdout.split()) == {"127.0.0.1": 9}, proc.stdout
+    counts = fail2ban_counts(ml_httpd.error_log_since(server, since), tmp_path)
+    assert counts == {"127.0.0.1": 9}, counts
+
+
+def test_an_honest_visitors_slips_at_the_code_are_not_counted(server, unique_email, tmp_path):
+    """A code that is not six digits, and one typed after the link was used in another
+    tab: logged as what they are, and the fail2ban filter counts neither."""
+    since = server.error_log_size()
+    b, page, mail = link_requested(server, unique_email())
+    assert b.enter_code(page, "12").status_code == 400                    # malformed
+    expect(b.confirm(mail.token), C.SIGNED_IN)
+    assert b.enter_code(page, mail.code).status_code == 410               # used
+    got, text = events(server, since)
+    assert [(tag, o) for tag, _, _, _, o in got if tag.startswith("13")] == \
+        [("137", "malformed"), ("136", "used")], text
+    counts = fail2ban_counts(text, tmp_path)
+    assert counts == {}, counts
 
 
 HASHED = ml_httpd.Config(server_conf="MagicLinkLogAddresses Hashed")

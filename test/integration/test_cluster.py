@@ -334,7 +334,8 @@ def outage(lab, httpd_factory, cache_factory, shared_keyfile):
     stolen = signed_out.copy()
     expect(signed_out.post(C.LOGOUT, data={C.CSRF_FIELD: signed_out.login().csrf}),
            C.LOGGED_OUT)
-    expect(via(stolen, a).private(), C.LOGIN_REDIRECT)
+    # Refused, and told to drop the cookie; a thief keeps it (a copy of the copy asks).
+    expect(via(stolen.copy(), a).private(), C.LOGIN_REDIRECT)
     waiting = Browser(a)
     addr = f"waiting.{kind}@example.com"
     page = waiting.request_link(addr)

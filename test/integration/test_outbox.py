@@ -13,7 +13,9 @@ import time
 from pathlib import Path
 
 import pytest
+import requests
 from aiosmtpd.controller import Controller
+from prometheus_client.parser import text_string_to_metric_families
 
 import ml_contract as C
 import ml_httpd
@@ -239,6 +241,38 @@ def test_a_full_maildir_loses_nothing(httpd_factory, unique_email, expect_errors
     finally:
         subprocess.run(["umount", "-l", str(mnt)], check=False)
         shutil.rmtree(mnt, ignore_errors=True)
+
+
+def test_a_scrape_counts_the_mail_that_waits(httpd_factory, fresh, unique_email,
+                                             expect_errors):
+    """magiclink_outbox_depth and _oldest_age_seconds, read by the scrape from the store:
+    three mails wait while the relay is down, none once it is back."""
+    expect_errors(r"MAGICLINK-141")
+    fresh.stop()
+    srv = httpd_factory("outbox-gauges", ml_httpd.Config(server_conf=(
+        f"MagicLinkMailer smtp://127.0.0.1:{fresh.port}\n"
+        "<Location /metrics>\n    SetHandler magiclink-metrics\n"
+        "    Require ip 127.0.0.1\n</Location>")))
+    addrs = [unique_email() for _ in range(3)]
+    for a in addrs:
+        Browser(srv).request_link(a)
+    time.sleep(1.1)                                     # the oldest has waited a second
+
+    def gauges():
+        r = requests.get(srv.url("/metrics"), timeout=30)
+        assert r.status_code == 200, r.status_code
+        return {s.name: s.value for f in text_string_to_metric_families(r.text)
+                for s in f.samples if s.name.startswith("magiclink_outbox_")}
+
+    got = gauges()
+    assert got["magiclink_outbox_depth"] == 3, got
+    assert got["magiclink_outbox_oldest_age_seconds"] >= 1, got
+    fresh.start()
+    fresh.wait_for(addrs)
+    deadline = time.monotonic() + WAIT
+    while gauges()["magiclink_outbox_depth"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert gauges() == {"magiclink_outbox_depth": 0, "magiclink_outbox_oldest_age_seconds": 0}
 
 
 def test_a_full_outbox_answers_503_for_everyone(httpd_factory, fresh, unique_email,

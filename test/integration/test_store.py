@@ -181,6 +181,23 @@ def test_the_link_is_short(server, browser, unique_email):
     assert info["email"] == addr and info["used"] is False and info["tries"] == 0
 
 
+def test_the_store_file_never_shows_a_link_or_its_code(server, browser, unique_email):
+    """The store is readable by every process of httpd's User (a CGI among them), the
+    key file is not: the queued mail is sealed, and the link record holds no token and
+    no code. Read after delivery, so freed pages that held the entry are in the file
+    too (LMDB does not wipe them)."""
+    addrs = [unique_email() for _ in range(3)]
+    mails = []
+    for a in addrs:
+        browser.request_link(a)
+        mails.append(server.mailbox.take(a))
+    data = (server.dir / "state" / "data.mdb").read_bytes()
+    assert any(a.encode() in data for a in addrs)     # the file is the one written
+    for m in mails:
+        assert m.token.encode() not in data
+        assert m.code.encode() not in data
+
+
 FULL = ml_httpd.Config(server_conf="MagicLinkCache lmdb:{dir}/state size=1M")
 
 

@@ -58,7 +58,8 @@ def test_counts_exactly_the_failed_steps_per_address(confdir):
 # The sample's lines (1-based) the filter must match, and no other: the module's
 # wrong/locked/throttled/csrf/invalid lines. Not: mailed, signed_in, signed_out,
 # the Referer and return-path injections (19, 21), outcome=wrongful (22), other
-# modules' lines that carry the same words (23-27).
+# modules' lines that carry the same words (23-27), an honest visitor's slips at the
+# code (29-31: its link expired or used meanwhile, a code that is not six digits).
 MATCHED_LINES = {5, 6, 7, 8, 11, 12, 13, 14, 16, 17, 18, 20, 28}
 
 
@@ -79,7 +80,7 @@ def test_every_counted_outcome_appears_in_the_sample():
     """The sample exercises each outcome the filter counts, and each it must not."""
     text = SAMPLE.read_text()
     for outcome in ("wrong", "locked", "throttled", "csrf", "invalid",
-                    "mailed", "signed_in", "signed_out"):
+                    "mailed", "signed_in", "signed_out", "expired", "used", "malformed"):
         assert f"outcome={outcome}\n" in text or f"outcome={outcome}," in text, outcome
 
 

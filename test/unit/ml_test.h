@@ -15,6 +15,8 @@
 #include <apr_strings.h>
 #include <string.h>
 
+#include "ml_keyring.h"
+
 static inline void ml_test_unhex(const char *hex, unsigned char *out, size_t n)
 {
     size_t i;
@@ -23,6 +25,18 @@ static inline void ml_test_unhex(const char *hex, unsigned char *out, size_t n)
         assert_int_equal(sscanf(hex + 2 * i, "%2x", &v), 1);
         out[i] = (unsigned char)v;
     }
+}
+
+/* A key ring parsed from key-file text; the test fails when it does not parse. */
+static inline ml_keyring_t *ml_test_ring(const ml_crypto_t *crypto, const char *text,
+                                         apr_pool_t *p)
+{
+    ml_keyring_t *kr = NULL;
+    char err[256];
+
+    assert_int_equal(ml_keyring_parse(&kr, crypto, text, strlen(text), "test", p, err,
+                                      sizeof(err)), APR_SUCCESS);
+    return kr;
 }
 
 #endif

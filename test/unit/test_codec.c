@@ -27,12 +27,7 @@ static const apr_int64_t NOW = 1700000000;
 
 static ml_keyring_t *ring(const char *text)
 {
-    ml_keyring_t *kr = NULL;
-    char err[256];
-
-    assert_int_equal(ml_keyring_parse(&kr, crypto, text, strlen(text), "test", pool, err,
-                                      sizeof(err)), APR_SUCCESS);
-    return kr;
+    return ml_test_ring(crypto, text, pool);
 }
 
 /* Parse failure: returns the message. */

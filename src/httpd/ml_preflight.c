@@ -8,6 +8,7 @@
 #include "apr_strings.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <grp.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -81,12 +82,41 @@ static const char *ml_dirname(apr_pool_t *p, const char *path)
     return apr_pstrmemdup(p, path, (apr_size_t)(slash - path));
 }
 
+/* The directory a key file lives in must be out of User's reach: who may
+ * write it may put another file (or link) in the key's place. */
+static int ml_key_dir_ok(server_rec *s, const char *directive, const char *path,
+                         const char *dir, const char *via, const ml_runner_t *r)
+{
+    struct stat st;
+
+    if (stat(dir, &st) != 0) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
+                     "MAGICLINK-402: %s %s: cannot examine its directory %s%s", directive,
+                     path, dir, via);
+        return 0;
+    }
+    /* In a sticky directory (such as /tmp) only the owner of a file may
+     * rename or remove it, so writing there does not reach root's file. */
+    if (st.st_uid == r->uid || ((ml_runner_bits(r, &st) & 2) && !(st.st_mode & S_ISVTX))) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                     "MAGICLINK-401: %s %s: its directory %s%s is %s User %s, "
+                     "who could replace the file; keep it in a directory only root may "
+                     "write, such as /etc/apache2",
+                     directive, path, dir, via, st.st_uid == r->uid ? "owned by" : "writable by",
+                     r->name);
+        return 0;
+    }
+    return 1;
+}
+
 int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *directive,
                           const char *path)
 {
     const char *dir = ml_dirname(p, path);
+    char *real;
     struct stat st;
     ml_runner_t r;
+    int ok;
 
     ml_runner(p, &r);
     if (!r.switched)
@@ -98,23 +128,16 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *directive,
                      directive, path, r.name);
         return !OK;
     }
-    if (stat(dir, &st) != 0) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, errno, s,
-                     "MAGICLINK-402: %s %s: cannot examine its directory %s", directive,
-                     path, dir);
+    if (!ml_key_dir_ok(s, directive, path, dir, "", &r))
         return !OK;
-    }
-    /* In a sticky directory (such as /tmp) only the owner of a file may
-     * rename or remove it, so writing there does not reach root's file. */
-    if (st.st_uid == r.uid || ((ml_runner_bits(&r, &st) & 2) && !(st.st_mode & S_ISVTX))) {
-        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
-                     "MAGICLINK-401: %s %s: its directory %s is %s User %s, "
-                     "who could replace the file; keep it in a directory only root may "
-                     "write, such as /etc/apache2",
-                     directive, path, dir, st.st_uid == r.uid ? "owned by" : "writable by", r.name);
-        return !OK;
-    }
-    return OK;
+    /* A symbolic link (of the file or of a directory on its way) leads to
+     * the directory that holds the key: that one must be out of reach too. */
+    real = realpath(path, NULL);
+    ok = !real || !strcmp(ml_dirname(p, real), dir)
+         || ml_key_dir_ok(s, directive, path, ml_dirname(p, real), " (where its path leads)",
+                          &r);
+    free(real);
+    return ok ? OK : !OK;
 }
 
 /* lmdb:DIR: the children write the store's files in DIR. A directory that

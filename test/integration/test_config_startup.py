@@ -84,6 +84,22 @@ KEY_TRAPS = {
 }
 
 
+def linked_key(make_server):
+    """kdir/keys (in a directory of root's) is a symbolic link to a root-owned key in a
+    directory User owns: a CGI could put another key file where the link leads."""
+    srv = make_server("key-linked", ml_httpd.Config(key_file="{dir}/kdir/keys"))
+    target = srv.dir / "userdir" / "keys"
+    put_key(target, dir_owner=run_ids())
+    srv.keyfile.parent.mkdir(parents=True, exist_ok=True)
+    srv.keyfile.symlink_to(target)
+    return srv
+
+
+KEY_TRAPS["key linked into a dir owned by User"] = (
+    linked_key, r"MAGICLINK-401: MagicLinkKeyFile \S+/kdir/keys: its directory \S+/userdir "
+                r"\(where its path leads\) is owned by User www-data")
+
+
 @needs_root
 def test_root_key_in_a_sticky_world_writable_dir_is_accepted(make_server):
     """Sticky (like /tmp): User may write there but cannot replace root's file."""

@@ -9,7 +9,7 @@ import pytest
 
 import ml_contract as C
 import ml_httpd
-from ml_client import expect, location_path, set_cookies
+from ml_client import Browser, expect, location_path, set_cookies
 
 ECHO = 'Header always set X-Echo-Email "%{MAGICLINK_EMAIL}e"\n' \
        'Header always set X-Echo-Pass "expr=%{req:X-ML-User}"'
@@ -131,6 +131,25 @@ def test_logout_clears_the_cookie_and_revokes_the_session(browser, new_browser, 
     assert C.SESSION_COOKIE in cookies and _cleared(cookies[C.SESSION_COOKIE][1]), cookies
     expect(browser.private(), C.LOGIN_REDIRECT)
     expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)            # ...until logout
+
+
+SHORT_HANDLER = ml_httpd.Config(magic_conf="MagicLinkSessionTTL 2")
+
+
+def test_a_sign_out_outlives_the_handlers_shorter_session_ttl(httpd_factory, unique_email):
+    """The sign-out record is kept for the longest MagicLinkSessionTTL configured (here
+    /private's default, 7 days), not the handler's 2 s: a copy of the session, still
+    young enough for /private, stays out once the handler's lifetime has passed."""
+    srv = httpd_factory("short-handler-ttl", SHORT_HANDLER)
+    b = Browser(srv)
+    b.sign_in(unique_email())
+    old = b.cookie(C.SESSION_COOKIE)
+    thief = Browser(srv)
+    expect(with_cookie(thief, old), C.OK, C.TEXT_SECRET_PAGE)           # a copy works...
+    expect(b.post(C.LOGOUT, data={C.CSRF_FIELD: b.login().csrf}), C.LOGGED_OUT)
+    time.sleep(3)                                     # past the handler's lifetime
+    Browser(srv).request_link(unique_email())         # a write: expired records are swept
+    expect(with_cookie(thief, old), C.LOGIN_REDIRECT)                   # ...and stays out
 
 
 def _iat(server, browser):

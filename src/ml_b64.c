@@ -59,6 +59,18 @@ apr_status_t ml_b64_encode(ml_buf_t *out, const unsigned char *in, apr_size_t n)
     return APR_SUCCESS;
 }
 
+apr_status_t ml_b64_encode_raw(ml_buf_t *out, const unsigned char *in, apr_size_t n)
+{
+    apr_size_t start = out->len;
+
+    if (ml_b64_encode(out, in, n) != APR_SUCCESS)
+        return APR_ENOMEM;
+    while (out->len > start && out->data[out->len - 1] == '=')
+        out->len--;
+    out->data[out->len] = '\0';
+    return APR_SUCCESS;
+}
+
 apr_status_t ml_b64_decode(ml_buf_t *out, const char *in, apr_size_t n)
 {
     const unsigned char *s = (const unsigned char *)in;
@@ -101,4 +113,30 @@ apr_status_t ml_b64_decode(ml_buf_t *out, const char *in, apr_size_t n)
     out->len = (apr_size_t)(o - (unsigned char *)out->data);
     out->data[out->len] = '\0';
     return APR_SUCCESS;
+}
+
+static int ml_hexval(char ch)
+{
+    if (ch >= '0' && ch <= '9')
+        return ch - '0';
+    if (ch >= 'a' && ch <= 'f')
+        return ch - 'a' + 10;
+    if (ch >= 'A' && ch <= 'F')
+        return ch - 'A' + 10;
+    return -1;
+}
+
+int ml_hex_decode(const char *in, apr_size_t n, unsigned char *out)
+{
+    apr_size_t i;
+
+    if (n % 2)
+        return 0;
+    for (i = 0; i < n / 2; i++) {
+        int hi = ml_hexval(in[2 * i]), lo = ml_hexval(in[2 * i + 1]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (unsigned char)(hi << 4 | lo);
+    }
+    return 1;
 }

@@ -13,7 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
-#define ML_JWT_PEM_MAX   65536      /* the key file limit of ml_keyfile_check */
+#define ML_JWT_PEM_MAX   65536      /* the key file limit of ml_keyfile_read */
 #define ML_JWT_JTI_BYTES 16
 #define ML_JWT_DER_MAX   80         /* an ECDSA P-256 signature in DER: at most 72 */
 
@@ -22,18 +22,6 @@ static volatile apr_uint32_t ml_jwt_serial_next;
 const char *ml_jwt_alg_name(ml_jwt_alg_t alg)
 {
     return alg == ML_JWT_ES256 ? "ES256" : "EdDSA";
-}
-
-apr_status_t ml_jwt_b64(ml_buf_t *out, const unsigned char *in, apr_size_t n)
-{
-    apr_size_t start = out->len;
-
-    if (ml_b64_encode(out, in, n) != APR_SUCCESS)
-        return APR_ENOMEM;
-    while (out->len > start && out->data[out->len - 1] == '=')
-        out->len--;
-    out->data[out->len] = '\0';
-    return APR_SUCCESS;
 }
 
 /* ---- the ring ---- */
@@ -71,7 +59,7 @@ static int ml_jwt_coord(char out[ML_JWT_COORD_B64 + 1], const unsigned char raw[
     char tmp[ML_JWT_COORD_B64 + 2];     /* the padded form and its NUL, before the trim */
     ml_buf_t b = { tmp, 0, sizeof(tmp) };
 
-    if (ml_jwt_b64(&b, raw, 32) != APR_SUCCESS || b.len != ML_JWT_COORD_B64)
+    if (ml_b64_encode_raw(&b, raw, 32) != APR_SUCCESS || b.len != ML_JWT_COORD_B64)
         return 0;
     memcpy(out, tmp, ML_JWT_COORD_B64 + 1);
     return 1;
@@ -121,7 +109,7 @@ static apr_status_t ml_jwt_key_header(ml_jwt_key_t *k, apr_pool_t *p)
                          ml_jwt_alg_name(k->alg), k->kid);
 
     ml_buf_init(&b);
-    if (ml_jwt_b64(&b, raw, (apr_size_t)n) != APR_SUCCESS) {
+    if (ml_b64_encode_raw(&b, raw, (apr_size_t)n) != APR_SUCCESS) {
         ml_buf_free(&b);
         return APR_ENOMEM;
     }
@@ -207,30 +195,15 @@ apr_status_t ml_jwt_ring_add_pem(ml_jwt_ring_t *ring, const char *kid, const cha
 apr_status_t ml_jwt_ring_add_file(ml_jwt_ring_t *ring, const char *kid, const char *path,
                                   apr_pool_t *p, char *err, apr_size_t errlen)
 {
-    char *text = malloc(ML_JWT_PEM_MAX), ebuf[120];
-    apr_size_t len = ML_JWT_PEM_MAX;
-    apr_file_t *f;
+    char *text = malloc(ML_JWT_PEM_MAX);
+    apr_size_t len = 0;
     apr_status_t rv;
 
     if (!text) {
         apr_snprintf(err, errlen, "%s: out of memory", path);
         return APR_ENOMEM;
     }
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, 0, p);
-    if (rv != APR_SUCCESS) {
-        apr_snprintf(err, errlen, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
-        free(text);
-        return rv;
-    }
-    rv = ml_keyfile_check(path, f, err, errlen);
-    if (rv == APR_SUCCESS) {
-        rv = apr_file_read_full(f, text, ML_JWT_PEM_MAX, &len);
-        if (rv == APR_EOF)
-            rv = APR_SUCCESS;
-        if (rv != APR_SUCCESS)
-            apr_snprintf(err, errlen, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
-    }
-    apr_file_close(f);
+    rv = ml_keyfile_read(path, text, ML_JWT_PEM_MAX, &len, p, err, errlen);
     if (rv == APR_SUCCESS)
         rv = ml_jwt_ring_add_pem(ring, kid, text, len, path, p, err, errlen);
     OPENSSL_cleanse(text, ML_JWT_PEM_MAX);
@@ -350,7 +323,7 @@ static const char *ml_jwt_fresh_jti(char out[32])
     ml_buf_t b = { out, 0, 32 };
 
     if (ml_crypto_random(raw, sizeof(raw)) != APR_SUCCESS
-        || ml_jwt_b64(&b, raw, sizeof(raw)) != APR_SUCCESS)
+        || ml_b64_encode_raw(&b, raw, sizeof(raw)) != APR_SUCCESS)
         return NULL;
     return out;
 }
@@ -384,7 +357,7 @@ apr_status_t ml_jwt_sign(const ml_jwt_ring_t *ring, const ml_jwt_claims_t *c, ml
     if (rv == APR_SUCCESS)
         rv = ml_buf_putc(out, '.');
     if (rv == APR_SUCCESS)
-        rv = ml_jwt_b64(out, (const unsigned char *)work->data, work->len);
+        rv = ml_b64_encode_raw(out, (const unsigned char *)work->data, work->len);
     ml_buf_wipe(work);
     if (rv != APR_SUCCESS) {
         *why = "out of memory";
@@ -396,7 +369,7 @@ apr_status_t ml_jwt_sign(const ml_jwt_ring_t *ring, const ml_jwt_claims_t *c, ml
     }
     rv = ml_buf_putc(out, '.');
     if (rv == APR_SUCCESS)
-        rv = ml_jwt_b64(out, sig, sizeof(sig));
+        rv = ml_b64_encode_raw(out, sig, sizeof(sig));
     if (rv != APR_SUCCESS)
         *why = "out of memory";
     return rv;

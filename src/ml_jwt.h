@@ -58,7 +58,7 @@ apr_status_t ml_jwt_ring_add_pem(ml_jwt_ring_t *ring, const char *kid, const cha
                                  apr_size_t len, const char *origin, apr_pool_t *p,
                                  char *err, apr_size_t errlen);
 
-/* The same, from a file that passes ml_keyfile_check. */
+/* The same, from a file that passes ml_keyfile_read's checks. */
 apr_status_t ml_jwt_ring_add_file(ml_jwt_ring_t *ring, const char *kid, const char *path,
                                   apr_pool_t *p, char *err, apr_size_t errlen);
 
@@ -86,9 +86,6 @@ apr_status_t ml_jwt_sign(const ml_jwt_ring_t *ring, const ml_jwt_claims_t *c, ml
 /* The JWS signature of in[0..n) under k: 64 bytes (RFC 8037 / RFC 7518 3.4). */
 apr_status_t ml_jwt_sign_raw(const ml_jwt_key_t *k, const void *in, apr_size_t n,
                              unsigned char sig[ML_JWT_SIG_LEN]);
-
-/* Appends base64url without padding (RFC 7515 section 2). */
-apr_status_t ml_jwt_b64(ml_buf_t *out, const unsigned char *in, apr_size_t n);
 
 /* A fresh private key ("ed25519" or "es256") as PKCS#8 PEM, appended to out. */
 apr_status_t ml_jwt_keygen_pem(const char *alg, ml_buf_t *out, const char **why);

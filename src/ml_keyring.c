@@ -1,4 +1,5 @@
 #include "ml_keyring.h"
+#include "ml_b64.h"
 
 #include <apr_atomic.h>
 #include <apr_file_io.h>
@@ -26,30 +27,10 @@ int ml_key_id_valid(const char *id)
     return n > 0 && n <= ML_KEY_ID_MAX;
 }
 
-static int ml_hexval(char ch)
-{
-    if (ch >= '0' && ch <= '9')
-        return ch - '0';
-    if (ch >= 'a' && ch <= 'f')
-        return ch - 'a' + 10;
-    if (ch >= 'A' && ch <= 'F')
-        return ch - 'A' + 10;
-    return -1;
-}
-
+/* 64 hex digits: a 256-bit key. */
 static int ml_hex32(const char *s, apr_size_t n, unsigned char out[ML_KEY_BYTES])
 {
-    apr_size_t i;
-
-    if (n != 2 * ML_KEY_BYTES)
-        return 0;
-    for (i = 0; i < ML_KEY_BYTES; i++) {
-        int hi = ml_hexval(s[2 * i]), lo = ml_hexval(s[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out[i] = (unsigned char)(hi << 4 | lo);
-    }
-    return 1;
+    return n == 2 * ML_KEY_BYTES && ml_hex_decode(s, n, out);
 }
 
 /* Splits the next whitespace-separated field of [*s, end). */
@@ -208,7 +189,8 @@ apr_status_t ml_keyring_parse(ml_keyring_t **out, const ml_crypto_t *c, const ch
     return APR_SUCCESS;
 }
 
-apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_size_t errlen)
+static apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err,
+                                     apr_size_t errlen)
 {
     apr_os_file_t fd;
     struct stat st;
@@ -235,11 +217,9 @@ apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_si
     return APR_SUCCESS;
 }
 
-apr_status_t ml_keyring_load(ml_keyring_t **out, const ml_crypto_t *c, const char *path,
+apr_status_t ml_keyfile_read(const char *path, char *buf, apr_size_t cap, apr_size_t *len,
                              apr_pool_t *p, char *err, apr_size_t errlen)
 {
-    char text[ML_KEYFILE_MAX];
-    apr_size_t len = sizeof(text);
     apr_file_t *f;
     apr_status_t rv;
     char ebuf[120];
@@ -251,13 +231,23 @@ apr_status_t ml_keyring_load(ml_keyring_t **out, const ml_crypto_t *c, const cha
     }
     rv = ml_keyfile_check(path, f, err, errlen);
     if (rv == APR_SUCCESS) {
-        rv = apr_file_read_full(f, text, sizeof(text), &len);
+        rv = apr_file_read_full(f, buf, cap, len);
         if (rv == APR_EOF)
             rv = APR_SUCCESS;
         if (rv != APR_SUCCESS)
             apr_snprintf(err, errlen, "%s: %s", path, apr_strerror(rv, ebuf, sizeof(ebuf)));
     }
     apr_file_close(f);
+    return rv;
+}
+
+apr_status_t ml_keyring_load(ml_keyring_t **out, const ml_crypto_t *c, const char *path,
+                             apr_pool_t *p, char *err, apr_size_t errlen)
+{
+    char text[ML_KEYFILE_MAX];
+    apr_size_t len = 0;
+    apr_status_t rv = ml_keyfile_read(path, text, sizeof(text), &len, p, err, errlen);
+
     if (rv == APR_SUCCESS)
         rv = ml_keyring_parse(out, c, text, len, path, p, err, errlen);
     OPENSSL_cleanse(text, sizeof(text));

@@ -60,8 +60,11 @@ apr_status_t ml_keyring_keygen(const char *id, char *line, apr_size_t linelen);
 
 int ml_key_id_valid(const char *id);
 
-/* The checks every secret file gets (this key file, the JWT signing keys):
- * a regular file of at most 64 KiB without group or other permissions. */
-apr_status_t ml_keyfile_check(const char *path, apr_file_t *f, char *err, apr_size_t errlen);
+/* Reads a secret file (this key file, the JWT signing keys) into
+ * buf[0..cap), *len its size, after the checks every one gets: a regular
+ * file of at most 64 KiB without group or other permissions. The caller
+ * wipes buf. */
+apr_status_t ml_keyfile_read(const char *path, char *buf, apr_size_t cap, apr_size_t *len,
+                             apr_pool_t *p, char *err, apr_size_t errlen);
 
 #endif

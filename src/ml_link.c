@@ -46,12 +46,8 @@ static int ml_code(const unsigned char r[4], char out[ML_CODE_DIGITS + 1])
 static void ml_b64url_encode(ml_buf_t *out, const unsigned char *in, apr_size_t n)
 {
     out->len = 0;
-    if (ml_b64_encode(out, in, n) != APR_SUCCESS) {
+    if (ml_b64_encode_raw(out, in, n) != APR_SUCCESS)
         out->len = 0;
-        return;
-    }
-    while (out->len && out->data[out->len - 1] == '=')
-        out->len--;
 }
 
 /* Copies a sealed value out of the scratch into p. */
@@ -313,23 +309,32 @@ int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char 
     return CRYPTO_memcmp(h, l->code_hash, ML_CODE_HASH_LEN) == 0;
 }
 
+int ml_link_digits(const char *typed, const char *seps, char *out, int max)
+{
+    int n = 0;
+
+    for (; typed && *typed; typed++) {
+        if (*typed >= '0' && *typed <= '9') {
+            if (n == max)
+                return -1;
+            out[n++] = *typed;
+        }
+        else if (!strchr(seps, *typed))
+            return -1;
+    }
+    out[n] = '\0';
+    return n;
+}
+
 int ml_link_match_ok(const ml_link_t *l, const char *typed)
 {
     char want[ML_MATCH_DIGITS + 1], got[ML_MATCH_DIGITS + 1];
-    int n = 0;
+    int n;
 
-    if (!l->match || strlen(l->match) != ML_MATCH_DIGITS || !typed)
+    if (!l->match || strlen(l->match) != ML_MATCH_DIGITS)
         return 0;
-    for (; *typed; typed++) {
-        if (*typed >= '0' && *typed <= '9') {
-            if (n == ML_MATCH_DIGITS)
-                return 0;
-            got[n++] = *typed;
-        }
-        else if (*typed != ' ' && *typed != '\t')
-            return 0;
-    }
-    if (n == 0)
+    n = ml_link_digits(typed, " \t", got, ML_MATCH_DIGITS);
+    if (n <= 0)
         return 0;
     /* "7" is "07": right-aligned, zero-filled. */
     memset(want, '0', ML_MATCH_DIGITS);
@@ -340,19 +345,7 @@ int ml_link_match_ok(const ml_link_t *l, const char *typed)
 
 int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1])
 {
-    int n = 0;
-
-    for (; typed && *typed; typed++) {
-        if (*typed >= '0' && *typed <= '9') {
-            if (n == ML_CODE_DIGITS)
-                return 0;
-            out[n++] = *typed;
-        }
-        else if (*typed != ' ' && *typed != '-' && *typed != '\t')
-            return 0;
-    }
-    out[n] = '\0';
-    return n == ML_CODE_DIGITS;
+    return ml_link_digits(typed, " -\t", out, ML_CODE_DIGITS) == ML_CODE_DIGITS;
 }
 
 /* ---- claim checks for bindings and sessions ---- */

@@ -105,6 +105,11 @@ int ml_link_code_matches(const ml_keyring_t *kr, const ml_link_t *l, const char 
  * "07") against the link's number; 0 when the link has none. */
 int ml_link_match_ok(const ml_link_t *l, const char *typed);
 
+/* The digits of typed (NULL: none) into out, NUL-terminated, skipping the
+ * characters in seps: how many, or -1 for any other character or more than
+ * max digits (out has room for max + 1). */
+int ml_link_digits(const char *typed, const char *seps, char *out, int max);
+
 /* A typed code read the forgiving way: digits kept, spaces and dashes
  * dropped; 1 when exactly ML_CODE_DIGITS digits remain (into out). */
 int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1]);

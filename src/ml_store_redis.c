@@ -25,6 +25,7 @@
  * was only stalled: every such late effect errs on the closed side (a link
  * taken or a try counted that nobody saw succeed). */
 #include "ml_store.h"
+#include "ml_b64.h"
 #include "ml_random.h"
 
 #include <apr_strings.h>
@@ -926,26 +927,7 @@ static apr_status_t ml_redis_open(ml_store_t *st, char *err, apr_size_t errlen)
 
 static int ml_redis_hex_key(const char *hex, apr_size_t n, ml_store_key_t *out)
 {
-    apr_size_t i;
-
-    if (n != 2 * ML_STORE_KEY_LEN)
-        return 0;
-    for (i = 0; i < ML_STORE_KEY_LEN; i++) {
-        unsigned v = 0;
-        int j;
-        for (j = 0; j < 2; j++) {
-            char c = hex[2 * i + j];
-            v <<= 4;
-            if (c >= '0' && c <= '9')
-                v |= (unsigned)(c - '0');
-            else if (c >= 'a' && c <= 'f')
-                v |= (unsigned)(c - 'a' + 10);
-            else
-                return 0;
-        }
-        out->b[i] = (unsigned char)v;
-    }
-    return 1;
+    return n == 2 * ML_STORE_KEY_LEN && ml_hex_decode(hex, n, out->b);
 }
 
 static ml_store_rc_t ml_redis_claim_out(redisReply *rep, apr_pool_t *p, ml_store_mail_t *out)

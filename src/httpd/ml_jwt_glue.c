@@ -244,7 +244,7 @@ static apr_status_t ml_jwt_cache_free(void *data)
     return APR_SUCCESS;
 }
 
-static ml_jwt_cache_t *ml_jwt_cache_make(apr_pool_t *p)
+static void *ml_jwt_cache_make(apr_pool_t *p)
 {
     ml_jwt_cache_t *c = apr_pcalloc(p, sizeof(*c));
 
@@ -252,24 +252,11 @@ static ml_jwt_cache_t *ml_jwt_cache_make(apr_pool_t *p)
     return c;
 }
 
-/* The calling worker thread's cache, like ml_web_scratch; without a thread
- * object, one that dies with the request (so nothing is reused). */
+/* The calling worker thread's cache; without a thread object, one that
+ * dies with the request (so nothing is reused). */
 static ml_jwt_cache_t *ml_jwt_cache(request_rec *r)
 {
-#if APR_HAS_THREADS
-    apr_thread_t *t = ap_thread_current();
-    void *data = NULL;
-
-    if (t) {
-        apr_thread_data_get(&data, ML_JWT_THREAD_KEY, t);
-        if (!data) {
-            data = ml_jwt_cache_make(apr_thread_pool_get(t));
-            apr_thread_data_set(data, ML_JWT_THREAD_KEY, NULL, t);
-        }
-        return data;
-    }
-#endif
-    return ml_jwt_cache_make(r->pool);
+    return ml_web_thread_state(r, ML_JWT_THREAD_KEY, ml_jwt_cache_make);
 }
 
 static int ml_jwt_slot_matches(const ml_jwt_slot_t *s, const ml_jwt_want_t *w)

@@ -421,15 +421,9 @@ static int ml_approval_offer(ml_req_t *q, const ml_link_t *l, const char *token)
  * all. Anything else re-shows the form and ends nothing. */
 static int ml_number_typed(const char *v)
 {
-    int digits = 0;
+    char digits[ML_MATCH_DIGITS + 1];
 
-    for (; v && *v; v++) {
-        if (*v >= '0' && *v <= '9')
-            digits++;
-        else if (*v != ' ' && *v != '\t')
-            return 0;
-    }
-    return digits >= 1 && digits <= ML_MATCH_DIGITS;
+    return ml_link_digits(v, " \t", digits, ML_MATCH_DIGITS) >= 1;
 }
 
 /* Moves l's record to state, if it still holds what was read. */

@@ -1,6 +1,7 @@
 #include "ml_session_api.h"
 #include "ml_auth.h"
 #include "ml_claims.h"
+#include "ml_origin.h"
 
 #include "http_core.h"
 #include "http_log.h"
@@ -19,9 +20,10 @@ APLOG_USE_MODULE(magiclink);
 /* ---- origins ---- */
 
 /* s as an origin: scheme://host[:port], lower case, without the scheme's
- * default port (as browsers send Origin); NULL if s is not one. With
- * `slash`, a trailing "/" is allowed (an admin's spelling). */
-static const char *ml_origin_norm(apr_pool_t *p, const char *s, int slash)
+ * default port (as browsers send Origin); NULL if s is not one. A trailing
+ * "/" is allowed (an admin's spelling). For the directive: a request's
+ * Origin is compared in place (ml_origin_same). */
+static const char *ml_origin_norm(apr_pool_t *p, const char *s)
 {
     const char *host, *port = "";
     apr_uri_t u;
@@ -29,7 +31,7 @@ static const char *ml_origin_norm(apr_pool_t *p, const char *s, int slash)
 
     if (apr_uri_parse(p, s, &u) != APR_SUCCESS || !u.scheme || !u.hostname || !*u.hostname
         || u.user || u.password || u.query || u.fragment
-        || (u.path && *u.path && !(slash && !strcmp(u.path, "/"))))
+        || (u.path && *u.path && strcmp(u.path, "/")))
         return NULL;
     if (strcasecmp(u.scheme, "http") && strcasecmp(u.scheme, "https"))
         return NULL;
@@ -44,7 +46,7 @@ static const char *ml_origin_norm(apr_pool_t *p, const char *s, int slash)
 const char *ml_cmd_cors_origin(cmd_parms *cmd, void *dc, const char *arg)
 {
     ml_dir_conf_t *d = dc;
-    const char *o = ml_origin_norm(cmd->pool, arg, 1);
+    const char *o = ml_origin_norm(cmd->pool, arg);
 
     if (!o)
         return apr_pstrcat(cmd->pool, cmd->cmd->name, ": expected an origin such as "
@@ -55,14 +57,17 @@ const char *ml_cmd_cors_origin(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static int ml_origin_listed(const ml_dir_conf_t *d, const char *origin)
+/* The listed origin (as normalized at start) that origin is, or NULL. */
+static const char *ml_origin_listed(const ml_dir_conf_t *d, const char *origin)
 {
     int i;
 
-    for (i = 0; d->cors_origins && i < d->cors_origins->nelts; i++)
-        if (!strcmp(APR_ARRAY_IDX(d->cors_origins, i, const char *), origin))
-            return 1;
-    return 0;
+    for (i = 0; d->cors_origins && i < d->cors_origins->nelts; i++) {
+        const char *listed = APR_ARRAY_IDX(d->cors_origins, i, const char *);
+        if (ml_origin_same(origin, strlen(origin), listed, strlen(listed)))
+            return listed;
+    }
+    return NULL;
 }
 
 /* ---- answers ---- */
@@ -194,22 +199,23 @@ static int ml_session_options(ml_req_t *q, int cors)
 static int ml_origin_admitted(ml_req_t *q, int *cors)
 {
     request_rec *r = q->r;
-    const char *sent = apr_table_get(r->headers_in, "Origin"), *origin;
+    const char *sent = apr_table_get(r->headers_in, "Origin"), *listed;
 
     *cors = 0;
     if (!sent)
         return 1;
-    origin = ml_origin_norm(r->pool, sent, 0);
-    if (origin && q->sc->origin && !strcmp(origin, ml_origin_norm(r->pool, q->sc->origin, 1)))
+    /* Compared in place, as the CSRF check does (ml_origin.h): no parse into
+     * the pool, and the configured origin is not normalized again per request. */
+    if (q->sc->origin && ml_origin_same(sent, strlen(sent), q->sc->origin, strlen(q->sc->origin)))
         return 1;
-    if (!origin || !ml_origin_listed(q->dc, origin)) {
+    if (!(listed = ml_origin_listed(q->dc, sent))) {
         ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, "MAGICLINK-510: session endpoint: "
                       "origin %s is not listed in MagicLinkCORSOrigin; refused",
                       ap_escape_logitem(r->pool, sent));
         return 0;
     }
     *cors = 1;
-    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", origin);
+    apr_table_setn(r->err_headers_out, "Access-Control-Allow-Origin", listed);
     apr_table_setn(r->err_headers_out, "Access-Control-Allow-Credentials", "true");
     return 1;
 }

@@ -37,9 +37,8 @@ const char *ml_web_route_url(const ml_req_t *q, const char *route)
     return apr_pstrcat(q->r->pool, q->base ? q->base : "", "/", route, NULL);
 }
 
-ml_scratch_t *ml_web_scratch(request_rec *r)
+void *ml_web_thread_state(request_rec *r, const char *key, void *(*make)(apr_pool_t *p))
 {
-    ml_scratch_t *s = NULL;
 #if APR_HAS_THREADS
     apr_thread_t *t = ap_thread_current();
     void *data = NULL;
@@ -47,19 +46,26 @@ ml_scratch_t *ml_web_scratch(request_rec *r)
     /* Like util_pcre.c: state that lives as long as the worker thread, in
      * the thread's own pool, so no request pays for setting it up. */
     if (t) {
-        apr_thread_data_get(&data, ML_THREAD_KEY, t);
-        if (data)
-            return data;
-        if (ml_scratch_create(&s, apr_thread_pool_get(t)) != APR_SUCCESS)
-            return NULL;
-        apr_thread_data_set(s, ML_THREAD_KEY, NULL, t);
-        return s;
+        apr_thread_data_get(&data, key, t);
+        if (!data && (data = make(apr_thread_pool_get(t))) != NULL)
+            apr_thread_data_set(data, key, NULL, t);
+        return data;
     }
 #endif
     /* No thread object (a non-threaded build): the request pays instead. */
-    if (ml_scratch_create(&s, r->pool) != APR_SUCCESS)
-        return NULL;
-    return s;
+    return make(r->pool);
+}
+
+static void *ml_scratch_make(apr_pool_t *p)
+{
+    ml_scratch_t *s = NULL;
+
+    return ml_scratch_create(&s, p) == APR_SUCCESS ? s : NULL;
+}
+
+ml_scratch_t *ml_web_scratch(request_rec *r)
+{
+    return ml_web_thread_state(r, ML_THREAD_KEY, ml_scratch_make);
 }
 
 /* Whether cookies set for r are Secure: MagicLinkCookieSecure, or with Auto

@@ -33,6 +33,10 @@ const char *ml_web_route_url(const ml_req_t *q, const char *route);
 
 /* The scratch of the calling worker thread, made on its first request. */
 ml_scratch_t *ml_web_scratch(request_rec *r);
+/* The object under key that lives as long as the calling worker thread,
+ * made by make in the thread's pool on first use; without a thread object,
+ * made for the request. NULL when make fails. */
+void *ml_web_thread_state(request_rec *r, const char *key, void *(*make)(apr_pool_t *p));
 
 /* Cookie names. `name` is always the configured one (MagicLinkCookieName,
  * or the binding cookie's); it is also the name sealed values are bound to

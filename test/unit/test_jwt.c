@@ -93,7 +93,7 @@ static const char *b64(const char *raw, apr_size_t n)
     const char *s;
 
     ml_buf_init(&b);
-    assert_int_equal(ml_jwt_b64(&b, (const unsigned char *)raw, n), APR_SUCCESS);
+    assert_int_equal(ml_b64_encode_raw(&b, (const unsigned char *)raw, n), APR_SUCCESS);
     s = apr_pstrdup(pool, b.data ? b.data : "");
     ml_buf_free(&b);
     return s;

@@ -244,11 +244,22 @@ ml_store_rc_t ml_store_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int
     ML_COUNTED(st->ops->set_time(st, k, value, exp, now));
 }
 
+ml_store_rc_t ml_store_get_times(ml_store_t *st, const ml_store_key_t *keys, int n,
+                                 apr_int64_t now, apr_int64_t *values)
+{
+    int i;
+
+    if (n < 1 || n > ML_STORE_TIMES_MAX)
+        return ML_STORE_DOWN;
+    for (i = 0; i < n; i++)
+        values[i] = 0;
+    ML_COUNTED(st->ops->get_times(st, keys, n, now, values));
+}
+
 ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                                 apr_int64_t *value)
 {
-    *value = 0;
-    ML_COUNTED(st->ops->get_time(st, k, now, value));
+    return ml_store_get_times(st, k, 1, now, value);
 }
 
 ml_store_rc_t ml_store_ping(ml_store_t *st)

@@ -605,24 +605,27 @@ static ml_store_rc_t ml_lmdb_set_time(ml_store_t *st, const ml_store_key_t *k,
     return src;
 }
 
-static ml_store_rc_t ml_lmdb_get_time(ml_store_t *st, const ml_store_key_t *k,
-                                      apr_int64_t now, apr_int64_t *value)
+static ml_store_rc_t ml_lmdb_get_times(ml_store_t *st, const ml_store_key_t *keys, int n,
+                                       apr_int64_t now, apr_int64_t *values)
 {
     ml_lmdb_t *l = st->impl;
     MDB_txn *txn = ml_read_begin(l);
     ml_rec_head_t h;
-    int rc;
+    int rc = 0, i;
 
     if (!txn)
         return ML_STORE_DOWN;
-    rc = ml_rec_get(txn, l, k, &h, NULL, NULL);
+    for (i = 0; i < n && rc == 0; i++) {
+        rc = ml_rec_get(txn, l, &keys[i], &h, NULL, NULL);
+        if (rc == 0 && h.type != ML_REC_TIME)
+            rc = MDB_CORRUPTED;
+        if (rc == 0)
+            values[i] = h.value;
+        else if (rc == MDB_NOTFOUND)
+            rc = 0;
+    }
     mdb_txn_reset(txn);
-    if (rc == MDB_NOTFOUND)
-        return ML_STORE_OK;
-    if (rc != 0 || h.type != ML_REC_TIME)
-        return ML_STORE_DOWN;
-    *value = h.value;
-    return ML_STORE_OK;
+    return rc == 0 ? ML_STORE_OK : ML_STORE_DOWN;
 }
 
 static ml_store_rc_t ml_lmdb_ping(ml_store_t *st)
@@ -862,7 +865,7 @@ const ml_store_ops_t ml_store_lmdb_ops = {
     ml_lmdb_try_code,
     ml_lmdb_replace,
     ml_lmdb_set_time,
-    ml_lmdb_get_time,
+    ml_lmdb_get_times,
     ml_lmdb_ping,
     ml_lmdb_claim,
     ml_lmdb_mail_done,

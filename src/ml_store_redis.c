@@ -742,23 +742,32 @@ static ml_store_rc_t ml_redis_set_time(ml_store_t *st, const ml_store_key_t *k, 
     return ML_STORE_OK;
 }
 
-static ml_store_rc_t ml_redis_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
-                                       apr_int64_t *value)
+/* One MGET for every key: the gate's two sign-out reads are one round trip. */
+static ml_store_rc_t ml_redis_get_times(ml_store_t *st, const ml_store_key_t *keys, int n,
+                                        apr_int64_t now, apr_int64_t *values)
 {
-    char key[ML_REDIS_KEY_LEN];
-    const char *argv[] = {"GET", key};
-    size_t lens[] = {3, ML_REDIS_KEY_LEN - 1};
+    char key[ML_STORE_TIMES_MAX][ML_REDIS_KEY_LEN];
+    const char *argv[1 + ML_STORE_TIMES_MAX] = {"MGET"};
+    size_t lens[1 + ML_STORE_TIMES_MAX] = {4};
     redisReply *rep;
     ml_store_rc_t rc = ML_STORE_OK;
+    int i;
 
-    ml_redis_key('v', k, key);
-    rep = ml_redis_call(st->impl, 2, argv, lens);
-    if (!rep || (rep->type != REDIS_REPLY_NIL && rep->type != REDIS_REPLY_STRING))
+    for (i = 0; i < n; i++) {
+        ml_redis_key('v', &keys[i], key[i]);
+        argv[1 + i] = key[i];
+        lens[1 + i] = ML_REDIS_KEY_LEN - 1;
+    }
+    rep = ml_redis_call(st->impl, 1 + n, argv, lens);
+    if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != (size_t)n)
         return ml_redis_fail(rep);
-    if (rep->type == REDIS_REPLY_NIL)
-        *value = 0;
-    else if (!ml_redis_int(rep, value))
-        rc = ML_STORE_DOWN;
+    for (i = 0; i < n && rc == ML_STORE_OK; i++) {
+        redisReply *e = rep->element[i];
+        if (e->type == REDIS_REPLY_NIL)
+            values[i] = 0;
+        else if (e->type != REDIS_REPLY_STRING || !ml_redis_int(e, &values[i]))
+            rc = ML_STORE_DOWN;
+    }
     freeReplyObject(rep);
     return rc;
 }
@@ -1042,6 +1051,6 @@ static ml_store_rc_t ml_redis_outbox_stats(ml_store_t *st, apr_int64_t now, int 
 const ml_store_ops_t ml_store_redis_ops = {
     "redis",           ml_redis_open,     ml_redis_close, ml_redis_issue,
     ml_redis_get,      ml_redis_take,     ml_redis_try,   ml_redis_replace,
-    ml_redis_set_time, ml_redis_get_time, ml_redis_ping,  ml_redis_claim,
+    ml_redis_set_time, ml_redis_get_times, ml_redis_ping,  ml_redis_claim,
     ml_redis_mail_done, ml_redis_mail_retry, ml_redis_outbox_stats,
 };

@@ -89,22 +89,20 @@ void ml_auth_session_keys(const ml_req_t *q, const ml_session_t *sess,
 /* 1 when the address signed out everywhere after this session began, or
  * this session was signed out; 0 when not; -1 when the store cannot say:
  * then MagicLinkCacheOutage decides (Refuse by default, since an admitted
- * session might be one its owner ended). Two reads of the store: no lock,
- * no system call on LMDB. */
+ * session might be one its owner ended). One read of the store for both
+ * times: no lock and no system call on LMDB, one round trip on redis. */
 static int ml_revoked(ml_req_t *q, const ml_session_t *sess)
 {
     ml_store_t *st = ml_state_store();
-    ml_store_key_t v, s;
-    apr_int64_t not_before = 0, ended = 0;
+    ml_store_key_t keys[2];     /* the address's sign-out, this session's */
+    apr_int64_t t[2] = { 0, 0 };
     ml_store_rc_t rc;
 
-    ml_auth_session_keys(q, sess, &v, &s);
-    rc = st ? ml_store_get_time(st, &v, q->now, &not_before) : ML_STORE_DOWN;
-    if (rc == ML_STORE_OK)
-        rc = ml_store_get_time(st, &s, q->now, &ended);
+    ml_auth_session_keys(q, sess, &keys[0], &keys[1]);
+    rc = st ? ml_store_get_times(st, keys, 2, q->now, t) : ML_STORE_DOWN;
     if (ml_state_note(q->r->server, rc) != ML_STORE_OK)
         return q->dc->outage_admit == ML_ON ? 0 : -1;
-    return ended != 0 || (not_before && sess->iat <= not_before);
+    return t[1] != 0 || (t[0] && sess->iat <= t[0]);
 }
 
 /* ---- Cache-Control on what the gate admits ---- */

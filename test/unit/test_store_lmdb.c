@@ -167,6 +167,23 @@ static void test_times(void **unused)
     st = open_store(NULL);
     assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
     assert_int_equal(t, NOW);
+    /* Several in one read: each its own, 0 for none; a record of another
+     * kind under one of them is no answer for any. */
+    {
+        ml_store_key_t keys[3] = { v, key("v", "none@example.com"), key("v", "b@example.com") };
+        apr_int64_t ts[3] = { -1, -1, -1 };
+
+        assert_int_equal(ml_store_set_time(st, &keys[2], 42, NOW + 100, NOW), ML_STORE_OK);
+        assert_int_equal(ml_store_get_times(st, keys, 3, NOW, ts), ML_STORE_OK);
+        assert_int_equal(ts[0], NOW);
+        assert_int_equal(ts[1], 0);
+        assert_int_equal(ts[2], 42);
+        assert_int_equal(ml_store_get_times(st, keys, ML_STORE_TIMES_MAX + 1, NOW, ts),
+                         ML_STORE_DOWN);
+        assert_int_equal(ml_store_issue(st, NULL, 0, &keys[1], "link", 4, NOW, NOW + 100, NULL),
+                         ML_STORE_OK);
+        assert_int_equal(ml_store_get_times(st, keys, 3, NOW, ts), ML_STORE_DOWN);
+    }
     ml_store_close(st);
 }
 

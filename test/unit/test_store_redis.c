@@ -446,6 +446,24 @@ static void test_times_keep_the_larger(void **state)
     assert_int_equal(v, 1700000000123457LL);
     assert_true(ml_admin_int(&ml_shared, "TTL %s", name) > 8000);
 
+    /* Several in one MGET: each its own, 0 for none. */
+    {
+        ml_store_key_t keys[3];
+        apr_int64_t t[3] = { -1, -1, -1 };
+
+        keys[0] = k;
+        ml_key("signout-none", &keys[1]);
+        ml_key("signout-other", &keys[2]);
+        assert_int_equal(ml_store_set_time(st, &keys[2], 42, ML_NOW + 100, ML_NOW), ML_STORE_OK);
+        assert_int_equal(ml_store_get_times(st, keys, 3, ML_NOW, t), ML_STORE_OK);
+        assert_int_equal(t[0], 1700000000123457LL);
+        assert_int_equal(t[1], 0);
+        assert_int_equal(t[2], 42);
+        /* One that is not a time: no answer for any of them. */
+        ml_admin_ok(&ml_shared, NULL, "SET %s %s", ml_redis_name('v', &keys[2]), "soon");
+        assert_int_equal(ml_store_get_times(st, keys, 3, ML_NOW, t), ML_STORE_DOWN);
+    }
+
     /* Something that is not a time is no answer. */
     ml_admin_ok(&ml_shared, NULL, "SET %s %s", name, "soon");
     assert_int_equal(ml_store_get_time(st, &k, ML_NOW, &v), ML_STORE_DOWN);

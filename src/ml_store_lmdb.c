@@ -56,6 +56,11 @@ typedef struct ml_lmdb {
     MDB_dbi out, due;           /* the outbox, and its messages by due time */
     pthread_key_t reader;       /* this thread's read transaction */
     apr_size_t map_pages;
+    /* The group commit of this process's writes (ml_batched). */
+    pthread_mutex_t batch_lock;
+    pthread_cond_t batch_done;
+    struct ml_write_op *batch_head, *batch_tail;   /* waiting for the next batch */
+    int batching;               /* a thread is running a batch */
 } ml_lmdb_t;
 
 /* ---- environment ---- */
@@ -124,6 +129,8 @@ static apr_status_t ml_lmdb_open(ml_store_t *st, char *err, apr_size_t errlen)
         apr_snprintf(err, errlen, "no thread key");
         return APR_EGENERAL;
     }
+    pthread_mutex_init(&l->batch_lock, NULL);
+    pthread_cond_init(&l->batch_done, NULL);
     st->impl = l;
     return APR_SUCCESS;
 }
@@ -140,6 +147,8 @@ static void ml_lmdb_close(ml_store_t *st)
     /* Other threads' read transactions are gone with their threads (the key's
      * destructor) by the time a process closes its store. */
     pthread_key_delete(l->reader);
+    pthread_cond_destroy(&l->batch_done);
+    pthread_mutex_destroy(&l->batch_lock);
     mdb_env_close(l->env);
     st->impl = NULL;
 }
@@ -406,10 +415,8 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
     ml_rec_head_t h[ML_STORE_LIMITS_MAX], link = { 0 };
     int i, rc;
 
-    if ((rc = ml_sweep(txn, l, now)) != 0)
-        return rc;
-    /* Full: refused, but what the sweep reclaimed is kept (the caller
-     * commits it), or a full store could never empty itself. */
+    /* Full: refused, but what the batch's sweep reclaimed is kept (it is
+     * committed), or a full store could never empty itself. */
     if (!ml_room_for_links(txn, l)) {
         *over = ML_OVER_FULL;
         return 0;
@@ -454,28 +461,127 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
     return 0;
 }
 
+/* ---- group commit ----
+ *
+ * The writes that requests make (an issue, the compare-and-set that marks a
+ * link used) line up in their process; whoever finds no batch running takes
+ * every write waiting and runs them in one transaction, each in turn as if
+ * alone, then wakes their callers. Under load one writer-lock turn, one
+ * commit and one copy of the trees' upper pages serve several requests
+ * (measured: POST generate without mail from 0.52x to ~0.63x the trivial
+ * handler); alone, a write is its own batch and waits for nobody. */
+
+typedef struct ml_write_op ml_write_op_t;
+struct ml_write_op {
+    /* Runs in the batch's transaction: an LMDB error spoils the whole
+     * batch; else sets result, and keep when it wrote what must stay. */
+    int (*run)(MDB_txn *txn, ml_lmdb_t *l, ml_write_op_t *op);
+    void *args;
+    ml_store_rc_t result;
+    int keep;
+    ml_store_rc_t rc;           /* what the caller is told */
+    int done;
+    ml_write_op_t *next;
+};
+
+/* Each op sees the writes of those before it; one that refuses writes
+ * nothing of its own. A write that fails spoils the transaction: then
+ * nothing of the batch is written and each is told so. A batch that keeps
+ * nothing (every one refused) is not committed. */
+static void ml_batch_run(ml_lmdb_t *l, ml_write_op_t *batch)
+{
+    MDB_txn *txn;
+    ml_store_rc_t src = ml_write_begin(l, &txn);
+    int rc = 0, keep = 0;
+    ml_write_op_t *b;
+
+    for (b = batch; b && src == ML_STORE_OK && rc == 0; b = b->next) {
+        b->keep = 0;
+        rc = b->run(txn, l, b);
+        keep |= rc == 0 && b->keep;
+    }
+    if (src == ML_STORE_OK) {
+        if (rc == 0 && !keep)
+            mdb_txn_abort(txn);
+        else
+            src = ml_write_end(txn, rc);
+    }
+    for (b = batch; b; b = b->next)
+        b->rc = src != ML_STORE_OK ? src : b->result;
+}
+
+static ml_store_rc_t ml_batched(ml_lmdb_t *l, ml_write_op_t *me)
+{
+    pthread_mutex_lock(&l->batch_lock);
+    if (l->batch_tail)
+        l->batch_tail->next = me;
+    else
+        l->batch_head = me;
+    l->batch_tail = me;
+    while (!me->done) {
+        ml_write_op_t *batch, *b, *next;
+
+        if (l->batching) {
+            pthread_cond_wait(&l->batch_done, &l->batch_lock);
+            continue;
+        }
+        l->batching = 1;
+        batch = l->batch_head;
+        l->batch_head = l->batch_tail = NULL;
+        pthread_mutex_unlock(&l->batch_lock);
+        ml_batch_run(l, batch);
+        pthread_mutex_lock(&l->batch_lock);
+        /* The callers' ops live on their stacks: each may return as soon
+         * as the lock is free again, so its next is read first. */
+        for (b = batch; b; b = next) {
+            next = b->next;
+            b->done = 1;
+        }
+        l->batching = 0;
+        pthread_cond_broadcast(&l->batch_done);
+    }
+    pthread_mutex_unlock(&l->batch_lock);
+    return me->rc;
+}
+
+typedef struct ml_issue_args {
+    const ml_store_limit_t *lims;
+    int n;
+    const ml_store_key_t *id;
+    const char *rec;
+    apr_size_t len;
+    apr_int64_t now, exp;
+    const ml_store_mail_t *mail;
+    int outbox_max;
+} ml_issue_args_t;
+
+static int ml_issue_run(MDB_txn *txn, ml_lmdb_t *l, ml_write_op_t *op)
+{
+    const ml_issue_args_t *a = op->args;
+    int over = 0, rc;
+
+    /* Expired records are reclaimed a few per issue, batched or not. */
+    if ((rc = ml_sweep(txn, l, a->now)) != 0)
+        return rc;
+    rc = ml_issue_txn(txn, l, a->lims, a->n, a->id, a->rec, a->len, a->now, a->exp, a->mail,
+                      a->outbox_max, &over);
+    /* A full store keeps what the sweep reclaimed, or it could never
+     * empty itself; an issue refused by a limit writes nothing. */
+    op->keep = over != ML_OVER_LIMIT;
+    op->result = over == ML_OVER_LIMIT  ? ML_STORE_OVER
+                 : over == ML_OVER_FULL ? ML_STORE_FULL
+                                        : ML_STORE_OK;
+    return rc;
+}
+
 static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims, int n,
                                    const ml_store_key_t *id, const char *rec, apr_size_t len,
                                    apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
-    ml_lmdb_t *l = st->impl;
-    MDB_txn *txn;
-    ml_store_rc_t src = ml_write_begin(l, &txn);
-    int over = 0, rc;
+    ml_issue_args_t a = { lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max };
+    ml_write_op_t op = { ml_issue_run, &a, ML_STORE_DOWN, 0, ML_STORE_DOWN, 0, NULL };
 
-    if (src != ML_STORE_OK)
-        return src;
-    rc = ml_issue_txn(txn, l, lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max,
-                      &over);
-    if (over == ML_OVER_LIMIT) {
-        mdb_txn_abort(txn);
-        return ML_STORE_OVER;
-    }
-    if (over == ML_OVER_FULL) {
-        src = ml_write_end(txn, 0);
-        return src == ML_STORE_OK ? ML_STORE_FULL : src;
-    }
-    return ml_write_end(txn, rc);
+    return ml_batched(st->impl, &op);
 }
 
 /* Copies a live link record out of txn into p. */
@@ -553,27 +659,41 @@ static ml_store_rc_t ml_lmdb_try_code(ml_store_t *st, const ml_store_key_t *id, 
     return ml_write_end(txn, rc);
 }
 
+typedef struct ml_replace_args {
+    const ml_store_key_t *id;
+    const char *old, *rec;
+    apr_size_t oldlen, len;
+    apr_int64_t now;
+} ml_replace_args_t;
+
+static int ml_replace_run(MDB_txn *txn, ml_lmdb_t *l, ml_write_op_t *op)
+{
+    const ml_replace_args_t *a = op->args;
+    ml_rec_head_t h;
+    const char *payload;
+    apr_size_t plen;
+    int rc = ml_rec_get(txn, l, a->id, &h, &payload, &plen);
+
+    if (rc == 0 && (h.type != ML_REC_LINK || h.exp < a->now || plen != a->oldlen
+                    || memcmp(payload, a->old, a->oldlen) != 0))
+        rc = MDB_NOTFOUND;
+    op->result = rc == MDB_NOTFOUND ? ML_STORE_NOTFOUND : ML_STORE_OK;
+    if (rc == MDB_NOTFOUND)
+        return 0;               /* gone or changed: nothing written */
+    if (rc == 0)
+        rc = ml_rec_put(txn, l, a->id, &h, a->rec, a->len, h.exp);
+    op->keep = rc == 0;
+    return rc;
+}
+
 static ml_store_rc_t ml_lmdb_replace(ml_store_t *st, const ml_store_key_t *id,
                                      const char *old, apr_size_t oldlen, const char *rec,
                                      apr_size_t len, apr_int64_t now)
 {
-    ml_lmdb_t *l = st->impl;
-    MDB_txn *txn;
-    ml_rec_head_t h;
-    const char *payload;
-    apr_size_t plen;
-    ml_store_rc_t src = ml_write_begin(l, &txn);
-    int rc;
+    ml_replace_args_t a = { id, old, rec, oldlen, len, now };
+    ml_write_op_t op = { ml_replace_run, &a, ML_STORE_DOWN, 0, ML_STORE_DOWN, 0, NULL };
 
-    if (src != ML_STORE_OK)
-        return src;
-    rc = ml_rec_get(txn, l, id, &h, &payload, &plen);
-    if (rc == 0 && (h.type != ML_REC_LINK || h.exp < now || plen != oldlen
-                    || memcmp(payload, old, oldlen) != 0))
-        rc = MDB_NOTFOUND;
-    if (rc == 0)
-        rc = ml_rec_put(txn, l, id, &h, rec, len, h.exp);
-    return ml_write_end(txn, rc);
+    return ml_batched(st->impl, &op);
 }
 
 static ml_store_rc_t ml_lmdb_set_time(ml_store_t *st, const ml_store_key_t *k,

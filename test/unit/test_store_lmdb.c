@@ -4,6 +4,7 @@
  * and exactly-N under several processes racing (fork, each opening the
  * store as httpd's children do), reclaiming expired records, and a full
  * map that refuses links yet keeps room for sign-outs. */
+#include <pthread.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -259,6 +260,98 @@ static void test_racing_processes(void **unused)
     assert_int_equal(race(4, 15, count_one), 7);
 }
 
+/* ---- threads of one process: the group commit of issues ---- */
+
+typedef struct {
+    ml_store_t *st;
+    int thread, admitted, stored, used;
+} issuer_t;
+
+static void *issue_many(void *arg)
+{
+    issuer_t *t = arg;
+    apr_pool_t *p;
+    int i;
+
+    apr_pool_create(&p, NULL);
+    for (i = 0; i < 50; i++) {
+        ml_store_limit_t lims[2] = { { key("E", "victim@example.com"), 23, 3600 },
+                                     { key("i", apr_psprintf(p, "net-%d", t->thread)), 1000,
+                                       3600 } };
+        ml_store_key_t id = key("u", apr_psprintf(p, "t-%d-%d-%d", getpid(), t->thread, i));
+        ml_store_link_t l;
+        ml_store_rc_t rc = ml_store_issue(t->st, lims, 2, &id, "rec", 3, NOW, NOW + 60, NULL);
+
+        t->admitted += rc == ML_STORE_OK;
+        /* What each was told is what the store holds. */
+        if (ml_store_get(t->st, &id, NOW, p, &l) == ML_STORE_OK)
+            t->stored++;
+    }
+    /* Every thread of every process marks each of 40 links used (compare and
+     * set): each link is used by exactly one. */
+    for (i = 0; i < 40; i++) {
+        ml_store_key_t id = key("u", apr_psprintf(p, "cas-%d", i));
+        t->used += ml_store_replace(t->st, &id, "open", 4, "used", 4, NOW) == ML_STORE_OK;
+    }
+    apr_pool_destroy(p);
+    return NULL;
+}
+
+/* 8 threads in each of 3 processes, the group commit's home: 50 issues
+ * each against one limit of 23, exactly 23 admitted, each of them stored,
+ * no refused one stored; then all race to use the same 40 links, each used
+ * exactly once. */
+static void test_racing_threads(void **unused)
+{
+    int fds[2], total = 0, used = 0, k;
+    pid_t kids[3];
+    ml_store_t *first = open_store(NULL);
+
+    for (k = 0; k < 40; k++) {
+        ml_store_key_t id = key("u", apr_psprintf(pool, "cas-%d", k));
+        assert_int_equal(ml_store_issue(first, NULL, 0, &id, "open", 4, NOW, NOW + 60, NULL),
+                         ML_STORE_OK);
+    }
+    ml_store_close(first);
+    assert_int_equal(pipe(fds), 0);
+    for (k = 0; k < 3; k++) {
+        kids[k] = fork();
+        assert_true(kids[k] >= 0);
+        if (kids[k] == 0) {
+            ml_store_t *st = open_store(NULL);
+            issuer_t t[8];
+            pthread_t th[8];
+            int i, sums[3] = { 0, 0, 0 };
+
+            for (i = 0; i < 8; i++) {
+                t[i] = (issuer_t){ st, i, 0, 0, 0 };
+                pthread_create(&th[i], NULL, issue_many, &t[i]);
+            }
+            for (i = 0; i < 8; i++) {
+                pthread_join(th[i], NULL);
+                sums[0] += t[i].admitted;
+                sums[1] += t[i].stored;
+                sums[2] += t[i].used;
+            }
+            ml_store_close(st);
+            _exit(write(fds[1], sums, sizeof(sums)) == sizeof(sums) ? 0 : 1);
+        }
+    }
+    close(fds[1]);
+    for (k = 0; k < 3; k++) {
+        int sums[3], status;
+        assert_int_equal(read(fds[0], sums, sizeof(sums)), sizeof(sums));
+        assert_int_equal(sums[0], sums[1]);
+        total += sums[0];
+        used += sums[2];
+        assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+        assert_int_equal(status, 0);
+    }
+    close(fds[0]);
+    assert_int_equal(total, 23);
+    assert_int_equal(used, 40);
+}
+
 static void test_expired_records_are_reclaimed(void **unused)
 {
     ml_store_t *st = open_store("size=4M");
@@ -476,6 +569,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_refuse_without_writing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_racing_processes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_racing_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_expired_records_are_reclaimed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_full_store_refuses_links_keeps_sign_outs, setup,
                                         teardown),

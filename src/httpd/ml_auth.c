@@ -203,7 +203,8 @@ int ml_auth_session(ml_req_t *q, ml_session_t *sess)
     q->gate_outcome = ML_MET_GATE_NO_SESSION;
     if (!cookie)
         return 0;
-    e = ml_web_session_open(q, cookie, ml_dir_session_idle(q->dc), sess);
+    e = ml_web_session_open(q, cookie, ml_dir_session_ttl(q->dc), ml_dir_session_idle(q->dc),
+                            sess);
     if (e != ML_CODEC_OK) {
         /* Claims only we or a key holder could have sealed are worth a
          * line above debug: a backend sealing nonsense, or a key leaked. */

@@ -635,8 +635,8 @@ static int ml_route_logout(ml_req_t *q, const char *token)
     scope = ml_web_field(q, "scope");
     /* Any live session may be ended here, also one of a section with a
      * longer lifetime than this handler's; its record is kept as long. */
-    if (cookie && ml_web_session_open(q, cookie, ml_conf_session_ttl_longest(), &sess)
-                      == ML_CODEC_OK) {
+    if (cookie && ml_web_session_open(q, cookie, ml_conf_session_ttl_longest(),
+                                      ml_conf_session_ttl_longest(), &sess) == ML_CODEC_OK) {
         int this_browser = scope && !strcmp(scope, "browser");
         ml_store_rc_t src;
 

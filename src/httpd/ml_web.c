@@ -139,11 +139,11 @@ ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const 
                            sealed);
 }
 
-ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int ttl, int idle,
                                    ml_session_t *sess)
 {
-    return ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), value, q->now,
-                           ml_dir_session_ttl(q->dc), idle, q->sc->realm_eff, q->r->pool, sess);
+    return ml_session_open(q->scratch, q->kr, ml_dir_cookie(q->dc), value, q->now, ttl, idle,
+                           q->sc->realm_eff, q->r->pool, sess);
 }
 
 const char *ml_web_bind_name(const ml_req_t *q)

@@ -57,9 +57,9 @@ void ml_web_set_cookie(const ml_req_t *q, const char *name, const char *value,
 
 /* Sessions of this server: sealed under the session cookie's configured
  * name, for the server's realm (MagicLinkRealm, else its origin). seal sets
- * sess->aud; open applies MagicLinkSessionTTL and the given idle limit. */
+ * sess->aud; open applies the given lifetime and idle limit. */
 ml_codec_err_t ml_web_session_seal(const ml_req_t *q, ml_session_t *sess, const char **sealed);
-ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int idle,
+ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int ttl, int idle,
                                    ml_session_t *sess);
 
 /* The binding cookie's name for this location. */

@@ -152,6 +152,25 @@ def test_a_sign_out_outlives_the_handlers_shorter_session_ttl(httpd_factory, uni
     expect(with_cookie(thief, old), C.LOGIN_REDIRECT)                   # ...and stays out
 
 
+def test_a_session_older_than_the_handlers_ttl_can_still_be_signed_out(httpd_factory,
+                                                                        unique_email):
+    """A session still live for /private (7 days) but older than the handler's 2 s is
+    ended by the handler's sign-out all the same; before, the handler opened it with its
+    own lifetime, recorded no sign-out, and every copy stayed in."""
+    srv = httpd_factory("short-handler-ttl-old", SHORT_HANDLER)
+    b = Browser(srv)
+    b.sign_in(unique_email())
+    old = b.cookie(C.SESSION_COOKIE)
+    thief = Browser(srv)
+    time.sleep(3)                                     # past the handler's lifetime
+    expect(with_cookie(thief, old), C.OK, C.TEXT_SECRET_PAGE)           # still in at /private
+    csrf = b.login().csrf
+    others = "; ".join(f"{c.name}={c.value}" for c in b.s.cookies if c.name != C.SESSION_COOKIE)
+    expect(b.post(C.LOGOUT, data={C.CSRF_FIELD: csrf},
+                  headers={"Cookie": f"{others}; {C.SESSION_COOKIE}={old}"}), C.LOGGED_OUT)
+    expect(with_cookie(thief, old), C.LOGIN_REDIRECT)                   # ...and out now
+
+
 def _iat(server, browser):
     """When the browser's session began (its sealed claim)."""
     claims = ml_httpd.open_sealed(server.keyfile, C.SESSION_COOKIE,

@@ -1,5 +1,6 @@
 #include "ml_jwt.h"
 #include "ml_b64.h"
+#include "ml_random.h"
 #include "ml_claims.h"
 #include "ml_crypto.h"
 
@@ -322,7 +323,7 @@ static const char *ml_jwt_fresh_jti(char out[32])
     unsigned char raw[ML_JWT_JTI_BYTES];
     ml_buf_t b = { out, 0, 32 };
 
-    if (ml_crypto_random(raw, sizeof(raw)) != APR_SUCCESS
+    if (!ml_random_bytes(raw, sizeof(raw))
         || ml_b64_encode_raw(&b, raw, sizeof(raw)) != APR_SUCCESS)
         return NULL;
     return out;

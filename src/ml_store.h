@@ -173,14 +173,14 @@ ml_store_rc_t ml_store_replace(ml_store_t *st, const ml_store_key_t *id, const c
  * Durable before it returns (LMDB: synced to disk). */
 ml_store_rc_t ml_store_set_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t value,
                                 apr_int64_t exp, apr_int64_t now);
-/* The time under k, or 0 when there is none (a real answer: the store was
- * read; a store that cannot be read is ML_STORE_DOWN). */
 /* The times under keys[0..n) (n at most ML_STORE_TIMES_MAX) in one read
  * of the store (LMDB: one read transaction; redis: one MGET), each 0 when
  * there is none; the answer for all or ML_STORE_DOWN. */
 #define ML_STORE_TIMES_MAX 4
 ml_store_rc_t ml_store_get_times(ml_store_t *st, const ml_store_key_t *keys, int n,
                                  apr_int64_t now, apr_int64_t *values);
+/* The time under k, or 0 when there is none (a real answer: the store was
+ * read; a store that cannot be read is ML_STORE_DOWN). */
 ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int64_t now,
                                 apr_int64_t *value);
 /* Whether the store answers. */

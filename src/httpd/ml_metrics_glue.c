@@ -85,14 +85,20 @@ static int ml_metrics_health_answer(request_rec *r)
     return OK;
 }
 
+/* magiclink_store_up and the outbox gauges as of now, not as of the last
+ * sign-in: asked of the store by whoever reads the figures. */
+static void ml_store_figures_now(request_rec *r)
+{
+    if (ml_health_store_ok(r->server, r->pool))
+        ml_outbox_gauges_now(apr_time_sec(r->request_time));
+}
+
 static int ml_metrics_scrape(request_rec *r)
 {
     ml_buf_t text;
     apr_status_t rv;
 
-    /* magiclink_store_up and the outbox as of now, not as of the last sign-in. */
-    if (ml_health_store_ok(r->server, r->pool))
-        ml_outbox_gauges_now(apr_time_sec(r->request_time));
+    ml_store_figures_now(r);
     ml_buf_init(&text);
     rv = ml_buf_reserve(&text, 16384);
     if (rv == APR_SUCCESS)
@@ -174,8 +180,7 @@ static int ml_status_hook(request_rec *r, int flags)
 
     if (!(flags & AP_STATUS_EXTENDED))
         return OK;
-    if (ml_health_store_ok(r->server, r->pool))
-        ml_outbox_gauges_now(apr_time_sec(r->request_time));
+    ml_store_figures_now(r);
     if (flags & AP_STATUS_SHORT) {
         ap_rvputs(r, "magiclink_version: ", ML_VERSION, "\n", NULL);
         ml_metrics_visit(ml_metrics_cur, ML_VERSION, ml_status_auto_row, r);

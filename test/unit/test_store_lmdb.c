@@ -377,22 +377,32 @@ static void test_expired_records_are_reclaimed(void **unused)
     ml_store_close(st);
 }
 
-static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
+/* Issues 1500-byte links "0", "1" ... expiring at exp until the store says
+ * it is full (asserted): how many it took. */
+static int fill(ml_store_t *st, apr_int64_t exp)
 {
-    ml_store_t *st = open_store("size=1M");
-    ml_store_key_t id, v;
     ml_store_rc_t rc = ML_STORE_OK;
+    ml_store_key_t id;
     char rec[1500];
-    apr_int64_t t;
     int i;
 
     memset(rec, 'r', sizeof(rec));
     for (i = 0; i < 5000 && rc == ML_STORE_OK; i++) {
         id = key("u", apr_itoa(pool, i));
-        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 3600, NULL);
+        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, exp, NULL);
     }
     assert_int_equal(rc, ML_STORE_FULL);
-    assert_true(i > 100);
+    return i;
+}
+
+static void test_full_store_refuses_links_keeps_sign_outs(void **unused)
+{
+    ml_store_t *st = open_store("size=1M");
+    ml_store_key_t id, v;
+    apr_int64_t t;
+    int i;
+
+    assert_true(fill(st, NOW + 3600) > 100);
     /* Links already there still work; sign-outs still find room. */
     id = key("u", "0");
     assert_int_equal(ml_store_take(st, &id, NOW, pool, &(ml_store_link_t){ 0 }), ML_STORE_OK);
@@ -415,12 +425,8 @@ static void test_full_store_empties_itself(void **unused)
     char rec[1500];
     int i;
 
+    fill(st, NOW + 10);
     memset(rec, 'r', sizeof(rec));
-    for (i = 0; i < 5000 && rc == ML_STORE_OK; i++) {
-        id = key("u", apr_itoa(pool, i));
-        rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW, NOW + 10, NULL);
-    }
-    assert_int_equal(rc, ML_STORE_FULL);
     id = key("u", "after");
     for (i = 0; i < 5000; i++) {
         rc = ml_store_issue(st, NULL, 0, &id, rec, sizeof(rec), NOW + 20, NOW + 3600, NULL);

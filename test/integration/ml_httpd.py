@@ -288,7 +288,7 @@ class Httpd:
             out += [f"MagicLinkRateLimit {r}" for r in c.rate_limits]
             out += [f"LogLevel {c.log_level}", "MagicLinkCookieSecure Off",
                     self._fmt(c.server_conf)]
-            if c.store and "MagicLinkCache" not in c.server_conf:
+            if c.store and not self._cache_line(c.server_conf):
                 out += [f"MagicLinkCache {self._fmt(c.store)}"]
             out += ["<Location /magic>", "    SetHandler magiclink" if c.handler else "",
                     self._fmt(c.magic_conf),
@@ -300,9 +300,16 @@ class Httpd:
             out += [f"LogLevel {level}", self._fmt(c.server_conf)]
         return "\n".join(out) + "\n"
 
+    @staticmethod
+    def _cache_line(conf):
+        """The MagicLinkCache directive in conf (not MagicLinkCacheControl, whose name
+        begins the same: taken for it, the server fell back to the host's default
+        store directory), or None."""
+        return re.search(r"^\s*MagicLinkCache\s+(\S+)", conf, re.M)
+
     def store_spec(self):
         """The MagicLinkCache this server uses (its first word)."""
-        m = re.search(r"^\s*MagicLinkCache\s+(\S+)", self._fmt(self.config.server_conf), re.M)
+        m = self._cache_line(self._fmt(self.config.server_conf))
         if m:
             return m.group(1)
         return self._fmt(self.config.store) if self.config.store else "lmdb:/var/lib/apache2/magiclink"

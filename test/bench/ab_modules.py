@@ -48,6 +48,9 @@ def main():
         key = root / "keys"
         key.write_text(R.run([str(base.bin["cli"]), "keygen", "ab"], 30).stdout)
         key.chmod(0o600)
+        base.jwt_key = root / "jwt.pem"
+        base.jwt_key.write_text(R.run([str(base.bin["cli"]), "jwt-keygen"], 30).stdout)
+        base.jwt_key.chmod(0o600)
         htdocs = root / "htdocs"
         (htdocs / "private").mkdir(parents=True)
         (htdocs / "public").mkdir(parents=True)

@@ -15,8 +15,9 @@ with Debian's paths; this is what the test does with them):
   <VirtualHost 127.0.0.1:PORT> (ServerName www.example.com).
 - Modules: a comment line "# a2enmod NAME ..." in the block loads those modules
   (with their own "# Depends:"), as running a2enmod would.
-- Paths: absolute paths under /etc/apache2, /var, /run and /srv, and the command of a
-  pipe: mailer, are placed below the temp ServerRoot (the same path under it).
+- Paths: absolute paths under /etc/apache2, /var, /run and /srv, the command of a
+  pipe: mailer, and the directory of an lmdb: store or a maildir: mailer, are placed
+  below the temp ServerRoot (the same path under it): nothing is made on the host.
 - Files the block names are made there: MagicLinkKeyFile (a fresh key file, root's,
   mode 600), a MagicLinkJWTKey's PEM (`magiclink jwt-keygen`, mode 600), a group file,
   MagicLinkAllowFile (one @domain), auth= of an SMTP mailer (user:password,
@@ -46,6 +47,7 @@ MODULES_DIR = Path("/usr/lib/apache2/modules")
 MODS_AVAILABLE = Path("/etc/apache2/mods-available")
 DOCS = [REPO / "README.md", *sorted((REPO / "doc").glob("*.md"))]
 RUN_USER = "www-data"
+HOST_STATE_DIR = Path("/var/lib/apache2/magiclink")   # the package's default store
 
 # What `a2query -m` lists on a fresh Debian 12 apache2 install.
 DEBIAN_DEFAULT_MODULES = (
@@ -148,7 +150,10 @@ def run_ids():
 
 def place(block, root):
     """The block with its paths moved under root, and the files it names made."""
-    text = re.sub(r"pipe:(/[^\s\"]+)", lambda m: f"pipe:{root}{m.group(1)}", block)
+    # A store's directory, a maildir and a pipe's command too: nothing of the host's
+    # is made or written (the pattern below skips paths after a colon).
+    text = re.sub(r"\b(pipe|lmdb|maildir):(/[^\s\"]+)",
+                  lambda m: f"{m.group(1)}:{root}{m.group(2)}", block)
     text = PLACED.sub(lambda m: f"{root}{m.group(0)}", text)
     for cmd in re.findall(r"pipe:(\S+?)(?:[\s\"]|$)", text):
         p = Path(cmd)
@@ -262,9 +267,20 @@ def test_documented_config_passes_configtest(block_id, block, tmp_path):
     assert not missing_modules(block), \
         f"{block_id}: LoadModule of a file Debian does not have (say `a2enmod NAME`):\n" + \
         "\n".join(missing_modules(block))
+    host_store = HOST_STATE_DIR.exists()
     proc, conf = configtest(block, tmp_path)
     assert proc.returncode == 0 and "Syntax OK" in proc.stdout, \
         f"{block_id}: apache2 -t refused it:\n{proc.stdout}\n--- {conf}\n{conf.read_text()}"
+    assert HOST_STATE_DIR.exists() == host_store, f"{block_id}: made {HOST_STATE_DIR} on the host"
+
+
+@pytest.mark.parametrize("line", ["MagicLinkCache lmdb:/var/lib/apache2/magiclink size=64M",
+                                  "MagicLinkMailer maildir:/var/spool/magiclink",
+                                  'MagicLinkMailer "pipe:/usr/sbin/sendmail -t -i"'])
+def test_placing_keeps_the_host_untouched(line, tmp_path):
+    placed = place(line + "\n", tmp_path)
+    path = re.search(r"(?:lmdb|maildir|pipe):(\S+)", placed).group(1).strip('"')
+    assert Path(path).is_relative_to(tmp_path), placed
 
 
 # The harness itself: each of these mistakes (the ones the docs used to make) must

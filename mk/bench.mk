@@ -18,6 +18,8 @@
 #   make bench-cpu                  the targets' rows as server CPU per request beside the
 #                                   trivial handler's: a ratio that holds on a busy machine
 #   make bench-timing               POST generate: next-response delay, allowed vs not allowed
+#   make bench-store                the store's write alone (no httpd): CPU, faults and
+#                                   context switches per generate's issue, by concurrency
 #
 # Needs root or a user that may run apache2 on a high port, redis-server,
 # redis-cli and mdb_stat (lmdb-utils: how many mails wait in an outbox); writes
@@ -31,6 +33,8 @@ endif
 BENCH_DIR          := $(BUILD)/bench
 BENCH_TRIVIAL      := $(BENCH_DIR)/mod_ml_trivial.so
 BENCH_CORE         := $(BENCH_DIR)/bench_core
+BENCH_STORE        := $(BENCH_DIR)/bench_store
+BENCH_STORE_N      ?= 1000
 BENCH_GOSEED       := $(BENCH_DIR)/goseed
 BENCH_SECONDS      ?= 4
 BENCH_ROUNDS       ?= 3
@@ -62,6 +66,10 @@ $(BENCH_CORE): test/bench/core/bench_core.c $(wildcard src/*.h) $(CORE_LIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -rdynamic $< -o $@ $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) -ldl $(SAN_LD)
 
+$(BENCH_STORE): test/bench/store/bench_store.c $(wildcard src/*.h) $(CORE_LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $< -o $@ $(CORE_LIB) $(APR_LIBS) $(DEP_LIBS) $(SAN_LD)
+
 $(BENCH_GOSEED): $(wildcard test/bench/goseed/*.go)
 	@mkdir -p $(@D)
 	cd test/bench/goseed && $(BENCH_GOENV) go build -o $(abspath $@) .
@@ -72,8 +80,8 @@ BENCH_RUN  = $(BENCH_GOENV) /usr/bin/python3 test/bench/run.py --build $(BUILD) 
              --mem-requests $(BENCH_MEM_REQUESTS) --tmp $(BENCH_TMP) \
              --malloc-count $(abspath $(MALLOC_COUNT_SO)) $(BENCH_ARGS)
 
-.PHONY: bench bench-http bench-core bench-profile bench-syscalls bench-jwt bench-cpu
-bench: bench-http
+.PHONY: bench bench-http bench-core bench-profile bench-syscalls bench-jwt bench-cpu bench-store
+bench: bench-http bench-store
 
 bench-http: $(BENCH_DEPS)
 	$(BENCH_RUN)
@@ -89,6 +97,10 @@ bench-syscalls: $(BENCH_DEPS)
 
 bench-cpu: $(BENCH_DEPS)
 	$(BENCH_RUN) --only cpu --max-wait 0 --command "make bench-cpu"
+
+# Each case in a fresh LMDB store under $(BENCH_TMP), removed after.
+bench-store: $(BENCH_STORE)
+	$(BENCH_STORE) $(BENCH_TMP) $(BENCH_STORE_N)
 
 bench-jwt: $(BENCH_DEPS)
 	$(BENCH_RUN) --only jwt --command "make bench-jwt"

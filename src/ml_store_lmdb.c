@@ -600,7 +600,8 @@ static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims,
                                    apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
     ml_issue_args_t a = { lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max };
-    ml_write_op_t op = { .run = ml_issue_run, .args = &a, .result = ML_STORE_DOWN };
+    ml_write_op_t op = { .run = ml_issue_run, .args = &a, .result = ML_STORE_DOWN,
+                          .rc = ML_STORE_DOWN };
 
     return ml_batched(st->impl, &op);
 }
@@ -712,7 +713,8 @@ static ml_store_rc_t ml_lmdb_replace(ml_store_t *st, const ml_store_key_t *id,
                                      apr_size_t len, apr_int64_t now)
 {
     ml_replace_args_t a = { id, old, rec, oldlen, len, now };
-    ml_write_op_t op = { .run = ml_replace_run, .args = &a, .result = ML_STORE_DOWN };
+    ml_write_op_t op = { .run = ml_replace_run, .args = &a, .result = ML_STORE_DOWN,
+                          .rc = ML_STORE_DOWN };
 
     return ml_batched(st->impl, &op);
 }

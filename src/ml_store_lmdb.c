@@ -735,8 +735,11 @@ static ml_store_rc_t ml_lmdb_set_time(ml_store_t *st, const ml_store_key_t *k,
     n.value = value;
     n.exp = exp;
     if (rc == 0 && h.type == ML_REC_TIME && h.exp >= now) {
-        /* Never move a sign-out back, nor shorten how long it is kept. */
-        n.value = h.value > value ? h.value : value;
+        /* Never move a sign-out back, nor shorten how long it is kept; and
+         * a sign-out in the second of the one before is dated a second
+         * later, or a session begun between them (dated just after the
+         * first) would outlive the second. */
+        n.value = h.value >= value ? h.value + 1 : value;
         n.exp = h.exp > exp ? h.exp : exp;
     }
     if (rc == 0 || rc == MDB_NOTFOUND)

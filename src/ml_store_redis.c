@@ -170,15 +170,21 @@ static ml_script_t ml_script_replace = {
     "return 1\n",
     ""};
 
-/* KEYS: the time. ARGV: value, ttl. Keeps the larger of the stored value and
- * value, and the longer of the remaining TTL and ttl (SET clears a TTL, so
- * the old one is read first). */
+/* KEYS: the time. ARGV: value, ttl. Stores value, or the stored value + 1
+ * when that is not smaller (a sign-out never moves back, and one in the
+ * second of the one before is dated a second later, so a session begun
+ * between them does not outlive it); keeps the longer of the remaining TTL
+ * and ttl (SET clears a TTL, so the old one is read first). allow-oom (redis
+ * 7): a redis whose memory is full (maxmemory, noeviction) still records a
+ * sign-out, as LMDB keeps room for them; only links and counters are then
+ * refused. */
 static ml_script_t ml_script_set_time = {
+    "#!lua flags=allow-oom\n"
     "local cur = redis.call('GET', KEYS[1])\n"
     "local ttl = redis.call('TTL', KEYS[1])\n"
-    "if not cur or tonumber(ARGV[1]) > tonumber(cur) then\n"
-    "  redis.call('SET', KEYS[1], ARGV[1])\n"
-    "end\n"
+    "local v = tonumber(ARGV[1])\n"
+    "if cur and tonumber(cur) >= v then v = tonumber(cur) + 1 end\n"
+    "redis.call('SET', KEYS[1], string.format('%d', v))\n"
     "redis.call('EXPIRE', KEYS[1], math.max(ttl, tonumber(ARGV[2])))\n"
     "return 0\n",
     ""};
@@ -839,7 +845,8 @@ static void ml_redis_check_policy(ml_store_t *st, redisContext *c)
 /* The first connection of this process, to tell a wrong setting at once:
  * PING answered; a script allowed to read our keys (an ACL user needs
  * scripting and ~magiclink:*), which also loads it — run on a key no link
- * ever has, it writes nothing; the eviction policy read where it may be. */
+ * ever has, it writes nothing; the sign-out script loaded (its allow-oom
+ * flag needs redis 7); the eviction policy read where it may be. */
 static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t errlen)
 {
     static const char probe_key[] =
@@ -847,8 +854,10 @@ static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t err
         "0000000000000000000000000000000000000000000000000000000000000000";
     const char *ping[] = {"PING"};
     const char *eval[] = {"EVAL", ml_script_take.src, "1", probe_key, "0"};
+    const char *load[] = {"SCRIPT", "LOAD", ml_script_set_time.src};
     size_t ping_len[] = {4},
-           eval_len[] = {4, strlen(ml_script_take.src), 1, sizeof(probe_key) - 1, 1};
+           eval_len[] = {4, strlen(ml_script_take.src), 1, sizeof(probe_key) - 1, 1},
+           load_len[] = {6, 4, strlen(ml_script_set_time.src)};
     ml_redis_state_t state;
     redisContext *c = ml_redis_connect(st->impl, &state, err, errlen);
 
@@ -860,6 +869,11 @@ static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t err
         state = ml_redis_expect(st, c, 5, eval, eval_len, REDIS_REPLY_NIL, NULL,
                                 "a script was refused (a user needs +@scripting, "
                                 "+@read, +@write and ~magiclink:*)",
+                                err, errlen);
+    if (state == ML_REDIS_UP)
+        state = ml_redis_expect(st, c, 3, load, load_len, REDIS_REPLY_STRING, ml_script_set_time.sha,
+                                "the sign-out script was refused (it needs redis 7.0 or later, "
+                                "to record sign-outs when redis is out of memory)",
                                 err, errlen);
     if (state == ML_REDIS_UP)
         ml_redis_check_policy(st, c);

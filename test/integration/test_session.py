@@ -133,6 +133,27 @@ def test_logout_clears_the_cookie_and_revokes_the_session(browser, new_browser, 
     expect(with_cookie(new_browser(), old), C.LOGIN_REDIRECT)            # ...until logout
 
 
+def test_a_second_sign_out_in_the_same_second_ends_a_session_begun_between(
+        new_browser, server, unique_email):
+    """Sign out everywhere, a sign-in, sign out everywhere again, within one second: the
+    session begun between is dated just after the first sign-out (so that it survives
+    it), and the second sign-out, dated a second later still, ends it."""
+    address = unique_email()
+    a, b, c = new_browser(), new_browser(), new_browser()
+    a.sign_in(address)
+    b.sign_in(address)
+    c.request_link(address)
+    page = c.verify_page(server.mailbox.take(address).token)
+    form = page.form_with(C.CSRF_FIELD)
+    everywhere = [{C.CSRF_FIELD: x.login().csrf, "scope": "everywhere"} for x in (a, b)]
+    time.sleep(1.01 - time.time() % 1)     # the three steps (~20 ms) share one second
+    expect(a.post(C.LOGOUT, data=everywhere[0]), C.LOGGED_OUT)
+    expect(c.submit(page, form), C.SIGNED_IN)
+    expect(c.private(), C.OK, C.TEXT_SECRET_PAGE)
+    expect(b.post(C.LOGOUT, data=everywhere[1]), C.LOGGED_OUT)
+    expect(c.private(), C.LOGIN_REDIRECT)
+
+
 SHORT_HANDLER = ml_httpd.Config(magic_conf="MagicLinkSessionTTL 2")
 
 

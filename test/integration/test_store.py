@@ -6,6 +6,7 @@ a full store fails closed; with no MagicLinkCache the default store is made with
 server's User as owner."""
 import os
 import pwd
+import re
 import shutil
 import signal
 import subprocess
@@ -219,6 +220,46 @@ def test_a_full_store_fails_closed(httpd_factory, unique_email, expect_errors):
     expect(keeper.private(), C.OK)                     # sessions still admitted
     signed_out_everywhere(keeper)                      # a sign-out still finds room
     expect(keeper.private(), C.LOGIN_REDIRECT)
+
+
+def redis_cli(store, *args):
+    return subprocess.run(["redis-cli", "-p", str(store.port), *args], capture_output=True,
+                          text=True, timeout=10, check=True).stdout
+
+
+def test_a_full_redis_still_records_sign_outs(httpd_factory, cache_factory, unique_email,
+                                             expect_errors):
+    """redis at its maxmemory (noeviction): new links answer 503, and a sign-out, from
+    the browser or `magiclink revoke`, is still recorded (LMDB keeps room for them; on
+    redis the sign-out's script may write beyond maxmemory), so no signed-out session
+    comes back while redis is full."""
+    expect_errors(r"MAGICLINK-016")
+    store = cache_factory("redis", "full-redis")
+    srv = httpd_factory("on-full-redis", ml_httpd.Config(server_conf=store.httpd_conf()))
+    keeper, other = Browser(srv), Browser(srv)
+    keeper.sign_in(unique_email())
+    other_address = unique_email()
+    other.sign_in(other_address)
+    used = int(re.search(r"used_memory:(\d+)", redis_cli(store, "INFO", "memory")).group(1))
+    redis_cli(store, "CONFIG", "SET", "maxmemory", str(used + 512 * 1024))
+    try:
+        flood = Browser(srv)
+        csrf = flood.login().csrf
+        status = 200
+        for i in range(5000):
+            status = flood.generate({C.CSRF_FIELD: csrf,
+                                     "email": f"f{i}.{'x' * 40}@other.net"}).status_code
+            if status != 200:
+                break
+        assert status == 503, status
+        assert "MAGICLINK-016" in srv.error_log_text()
+        expect(keeper.private(), C.OK)
+        signed_out_everywhere(keeper)
+        expect(keeper.private(), C.LOGIN_REDIRECT)
+        ml_httpd.cli("revoke", "--key-file", srv.keyfile, store.spec, other_address)
+        expect(other.private(), C.LOGIN_REDIRECT)
+    finally:
+        redis_cli(store, "CONFIG", "SET", "maxmemory", "0")
 
 
 DEFAULT_DIR = Path("/var/lib/apache2/magiclink")

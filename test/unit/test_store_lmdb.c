@@ -159,15 +159,24 @@ static void test_times(void **unused)
     assert_int_equal(ml_store_set_time(st, &v, NOW, NOW + 100, NOW), ML_STORE_OK);
     assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
     assert_int_equal(t, NOW);
-    /* Never moved back. */
+    /* A second sign-out in the same second: one more, so a session dated
+     * just after the first (NOW + 1) does not outlive it. */
+    assert_int_equal(ml_store_set_time(st, &v, NOW, NOW + 100, NOW), ML_STORE_OK);
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW + 1);
+    /* Never moved back (a clock behind): still a later sign-out. */
     assert_int_equal(ml_store_set_time(st, &v, NOW - 50, NOW + 100, NOW), ML_STORE_OK);
     assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
-    assert_int_equal(t, NOW);
+    assert_int_equal(t, NOW + 2);
+    /* A later one is taken as it is. */
+    assert_int_equal(ml_store_set_time(st, &v, NOW + 10, NOW + 100, NOW), ML_STORE_OK);
+    assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
+    assert_int_equal(t, NOW + 10);
     ml_store_close(st);
     /* Kept across a close and a reopen (a restart). */
     st = open_store(NULL);
     assert_int_equal(ml_store_get_time(st, &v, NOW, &t), ML_STORE_OK);
-    assert_int_equal(t, NOW);
+    assert_int_equal(t, NOW + 10);
     /* Several in one read: each its own, 0 for none; a record of another
      * kind under one of them is no answer for any. */
     {
@@ -176,7 +185,7 @@ static void test_times(void **unused)
 
         assert_int_equal(ml_store_set_time(st, &keys[2], 42, NOW + 100, NOW), ML_STORE_OK);
         assert_int_equal(ml_store_get_times(st, keys, 3, NOW, ts), ML_STORE_OK);
-        assert_int_equal(ts[0], NOW);
+        assert_int_equal(ts[0], NOW + 10);
         assert_int_equal(ts[1], 0);
         assert_int_equal(ts[2], 42);
         assert_int_equal(ml_store_get_times(st, keys, ML_STORE_TIMES_MAX + 1, NOW, ts),

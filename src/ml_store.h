@@ -81,7 +81,7 @@ typedef struct ml_store_mail {
 
 /* Options from `MagicLinkCache SPEC [name=value ...]`. */
 typedef struct ml_store_opts {
-    apr_int64_t map_size;       /* lmdb: bytes [64 MiB] */
+    apr_int64_t map_size;       /* lmdb: bytes [64 MiB]; 0: as the store on disk has it */
     int timeout_ms;             /* redis: connect and per-command [1000] */
     const char *user;           /* redis ACL user */
     const char *password;       /* redis AUTH */

@@ -75,18 +75,42 @@ static int ml_lmdb_fail(char *err, apr_size_t errlen, const char *what, int rc)
     return rc;
 }
 
+/* The map's size: size= as configured, never smaller than the store is
+ * already. With MDB_WRITEMAP the file is the map, and opening with a smaller
+ * one cuts the file under the processes still using it (the children of the
+ * generation before a graceful restart, or a running server under `magiclink
+ * revoke`): their next touch past the cut is SIGBUS. 0 (the command line):
+ * as the store has it, which LMDB reads from the file. */
+static apr_int64_t ml_lmdb_map_size(ml_store_t *st)
+{
+    struct stat fs;
+    apr_int64_t want = st->opts.map_size;
+
+    if (want && stat(apr_pstrcat(st->pool, st->where, "/data.mdb", NULL), &fs) == 0
+        && (apr_int64_t)fs.st_size > want) {
+        st->warning = apr_psprintf(st->pool, "size=%" APR_INT64_T_FMT "K is smaller than the "
+                                   "store already is (%" APR_INT64_T_FMT "K): kept at its size "
+                                   "(a store in use cannot shrink; to start small, stop the "
+                                   "server and remove %s/data.mdb, losing what it holds)",
+                                   want / 1024, (apr_int64_t)fs.st_size / 1024, st->where);
+        return fs.st_size;
+    }
+    return want;
+}
+
 static int ml_lmdb_env(ml_store_t *st, ml_lmdb_t *l, char *err, apr_size_t errlen)
 {
     MDB_txn *txn;
     MDB_envinfo info;
     MDB_stat env_stat;
+    apr_int64_t map_size = ml_lmdb_map_size(st);
     int rc, dead;
 
     if ((rc = mdb_env_create(&l->env)) != 0)
         return ml_lmdb_fail(err, errlen, "mdb_env_create", rc);
     mdb_env_set_maxdbs(l->env, 8);
     mdb_env_set_maxreaders(l->env, ML_LMDB_MAX_READERS);
-    if ((rc = mdb_env_set_mapsize(l->env, (size_t)st->opts.map_size)) != 0)
+    if (map_size && (rc = mdb_env_set_mapsize(l->env, (size_t)map_size)) != 0)
         return ml_lmdb_fail(err, errlen, "map size", rc);
     if (mkdir(st->where, 0750) != 0 && errno != EEXIST)
         return ml_lmdb_fail(err, errlen, apr_psprintf(st->pool, "mkdir %s", st->where), errno);

@@ -231,6 +231,9 @@ static int open_store(apr_pool_t *p, const char *spec, ml_store_t **st)
         if (apr_stat(&fi, apr_pstrcat(p, (*st)->where, "/data.mdb", NULL), APR_FINFO_TYPE, p)
             != APR_SUCCESS)
             return fail("store", apr_pstrcat(p, "no LMDB store in ", (*st)->where, NULL));
+        /* The size the server gave it: a different one would resize the
+         * file under the running server (a smaller one is SIGBUS there). */
+        (*st)->opts.map_size = 0;
     }
     if (ml_store_open(*st, err, sizeof(err)) != APR_SUCCESS)
         return fail("store", err);

@@ -165,6 +165,44 @@ def test_revoke_on_a_running_server(server, browser, unique_email):
     expect(browser.private(), C.LOGIN_REDIRECT)
 
 
+@pytest.mark.parametrize("size", ["2M", "128M"])
+def test_revoke_leaves_the_stores_size_alone(httpd_factory, unique_email, size):
+    """The command opens the store at the size the server gave it: its own default
+    (64M) would cut a larger file under the running children (SIGBUS at their next
+    touch past the cut) or grow a smaller one."""
+    srv = httpd_factory(f"revoke-size-{size}", ml_httpd.Config(
+        server_conf=f"MagicLinkCache lmdb:{{dir}}/state size={size}\n"))
+    b = Browser(srv)
+    address = unique_email()
+    b.sign_in(address)
+    data = srv.dir / "state" / "data.mdb"
+    before = data.stat().st_size
+    ml_httpd.cli("revoke", "--key-file", srv.keyfile, srv.store_spec(), address)
+    assert data.stat().st_size == before
+    expect(b.private(), C.LOGIN_REDIRECT)
+    b.sign_in(address)                                  # the children still work
+    expect(b.private(), C.OK)
+
+
+def test_a_smaller_size_on_a_graceful_restart_keeps_the_store(httpd_factory, unique_email,
+                                                             expect_errors):
+    """size= lowered and a graceful restart: the store keeps its size (the children of
+    the generation before still use it), and the log says why."""
+    expect_errors(r"MAGICLINK-012")
+    srv = httpd_factory("smaller-size", ml_httpd.Config(
+        server_conf="MagicLinkCache lmdb:{dir}/state size=8M\n"))
+    b = Browser(srv)
+    b.sign_in(unique_email())
+    data = srv.dir / "state" / "data.mdb"
+    before = data.stat().st_size
+    srv.conf_path.write_text(srv.conf_path.read_text().replace("size=8M", "size=2M"))
+    ml_httpd.graceful_restart(srv)
+    assert data.stat().st_size == before
+    assert re.search(r"MAGICLINK-012: .*size=2048K is smaller than the store already is "
+                     r"\(8192K\): kept at its size", srv.error_log_text())
+    expect(b.private(), C.OK)
+
+
 def test_revoke_refuses_a_missing_store(server, tmp_path):
     proc = ml_httpd.cli("revoke", "--key-file", server.keyfile, f"lmdb:{tmp_path}/none",
                         "a@example.com", check=False)

@@ -131,6 +131,10 @@ struct ml_store {
     void *impl;                 /* the backend's own; NULL while not open */
     const char *warning;        /* set by open: a risk to log (redis: an evicting
                                  * maxmemory-policy, or not answering yet), or NULL */
+    int refusal_is_outage;      /* set by the caller: a store that refuses us (redis:
+                                 * AUTH, SELECT, a script) opens anyway and fails
+                                 * closed until it lets us in, rather than failing the
+                                 * open (a restart, a child: no server taken down) */
 };
 
 /* Parses "lmdb:DIR" or "redis:HOST:PORT" with options "size=64M",

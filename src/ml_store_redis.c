@@ -283,6 +283,20 @@ typedef struct ml_redis_cmd {
     const char *refused;
 } ml_redis_cmd_t;
 
+/* What a refusal means: redis still loading its data, busy with a script,
+ * a replica cut off from its master — it will answer soon, so the store is
+ * unreachable for now, not refusing us (a wrong setting). */
+static ml_redis_state_t ml_redis_refusal(const redisReply *rep)
+{
+    static const char *const passing[] = { "LOADING", "BUSY", "MASTERDOWN", "TRYAGAIN" };
+    apr_size_t i;
+
+    for (i = 0; rep->type == REDIS_REPLY_ERROR && i < sizeof(passing) / sizeof(passing[0]); i++)
+        if (!strncmp(rep->str, passing[i], strlen(passing[i])))
+            return ML_REDIS_UNREACHABLE;
+    return ML_REDIS_REFUSED;
+}
+
 /* Sends the commands at once (one round trip); each must answer +OK. */
 static ml_redis_state_t ml_redis_handshake(const ml_store_t *st, redisContext *c,
                                            ml_redis_cmd_t *cmds, int n, char *err,
@@ -307,7 +321,7 @@ static ml_redis_state_t ml_redis_handshake(const ml_store_t *st, redisContext *c
             && (rep->type != REDIS_REPLY_STATUS || strcmp(rep->str, "OK") != 0)) {
             ml_redis_say(st, err, errlen, cmds[i].refused,
                          rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected answer");
-            state = ML_REDIS_REFUSED;
+            state = ml_redis_refusal(rep);
         }
         freeReplyObject(rep);
     }
@@ -812,14 +826,15 @@ static ml_redis_state_t ml_redis_expect(const ml_store_t *st, redisContext *c, i
     } else if (rep->type != type || (want && strcmp(rep->str, want) != 0)) {
         ml_redis_say(st, err, errlen, refused,
                      rep->type == REDIS_REPLY_ERROR ? rep->str : "unexpected answer");
-        state = ML_REDIS_REFUSED;
+        state = ml_redis_refusal(rep);
     }
     freeReplyObject(rep);
     return state;
 }
 
-/* A warning in st->warning when redis may evict our keys. Where the policy
- * cannot be read (ACL, a renamed CONFIG) there is nothing to say. */
+/* A warning in st->warning when redis may evict our keys, or when the
+ * policy cannot be read (an ACL user without CONFIG, a renamed CONFIG): the
+ * admin is then the one to make sure. */
 static void ml_redis_check_policy(ml_store_t *st, redisContext *c)
 {
     const char *argv[] = {"CONFIG", "GET", "maxmemory-policy"};
@@ -827,17 +842,23 @@ static void ml_redis_check_policy(ml_store_t *st, redisContext *c)
     redisReply *rep = redisCommandArgv(c, 3, argv, lens);
     char addr[300];
 
+    ml_redis_addr(st, addr, sizeof(addr));
     if (rep && rep->type == REDIS_REPLY_ARRAY && rep->elements == 2
         && rep->element[1]->type == REDIS_REPLY_STRING
-        && strcmp(rep->element[1]->str, "noeviction") != 0) {
-        ml_redis_addr(st, addr, sizeof(addr));
+        && strcmp(rep->element[1]->str, "noeviction") != 0)
         st->warning =
             apr_psprintf(st->pool,
                          "redis %s: maxmemory-policy is %s, not noeviction: redis may drop "
                          "links, rate counters and sign-outs when its memory is full (set "
                          "maxmemory-policy noeviction; a full redis then refuses new links)",
                          addr, rep->element[1]->str);
-    }
+    else if (rep && rep->type == REDIS_REPLY_ERROR)
+        st->warning =
+            apr_psprintf(st->pool,
+                         "redis %s: maxmemory-policy cannot be read (%s): make sure it is "
+                         "noeviction, or redis may drop links, rate counters and sign-outs "
+                         "when its memory is full",
+                         addr, rep->str);
     if (rep)
         freeReplyObject(rep);
 }
@@ -933,6 +954,11 @@ static apr_status_t ml_redis_open(ml_store_t *st, char *err, apr_size_t errlen)
     st->impl = r;
     switch (ml_redis_check(st, why, sizeof(why))) {
     case ML_REDIS_REFUSED:
+        if (st->refusal_is_outage) {
+            st->warning = apr_pstrcat(st->pool, why, " (every operation fails closed until "
+                                      "redis lets us in)", NULL);
+            break;
+        }
         apr_cpystrn(err, why, errlen);
         ml_redis_close(st);
         return APR_EGENERAL;

@@ -1,6 +1,7 @@
 #include "ml_state.h"
 #include "ml_metrics_glue.h"
 
+#include "http_core.h"
 #include "http_log.h"
 #include "unixd.h"
 #include "apr_strings.h"
@@ -75,6 +76,10 @@ apr_status_t ml_state_post_config(apr_pool_t *pconf, server_rec *s, ml_store_t *
      * eviction policy (redis), then closed: a store opened before fork
      * must not be used after it. */
     made_dir = st->ops == &ml_store_lmdb_ops && stat(st->where, &dir) != 0;
+    /* A wrong setting stops the first start; on a restart (a reload, as
+     * logrotate does every night) it must not take the server down: the
+     * store then fails closed until it lets us in. */
+    st->refusal_is_outage = ap_state_query(AP_SQ_CONFIG_GEN) > 0;
     rv = ml_store_open(st, err, sizeof(err));
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MAGICLINK-011: MagicLinkCache %s: %s",
@@ -99,6 +104,7 @@ void ml_state_child_init(apr_pool_t *p, server_rec *s)
 
     if (!ml_the_store)
         return;
+    ml_the_store->refusal_is_outage = 1;    /* a child never gives up on its store */
     if (ml_store_open(ml_the_store, err, sizeof(err)) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      "MAGICLINK-014: MagicLinkCache %s: cannot open in this child: %s; "

@@ -321,6 +321,62 @@ def test_no_cache_directive_means_lmdb_in_the_default_directory(unique_email):
             shutil.rmtree(DEFAULT_DIR, ignore_errors=True)
 
 
+def test_the_first_start_stops_on_a_redis_that_refuses_us(cache_factory, expect_errors):
+    """A wrong password is a wrong setting: the first start stops and says so (only a
+    restart keeps running on it, failing closed)."""
+    store = cache_factory("redis", "password-redis")
+    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-one")
+    srv = ml_httpd.Httpd("wrong-password", ml_httpd.Config(
+        server_conf=f"MagicLinkCache {store.spec} password=not-it timeout=300\n"))
+    try:
+        started, output = srv.try_start()
+        assert not started, output
+        assert re.search(r"MAGICLINK-011: .*AUTH refused", output), output
+        assert "not-it" not in output                      # the password is never told
+    finally:
+        srv.stop()
+        srv.cleanup()
+        redis_cli(store, "-a", "pw-one", "--no-auth-warning", "CONFIG", "SET", "requirepass",
+                  "")
+
+
+def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, cache_factory,
+                                                                unique_email, expect_errors):
+    """redis's password changed under a running server, then a graceful restart (what
+    logrotate does every night): the server stays up and fails closed (503), saying why;
+    with the password back, sign-in works again, no restart. Only the first start stops
+    on a refusing redis."""
+    expect_errors(r"MAGICLINK-01[2457]")
+    store = cache_factory("redis", "password-redis")
+    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-one")
+    try:
+        srv = httpd_factory("reload-redis", ml_httpd.Config(
+            server_conf=f"MagicLinkCache {store.spec} password=pw-one timeout=300\n"))
+        b = Browser(srv)
+        b.sign_in(unique_email())
+        redis_cli(store, "-a", "pw-one", "--no-auth-warning", "CONFIG", "SET", "requirepass",
+                  "pw-two")
+        ml_httpd.graceful_restart(srv)
+        assert srv.proc.poll() is None
+        assert re.search(r"MAGICLINK-012: .*AUTH.*fails closed until redis lets us in",
+                         srv.error_log_text())
+        csrf = b.login().csrf
+        expect(b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}), 503)
+        redis_cli(store, "-a", "pw-two", "--no-auth-warning", "CONFIG", "SET", "requirepass",
+                  "pw-one")
+        deadline = time.monotonic() + 10
+        while True:
+            r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()})
+            if r.status_code == 200 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        expect(r, C.OK)
+    finally:
+        for pw in ("pw-one", "pw-two"):
+            subprocess.run(["redis-cli", "-p", str(store.port), "-a", pw, "--no-auth-warning",
+                            "CONFIG", "SET", "requirepass", ""], capture_output=True, timeout=10)
+
+
 def test_a_stalled_redis_costs_a_bounded_wait_then_503_and_recovers(httpd_factory,
                                                                     cache_factory,
                                                                     unique_email,

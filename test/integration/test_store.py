@@ -321,6 +321,17 @@ def test_no_cache_directive_means_lmdb_in_the_default_directory(unique_email):
             shutil.rmtree(DEFAULT_DIR, ignore_errors=True)
 
 
+def generates_again(b, csrf, unique_email):
+    """POST generate until it answers 200 (bounded: 10 s), as a store comes back."""
+    deadline = time.monotonic() + 10
+    while True:
+        r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()})
+        if r.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    expect(r, C.OK)
+
+
 def test_the_first_start_stops_on_a_redis_that_refuses_us(cache_factory, expect_errors):
     """A wrong password is a wrong setting: the first start stops and says so (only a
     restart keeps running on it, failing closed)."""
@@ -364,13 +375,7 @@ def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, c
         expect(b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}), 503)
         redis_cli(store, "-a", "pw-two", "--no-auth-warning", "CONFIG", "SET", "requirepass",
                   "pw-one")
-        deadline = time.monotonic() + 10
-        while True:
-            r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()})
-            if r.status_code == 200 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        expect(r, C.OK)
+        generates_again(b, csrf, unique_email)
     finally:
         for pw in ("pw-one", "pw-two"):
             subprocess.run(["redis-cli", "-p", str(store.port), "-a", pw, "--no-auth-warning",
@@ -396,10 +401,4 @@ def test_a_stalled_redis_costs_a_bounded_wait_then_503_and_recovers(httpd_factor
         expect(r, 503)
     finally:
         store.proc.send_signal(signal.SIGCONT)
-    deadline = time.monotonic() + 10
-    while True:
-        r = b.generate({C.CSRF_FIELD: csrf, "email": unique_email()})
-        if r.status_code == 200 or time.monotonic() > deadline:
-            break
-        time.sleep(0.2)
-    expect(r, C.OK)
+    generates_again(b, csrf, unique_email)

@@ -3,8 +3,8 @@
  *   magiclink keygen [ID]
  *   magiclink seal [--time UNIX] [--max-len BYTES] KEYFILE NAME JSON
  *   magiclink open [--max-age SECS] KEYFILE NAME VALUE
- *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL
- *   magiclink link [--key-file FILE] STORE TOKEN
+ *   magiclink revoke [--ttl SECS] [--key-file FILE] STORE [OPTION=VALUE ...] EMAIL
+ *   magiclink link [--key-file FILE] STORE [OPTION=VALUE ...] TOKEN
  *   magiclink jwt-keygen [ed25519|es256]
  *   magiclink --version | --help
  *
@@ -22,6 +22,7 @@
 #include <apr_time.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define ML_CLI_DEFAULT_MAX_AGE (86400 * 30)   /* gorilla/securecookie's default */
 #ifndef ML_CLI_DEFAULT_KEYFILE
@@ -47,12 +48,14 @@ static void usage(FILE *f)
           "  magiclink open [--max-age SECS] KEYFILE NAME VALUE\n"
           "      open a sealed value with any key of the file and print its claims\n"
           "      as JSON (max age default 2592000 s, 0 for none)\n"
-          "  magiclink revoke [--ttl SECS] [--key-file FILE] STORE EMAIL\n"
+          "  magiclink revoke [--ttl SECS] [--key-file FILE] STORE [OPTION=VALUE ...] EMAIL\n"
           "      sign EMAIL out everywhere: sessions issued until now stop working on\n"
-          "      every server sharing STORE (lmdb:DIR or redis:HOST:PORT, as in\n"
-          "      MagicLinkCache), at once; FILE is MagicLinkKeyFile\n"
-          "      [" ML_CLI_DEFAULT_KEYFILE "]; --ttl is MagicLinkSessionTTL [604800]\n"
-          "  magiclink link [--key-file FILE] STORE TOKEN\n"
+          "      every server sharing STORE (lmdb:DIR or redis:HOST:PORT, with the\n"
+          "      options of MagicLinkCache: user=, password=, db=, timeout=;\n"
+          "      password=- reads it from standard input), at once; FILE is\n"
+          "      MagicLinkKeyFile [" ML_CLI_DEFAULT_KEYFILE "]; --ttl is\n"
+          "      MagicLinkSessionTTL [604800]\n"
+          "  magiclink link [--key-file FILE] STORE [OPTION=VALUE ...] TOKEN\n"
           "      print what STORE holds for an emailed link (or a pending value) as\n"
           "      JSON: address, return path, language, used, code tries, times\n"
           "  magiclink jwt-keygen [ed25519|es256]\n"
@@ -218,13 +221,37 @@ static int take_string(int *argc, const char ***argv, const char *flag, const ch
     return 0;
 }
 
-/* Opens the store named as in MagicLinkCache; an LMDB store must exist
- * already (the server makes it, with the right owner). */
-static int open_store(apr_pool_t *p, const char *spec, ml_store_t **st)
+/* "password=-": the password from the first line of standard input, so that
+ * it is not in the command line, which every local user can read (ps). */
+static int read_password(apr_pool_t *p, const char **opt)
+{
+    char line[1024];
+    apr_size_t n;
+
+    if (strcmp(*opt, "password=-") != 0)
+        return 0;
+    if (!fgets(line, sizeof(line), stdin))
+        return fail("store", "password=-: no password on standard input");
+    n = strcspn(line, "\r\n");
+    line[n] = '\0';
+    *opt = apr_pstrcat(p, "password=", line, NULL);
+    memset(line, 0, sizeof(line));
+    return 0;
+}
+
+/* Opens the store named as in MagicLinkCache, with its options (redis:
+ * user=, password=, db=, timeout=); an LMDB store must exist already (the
+ * server makes it, with the right owner). */
+static int open_store(apr_pool_t *p, const char *spec, const char **opts, int nopts,
+                      ml_store_t **st)
 {
     char err[256];
+    int i;
 
-    if (ml_store_parse(st, spec, NULL, 0, p, err, sizeof(err)) != APR_SUCCESS)
+    for (i = 0; i < nopts; i++)
+        if (read_password(p, &opts[i]))
+            return 1;
+    if (ml_store_parse(st, spec, opts, nopts, p, err, sizeof(err)) != APR_SUCCESS)
         return fail("store", err);
     if ((*st)->ops == &ml_store_lmdb_ops) {
         apr_finfo_t fi;
@@ -256,11 +283,13 @@ static int cmd_revoke(apr_pool_t *p, int argc, const char **argv)
         ;
     if (bad || ttl <= 0 || ttl > 0xffffffffLL)
         return fail("revoke", "--ttl takes a number of seconds");
-    if (argc != 2)
-        return fail("revoke", "expected [--key-file FILE] STORE EMAIL (see --help)");
-    if (ml_addr_normalize(p, argv[1], strlen(argv[1]), &email, NULL, &why) != APR_SUCCESS)
+    if (argc < 2)
+        return fail("revoke", "expected [--key-file FILE] STORE [OPTION=VALUE ...] EMAIL "
+                              "(see --help)");
+    if (ml_addr_normalize(p, argv[argc - 1], strlen(argv[argc - 1]), &email, NULL, &why)
+        != APR_SUCCESS)
         return fail("revoke", why);
-    if (load(p, keyfile, &kr, &s) || open_store(p, argv[0], &st))
+    if (load(p, keyfile, &kr, &s) || open_store(p, argv[0], argv + 1, argc - 2, &st))
         return 1;
     ml_store_key(&kr->store_secret, "v", email, strlen(email), &key);
     rc = ml_store_set_time(st, &key, now, now + ttl, now);
@@ -302,14 +331,15 @@ static int cmd_link(apr_pool_t *p, int argc, const char **argv)
     char *rec;
 
     take_string(&argc, &argv, "--key-file", &keyfile);
-    if (argc != 2)
-        return fail("link", "expected [--key-file FILE] STORE TOKEN (see --help)");
+    if (argc < 2)
+        return fail("link", "expected [--key-file FILE] STORE [OPTION=VALUE ...] TOKEN "
+                            "(see --help)");
     if (load(p, keyfile, &kr, &s))
         return 1;
-    if (ml_link_token(kr, ML_TOKEN_LINK, argv[1], &l) != ML_CODEC_OK
-        && ml_link_token(kr, ML_TOKEN_PENDING, argv[1], &l) != ML_CODEC_OK)
+    if (ml_link_token(kr, ML_TOKEN_LINK, argv[argc - 1], &l) != ML_CODEC_OK
+        && ml_link_token(kr, ML_TOKEN_PENDING, argv[argc - 1], &l) != ML_CODEC_OK)
         return fail("link", "not a link or pending value of this key file");
-    if (open_store(p, argv[0], &st))
+    if (open_store(p, argv[0], argv + 1, argc - 2, &st))
         return 1;
     rc = ml_store_get(st, &l.key, now, p, &raw);
     ml_store_close(st);

@@ -321,6 +321,37 @@ def test_no_cache_directive_means_lmdb_in_the_default_directory(unique_email):
             shutil.rmtree(DEFAULT_DIR, ignore_errors=True)
 
 
+def test_revoke_takes_the_stores_options(httpd_factory, cache_factory, unique_email):
+    """`magiclink revoke` on a redis with a password and a database of its own: the
+    options of MagicLinkCache on the command line (the password from standard input with
+    password=-). Without the password it is refused; the sign-out goes to the database
+    the options name (the previous build could name none, and wrote to database 0)."""
+    store = cache_factory("redis", "revoke-redis")
+    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-rev")
+    try:
+        srv = httpd_factory("revoke-options", ml_httpd.Config(
+            server_conf=f"MagicLinkCache {store.spec} password=pw-rev db=3\n"))
+        b = Browser(srv)
+        address = unique_email()
+        b.sign_in(address)
+        base = [str(ml_httpd.CLI), "revoke", "--key-file", str(srv.keyfile), store.spec]
+        bare = subprocess.run(base + [address], capture_output=True, text=True, timeout=30)
+        assert bare.returncode == 1 and "password" in bare.stderr, bare.stderr
+        expect(b.private(), C.OK)
+        wrong_db = subprocess.run(base + ["db=0", "password=-", address], input="pw-rev\n",
+                                  capture_output=True, text=True, timeout=30)
+        assert wrong_db.returncode == 0, wrong_db.stderr
+        expect(b.private(), C.OK)                  # another database: not this server's
+        done = subprocess.run(base + ["db=3", "password=-", address], input="pw-rev\n",
+                              capture_output=True, text=True, timeout=30)
+        assert done.returncode == 0 and "signed out" in done.stdout, done.stderr
+        assert "pw-rev" not in done.stdout + done.stderr
+        expect(b.private(), C.LOGIN_REDIRECT)
+    finally:
+        redis_cli(store, "-a", "pw-rev", "--no-auth-warning", "CONFIG", "SET", "requirepass",
+                  "")
+
+
 def generates_again(b, csrf, unique_email):
     """POST generate until it answers 200 (bounded: 10 s), as a store comes back."""
     deadline = time.monotonic() + 10

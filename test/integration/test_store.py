@@ -4,6 +4,7 @@ anywhere reset no try count and bring back no signed-out session; code tries are
 counted exactly under concurrency; `magiclink revoke` acts on a running server at once;
 a full store fails closed; with no MagicLinkCache the default store is made with the
 server's User as owner."""
+import contextlib
 import os
 import pwd
 import re
@@ -271,6 +272,19 @@ def redis_cli(store, *args):
                           text=True, timeout=10, check=True).stdout
 
 
+@contextlib.contextmanager
+def redis_password(store, password, *later):
+    """redis asks for `password` while the block runs (the test may change it to one of
+    `later`); none again after."""
+    redis_cli(store, "CONFIG", "SET", "requirepass", password)
+    try:
+        yield
+    finally:
+        for pw in (password, *later):
+            subprocess.run(["redis-cli", "-p", str(store.port), "-a", pw, "--no-auth-warning",
+                            "CONFIG", "SET", "requirepass", ""], capture_output=True, timeout=10)
+
+
 def test_a_full_redis_still_records_sign_outs(httpd_factory, cache_factory, unique_email,
                                              expect_errors):
     """redis at its maxmemory (noeviction): new links answer 503, and a sign-out, from
@@ -327,8 +341,7 @@ def test_revoke_takes_the_stores_options(httpd_factory, cache_factory, unique_em
     password=-). Without the password it is refused; the sign-out goes to the database
     the options name (the previous build could name none, and wrote to database 0)."""
     store = cache_factory("redis", "revoke-redis")
-    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-rev")
-    try:
+    with redis_password(store, "pw-rev"):
         srv = httpd_factory("revoke-options", ml_httpd.Config(
             server_conf=f"MagicLinkCache {store.spec} password=pw-rev db=3\n"))
         b = Browser(srv)
@@ -347,9 +360,6 @@ def test_revoke_takes_the_stores_options(httpd_factory, cache_factory, unique_em
         assert done.returncode == 0 and "signed out" in done.stdout, done.stderr
         assert "pw-rev" not in done.stdout + done.stderr
         expect(b.private(), C.LOGIN_REDIRECT)
-    finally:
-        redis_cli(store, "-a", "pw-rev", "--no-auth-warning", "CONFIG", "SET", "requirepass",
-                  "")
 
 
 def generates_again(b, csrf, unique_email):
@@ -367,19 +377,17 @@ def test_the_first_start_stops_on_a_redis_that_refuses_us(cache_factory, expect_
     """A wrong password is a wrong setting: the first start stops and says so (only a
     restart keeps running on it, failing closed)."""
     store = cache_factory("redis", "password-redis")
-    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-one")
     srv = ml_httpd.Httpd("wrong-password", ml_httpd.Config(
         server_conf=f"MagicLinkCache {store.spec} password=not-it timeout=300\n"))
-    try:
-        started, output = srv.try_start()
-        assert not started, output
-        assert re.search(r"MAGICLINK-011: .*AUTH refused", output), output
-        assert "not-it" not in output                      # the password is never told
-    finally:
-        srv.stop()
-        srv.cleanup()
-        redis_cli(store, "-a", "pw-one", "--no-auth-warning", "CONFIG", "SET", "requirepass",
-                  "")
+    with redis_password(store, "pw-one"):
+        try:
+            started, output = srv.try_start()
+            assert not started, output
+            assert re.search(r"MAGICLINK-011: .*AUTH refused", output), output
+            assert "not-it" not in output                  # the password is never told
+        finally:
+            srv.stop()
+            srv.cleanup()
 
 
 def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, cache_factory,
@@ -390,8 +398,7 @@ def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, c
     on a refusing redis."""
     expect_errors(r"MAGICLINK-01[2457]")
     store = cache_factory("redis", "password-redis")
-    redis_cli(store, "CONFIG", "SET", "requirepass", "pw-one")
-    try:
+    with redis_password(store, "pw-one", "pw-two"):
         srv = httpd_factory("reload-redis", ml_httpd.Config(
             server_conf=f"MagicLinkCache {store.spec} password=pw-one timeout=300\n"))
         b = Browser(srv)
@@ -407,10 +414,6 @@ def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, c
         redis_cli(store, "-a", "pw-two", "--no-auth-warning", "CONFIG", "SET", "requirepass",
                   "pw-one")
         generates_again(b, csrf, unique_email)
-    finally:
-        for pw in ("pw-one", "pw-two"):
-            subprocess.run(["redis-cli", "-p", str(store.port), "-a", pw, "--no-auth-warning",
-                            "CONFIG", "SET", "requirepass", ""], capture_output=True, timeout=10)
 
 
 def test_a_stalled_redis_costs_a_bounded_wait_then_503_and_recovers(httpd_factory,

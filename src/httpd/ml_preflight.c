@@ -140,6 +140,42 @@ int ml_preflight_key_file(apr_pool_t *p, server_rec *s, const char *directive,
     return ok ? OK : !OK;
 }
 
+/* The runner's group, by name where it has one, for the commands we suggest. */
+static const char *ml_runner_group(apr_pool_t *p, const ml_runner_t *r)
+{
+    struct group *g = getgrgid(r->gid);
+
+    return g ? apr_pstrdup(p, g->gr_name) : apr_psprintf(p, "%ld", (long)r->gid);
+}
+
+/* Every directory on the way to dir (dir itself is checked on its own) must
+ * let the runner through (search, x): one that does not (a root-only 0700
+ * parent) passes the checks of dir, and then every child fails to open the
+ * store. */
+static int ml_lmdb_path_open(apr_pool_t *p, server_rec *s, const char *spec, const char *dir,
+                             const ml_runner_t *r)
+{
+    char *path = apr_pstrdup(p, dir), *slash;
+    struct stat st;
+
+    if (!r->switched)
+        return 1;
+    for (slash = strchr(path + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+        *slash = '\0';
+        if (stat(path, &st) == 0 && !(ml_runner_bits(r, &st) & 1)) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
+                         "MAGICLINK-408: MagicLinkCache %s: User %s cannot pass through %s "
+                         "(owner uid %ld, mode %04o) on the way to %s; let it through "
+                         "(chmod o+x %s) or keep the store elsewhere",
+                         spec, r->name, path, (long)st.st_uid,
+                         (unsigned)(st.st_mode & 07777), dir, path);
+            return 0;
+        }
+        *slash = '/';
+    }
+    return 1;
+}
+
 /* lmdb:DIR: the children write the store's files in DIR. A directory that
  * is missing is made at start (owned by User) if its parent exists. */
 static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec, const char *dir)
@@ -153,12 +189,12 @@ static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
         int e = errno;
 
         if (e == ENOENT && stat(parent, &st) == 0 && S_ISDIR(st.st_mode))
-            return OK;
+            return ml_lmdb_path_open(p, s, spec, dir, &r) ? OK : !OK;
         ap_log_error(APLOG_MARK, APLOG_EMERG, e, s,
                      "MAGICLINK-404: MagicLinkCache %s: directory %s %s; create it for User "
-                     "%s (install -d -o USER -g GROUP -m 750 %s)",
+                     "%s (install -d -o %s -g %s -m 750 %s)",
                      spec, dir, e == ENOENT ? "cannot be made (no parent)" : "cannot be examined",
-                     r.name, dir);
+                     r.name, r.name, ml_runner_group(p, &r), dir);
         return !OK;
     }
     if (!S_ISDIR(st.st_mode)) {
@@ -166,11 +202,14 @@ static int ml_preflight_lmdb_dir(apr_pool_t *p, server_rec *s, const char *spec,
                      "MAGICLINK-405: MagicLinkCache %s: %s is not a directory", spec, dir);
         return !OK;
     }
+    if (!ml_lmdb_path_open(p, s, spec, dir, &r))
+        return !OK;
     if (r.uid != 0 && (ml_runner_bits(&r, &st) & 3) != 3) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s,
                      "MAGICLINK-406: MagicLinkCache %s: User %s cannot write in %s (owner "
-                     "uid %ld, mode %04o); chown it to User",
-                     spec, r.name, dir, (long)st.st_uid, (unsigned)(st.st_mode & 07777));
+                     "uid %ld, mode %04o); chown %s:%s %s",
+                     spec, r.name, dir, (long)st.st_uid, (unsigned)(st.st_mode & 07777),
+                     r.name, ml_runner_group(p, &r), dir);
         return !OK;
     }
     return OK;

@@ -152,7 +152,8 @@ def test_key_file_that_is_a_directory_is_refused(make_server):
                           r"lmdb:/var/lib/apache2/magiclink"),
     # A missing directory is made at start, but not one whose parent is missing too.
     ("lmdb:{dir}/no-parent/store", r"MAGICLINK-404: MagicLinkCache \S+: directory "
-                                   r"\S+/no-parent/store cannot be made \(no parent\)"),
+                                   r"\S+/no-parent/store cannot be made \(no parent\); "
+                                   r"create it for User \S+ \(install -d -o \S+ -g \S+ "),
     ("lmdb:{dir}/htdocs/static.txt", r"MAGICLINK-405: MagicLinkCache \S+: \S+static\.txt is "
                                      r"not a directory"),
 ])
@@ -185,7 +186,22 @@ def test_lmdb_dir_not_writable_by_user_is_refused(make_server):
     srv = make_server("store-ro", ml_httpd.Config(server_conf="MagicLinkCache lmdb:{dir}/store"))
     (srv.dir / "store").mkdir(mode=0o755)        # root's: the children could not write
     assert_refused_by_both(srv, r"MAGICLINK-406: MagicLinkCache \S+: User www-data cannot "
-                                r"write in \S+/store")
+                                r"write in \S+/store \(owner uid 0, mode 0755\); chown "
+                                r"www-data:www-data \S+/store")
+
+
+@needs_root
+def test_lmdb_dir_behind_a_closed_directory_is_refused(make_server):
+    """The store's directory is User's, but a directory on the way is root's alone
+    (0700): -t and the start refuse it, rather than every child failing to open it."""
+    srv = make_server("store-behind", ml_httpd.Config(
+        server_conf="MagicLinkCache lmdb:{dir}/closed/store"))
+    (srv.dir / "closed").mkdir(mode=0o700)
+    (srv.dir / "closed" / "store").mkdir(mode=0o750)
+    os.chown(srv.dir / "closed" / "store", *run_ids())
+    assert_refused_by_both(srv, r"MAGICLINK-408: MagicLinkCache \S+: User www-data cannot "
+                                r"pass through \S+/closed \(owner uid 0, mode 0700\) on the "
+                                r"way to \S+/closed/store")
 
 
 def test_default_mailer_says_where_mail_goes_once(make_server):

@@ -103,8 +103,11 @@ static ml_script_t ml_script_issue = {
  * of one of them, leased: {id, data, created, due, exp, attempts, queue};
  * nil when none of the first 64 due messages is. Other servers' messages are
  * left as they are; one whose hash redis already dropped (past its expiry)
- * leaves both sets on the way. */
+ * leaves both sets on the way. allow-oom (as the next script): a redis whose
+ * memory is full must still hand out and retire the mail it holds — that is
+ * how it empties — and a lease changes only what is there. */
 static ml_script_t ml_script_claim = {
+    "#!lua flags=allow-oom\n"
     "local mine = {}\n"
     "for i = 4, #ARGV do mine[ARGV[i]] = true end\n"
     "local r = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 64)\n"
@@ -128,6 +131,7 @@ static ml_script_t ml_script_claim = {
 /* KEYS: the message, the outbox, the by-creation set. ARGV: id, and the
  * due time (retry) or nothing (done). 1 when the message was there. */
 static ml_script_t ml_script_mail = {
+    "#!lua flags=allow-oom\n"
     "if not ARGV[2] then\n"
     "  redis.call('ZREM', KEYS[2], ARGV[1])\n"
     "  redis.call('ZREM', KEYS[3], ARGV[1])\n"

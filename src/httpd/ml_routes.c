@@ -128,7 +128,9 @@ static int ml_issue_under_limits(ml_req_t *q, const char *email, const ml_issued
     ml_limit(q, lims, &n, "d", at ? at + 1 : "", &q->sc->rate_domain);
     rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
                                     q->now, is->link.exp + 60, mail));
-    if (rc != ML_STORE_OK)
+    if (rc == ML_STORE_OK)
+        ml_state_room();
+    else
         ml_audit(q, email, rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN,
                  0);
     if (rc == ML_STORE_OVER)

@@ -133,16 +133,25 @@ ml_store_rc_t ml_state_note(server_rec *s, ml_store_rc_t rc)
         if (apr_atomic_cas32(&ml_full, 1, 0) == 0)
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                          "MAGICLINK-016: MagicLinkCache %s is full: new links are refused "
-                         "(503); raise its size= or outbox= option, and check that mail is "
-                         "being delivered", spec);
+                         "(503), sign-outs are still recorded; %s, and check that mail is "
+                         "being delivered", spec,
+                         ml_the_store && ml_the_store->ops == &ml_store_lmdb_ops
+                             ? "raise its size= or outbox= option"
+                             : "raise redis's maxmemory or the outbox= option");
         return rc;
     }
     if (apr_atomic_read32(&ml_down) && apr_atomic_cas32(&ml_down, 0, 1) == 1)
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MAGICLINK-017: MagicLinkCache %s works "
                      "again", spec);
-    if (rc == ML_STORE_OK && apr_atomic_read32(&ml_full))
-        apr_atomic_set32(&ml_full, 0);
     return rc;
+}
+
+void ml_state_room(void)
+{
+    /* Only a new link stored says the store has room again: any other
+     * answer (a read, a sign-out) would let every refusal log once more. */
+    if (apr_atomic_read32(&ml_full))
+        apr_atomic_set32(&ml_full, 0);
 }
 
 int ml_health_store_ok(server_rec *s, apr_pool_t *p)

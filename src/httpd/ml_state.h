@@ -31,4 +31,8 @@ ml_store_t *ml_state_store(void);
  * process; returns rc. */
 ml_store_rc_t ml_state_note(server_rec *s, ml_store_rc_t rc);
 
+/* A new link was stored: the store has room again (the next refusal for
+ * a full store is logged anew). */
+void ml_state_room(void);
+
 #endif

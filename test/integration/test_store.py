@@ -302,6 +302,12 @@ def test_a_full_redis_still_records_sign_outs(httpd_factory, cache_factory, uniq
     redis_cli(store, "CONFIG", "SET", "maxmemory", str(used + 512 * 1024))
     try:
         fill_until_full(srv, 5000)
+        csrf = keeper.login().csrf
+        for i in range(3):           # said once, however many reads between (one connection)
+            expect(keeper.private(), C.OK)     # sessions still admitted
+            expect(keeper.generate({C.CSRF_FIELD: csrf, "email": f"again{i}@other.net"}), 503)
+        pids = re.findall(r"\[pid (\d+)[^]]*\] MAGICLINK-016", srv.error_log_text())
+        assert pids and len(pids) == len(set(pids)), pids          # once per process
         expect(keeper.private(), C.OK)
         signed_out_everywhere(keeper)
         expect(keeper.private(), C.LOGIN_REDIRECT)

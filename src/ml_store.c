@@ -185,6 +185,13 @@ ml_store_rc_t ml_store_issue(ml_store_t *st, const ml_store_limit_t *lims, int n
     ML_COUNTED(st->ops->issue(st, lims, n, id, rec, len, now, exp, mail));
 }
 
+const char *ml_store_why(ml_store_t *st)
+{
+    const char *why = st && st->impl && st->ops->why ? st->ops->why(st) : NULL;
+
+    return why ? why : "";
+}
+
 ml_store_rc_t ml_store_claim(ml_store_t *st, const apr_uint64_t *queues, int nqueues,
                              apr_int64_t now, int lease, apr_pool_t *p, ml_store_mail_t *out)
 {

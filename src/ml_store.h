@@ -119,6 +119,8 @@ typedef struct ml_store_ops {
     ml_store_rc_t (*mail_retry)(ml_store_t *st, const ml_store_key_t *id, apr_int64_t due);
     ml_store_rc_t (*outbox_stats)(ml_store_t *st, apr_int64_t now, int *depth,
                                   apr_int64_t *oldest);
+    /* What went wrong last in this thread, for the log; NULL: nothing to add. */
+    const char *(*why)(ml_store_t *st);
 } ml_store_ops_t;
 
 struct ml_store {
@@ -189,6 +191,11 @@ ml_store_rc_t ml_store_get_time(ml_store_t *st, const ml_store_key_t *k, apr_int
                                 apr_int64_t *value);
 /* Whether the store answers. */
 ml_store_rc_t ml_store_ping(ml_store_t *st);
+
+/* Why the last operation of this thread failed, as far as the backend can
+ * tell ("redis 10.0.0.5:6379: AUTH refused ..."), never a secret; "" if it
+ * cannot say. */
+const char *ml_store_why(ml_store_t *st);
 
 /* The outbox. claim takes a message of one of `queues` that is due (due <=
  * now; the most overdue among the first ML_STORE_CLAIM_SCAN due ones) for

@@ -1041,4 +1041,5 @@ const ml_store_ops_t ml_store_lmdb_ops = {
     ml_lmdb_mail_done,
     ml_lmdb_mail_retry,
     ml_lmdb_outbox_stats,
+    NULL,                       /* why: LMDB's failures are the request's own */
 };

@@ -230,6 +230,7 @@ typedef struct ml_redis_conn {
     redisContext *c;       /* NULL: none now */
     apr_uint32_t fork_gen; /* the fork c was made in */
     apr_int64_t retry_at;  /* monotonic ms: no connect before then */
+    char why[256];         /* what went wrong last on this thread, for the log */
     ml_redis_t *owner;
     struct ml_redis_conn *prev, *next;
 } ml_redis_conn_t;
@@ -448,7 +449,7 @@ static ml_redis_conn_t *ml_redis_conn(ml_redis_t *r)
     now = ml_mono_ms();
     if (now < cn->retry_at)
         return NULL;
-    if (!(cn->c = ml_redis_connect(r, &state, NULL, 0))) {
+    if (!(cn->c = ml_redis_connect(r, &state, cn->why, sizeof(cn->why)))) {
         cn->retry_at = now + ML_REDIS_RETRY_MS;
         return NULL;
     }
@@ -483,6 +484,7 @@ static redisReply *ml_redis_call(ml_redis_t *r, int argc, const char **argv, con
         pthread_sigmask(SIG_SETMASK, &old, NULL);
     }
     if (!rep) {
+        ml_redis_say(r->st, cn->why, sizeof(cn->why), "no answer", cn->c->errstr);
         ml_redis_drop(cn);
         cn->retry_at = ml_mono_ms() + ML_REDIS_RETRY_MS;
     }
@@ -796,6 +798,14 @@ static ml_store_rc_t ml_redis_get_times(ml_store_t *st, const ml_store_key_t *ke
     return rc;
 }
 
+/* What went wrong last on this thread's connection ("" when nothing has). */
+static const char *ml_redis_why(ml_store_t *st)
+{
+    ml_redis_conn_t *cn = pthread_getspecific(((ml_redis_t *)st->impl)->tls);
+
+    return cn ? cn->why : "";
+}
+
 static ml_store_rc_t ml_redis_ping(ml_store_t *st)
 {
     const char *argv[] = {"PING"};
@@ -1096,5 +1106,5 @@ const ml_store_ops_t ml_store_redis_ops = {
     "redis",           ml_redis_open,     ml_redis_close, ml_redis_issue,
     ml_redis_get,      ml_redis_take,     ml_redis_try,   ml_redis_replace,
     ml_redis_set_time, ml_redis_get_times, ml_redis_ping,  ml_redis_claim,
-    ml_redis_mail_done, ml_redis_mail_retry, ml_redis_outbox_stats,
+    ml_redis_mail_done, ml_redis_mail_retry, ml_redis_outbox_stats, ml_redis_why,
 };

@@ -123,10 +123,13 @@ ml_store_rc_t ml_state_note(server_rec *s, ml_store_rc_t rc)
     const char *spec = ml_the_store ? ml_the_store->spec : "(none)";
 
     if (rc == ML_STORE_DOWN) {
-        if (apr_atomic_cas32(&ml_down, 1, 0) == 0)
+        if (apr_atomic_cas32(&ml_down, 1, 0) == 0) {
+            const char *why = ml_store_why(ml_the_store);
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                         "MAGICLINK-015: MagicLinkCache %s is failing: sign-in and gated "
-                         "requests answer 503 until it is back", spec);
+                         "MAGICLINK-015: MagicLinkCache %s is failing%s%s%s: sign-in and gated "
+                         "requests answer 503 until it is back", spec, *why ? " (" : "", why,
+                         *why ? ")" : "");
+        }
         return rc;
     }
     if (rc == ML_STORE_FULL) {

@@ -417,6 +417,10 @@ def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, c
                          srv.error_log_text())
         csrf = b.login().csrf
         expect(b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}), 503)
+        log = srv.error_log_text()
+        assert re.search(r"MAGICLINK-015: MagicLinkCache \S+ is failing \(redis \S+: AUTH "
+                         r"refused", log), log                     # and why
+        assert "pw-one" not in log
         redis_cli(store, "-a", "pw-two", "--no-auth-warning", "CONFIG", "SET", "requirepass",
                   "pw-one")
         generates_again(b, csrf, unique_email)

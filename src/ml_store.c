@@ -54,23 +54,31 @@ static int ml_parse_int(const char *v, int lo, int hi, int *out)
     return 1;
 }
 
+/* One NAME=VALUE of MagicLinkCache. A refusal says what is wrong and what
+ * is allowed, never the value (it may be a password). */
 static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
                                     apr_size_t errlen)
 {
     const char *eq = strchr(opt, '=');
-    const char *v = eq ? eq + 1 : "";
+    const char *v = eq ? eq + 1 : "", *allowed = "not empty, no line breaks";
     apr_size_t n = eq ? (apr_size_t)(eq - opt) : strlen(opt);
     int lmdb = st->ops == &ml_store_lmdb_ops, ok = 0;
 
 #define ML_IS(name) (n == sizeof(name) - 1 && !strncmp(opt, name, n))
+    if (!eq) {
+        /* Perhaps the rest of a password with a space in it. */
+        apr_snprintf(err, errlen, "an argument that is not NAME=VALUE for %s (quote a value "
+                     "with spaces: \"password=...\")", st->ops->scheme);
+        return APR_EINVAL;
+    }
     if (ML_IS("outbox"))
-        ok = ml_parse_int(v, 1, 10000000, &st->opts.outbox_max);
+        ok = ml_parse_int(v, 1, 10000000, &st->opts.outbox_max), allowed = "1 to 10000000";
     else if (lmdb && ML_IS("size"))
-        ok = ml_parse_size(v, &st->opts.map_size);
+        ok = ml_parse_size(v, &st->opts.map_size), allowed = "1M to 1T, as 64M or 2G";
     else if (!lmdb && ML_IS("timeout"))
-        ok = ml_parse_int(v, 10, 60000, &st->opts.timeout_ms);
+        ok = ml_parse_int(v, 10, 60000, &st->opts.timeout_ms), allowed = "10 to 60000 ms";
     else if (!lmdb && ML_IS("db"))
-        ok = ml_parse_int(v, 0, 1 << 20, &st->opts.db);
+        ok = ml_parse_int(v, 0, 1 << 20, &st->opts.db), allowed = "a database number";
     else if (!lmdb && ML_IS("user"))
         ok = *v && !strpbrk(v, " \t\r\n") && (st->opts.user = apr_pstrdup(st->pool, v));
     else if (!lmdb && ML_IS("password"))
@@ -83,8 +91,7 @@ static apr_status_t ml_store_option(ml_store_t *st, const char *opt, char *err,
     }
 #undef ML_IS
     if (!ok) {
-        /* Never echo a password back into a log. */
-        apr_snprintf(err, errlen, "bad value for option \"%.*s\"", (int)n, opt);
+        apr_snprintf(err, errlen, "bad value for option \"%.*s\" (%s)", (int)n, opt, allowed);
         return APR_EINVAL;
     }
     return APR_SUCCESS;

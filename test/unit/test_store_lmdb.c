@@ -61,6 +61,7 @@ static void test_parse(void **unused)
 {
     const char *bad_size[1] = { "size=1" }, *unknown[1] = { "colour=red" };
     const char *pw[1] = { "password=hunter2x" };
+    const char *small[1] = { "size=100K" }, *spaced[2] = { "password=correct", "horse-battery" };
     char err[256];
     ml_store_t *st;
 
@@ -80,10 +81,18 @@ static void test_parse(void **unused)
                      APR_SUCCESS);
     assert_string_equal(st->where, "::1");
     assert_int_equal(st->port, 6379);
-    /* A bad value is named, never echoed. */
+    /* A bad value is named, never echoed; what is allowed is said. */
     pw[0] = "password=";
     assert_int_equal(ml_store_parse(&st, "redis:h:1", pw, 1, pool, err, sizeof(err)),
                      APR_EINVAL);
+    assert_int_equal(ml_store_parse(&st, "lmdb:/x", small, 1, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_non_null(strstr(err, "1M to 1T"));
+    /* An unquoted password with a space: its second word is not echoed. */
+    assert_int_equal(ml_store_parse(&st, "redis:h:1", spaced, 2, pool, err, sizeof(err)),
+                     APR_EINVAL);
+    assert_null(strstr(err, "battery"));
+    assert_non_null(strstr(err, "not NAME=VALUE"));
 }
 
 static void test_link_lifecycle(void **unused)

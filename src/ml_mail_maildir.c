@@ -31,6 +31,22 @@ static const char *ml_errno_text(int e, char *buf, apr_size_t n)
     return apr_strerror(APR_FROM_OS_ERROR(e), buf, n);
 }
 
+/* Whether d can serve as the maildir, without making anything (a
+ * configuration test): a directory, or missing with a directory to be made
+ * in. */
+static const char *ml_check_dir(const char *d, apr_pool_t *p)
+{
+    const char *slash = strrchr(d, '/');
+    const char *parent = slash && slash != d ? apr_pstrmemdup(p, d, (apr_size_t)(slash - d)) : "/";
+    struct stat st;
+
+    if (stat(d, &st) == 0)
+        return S_ISDIR(st.st_mode) ? NULL : apr_psprintf(p, "%s exists and is not a directory", d);
+    if (stat(parent, &st) != 0 || !S_ISDIR(st.st_mode))
+        return apr_psprintf(p, "cannot create %s: %s is not a directory", d, parent);
+    return NULL;
+}
+
 /* Creates d (mode 0700) unless it is a directory already. */
 static const char *ml_make_dir(const char *d, const ml_mailer_opts_t *o, apr_pool_t *p)
 {
@@ -86,9 +102,10 @@ static apr_status_t ml_maildir_create(void **impl, const char *arg, const ml_mai
     md->dirlen = n;
     md->tmp = apr_pstrcat(p, dir, "/tmp", NULL);
     md->new = apr_pstrcat(p, dir, "/new", NULL);
-    if ((e = ml_make_dir(dir, o, p)) || (e = ml_make_dir(md->tmp, o, p))
-        || (e = ml_make_dir(md->new, o, p))
-        || (e = ml_make_dir(apr_pstrcat(p, dir, "/cur", NULL), o, p))) {
+    if (o->check_only ? (e = ml_check_dir(dir, p)) != NULL
+                      : (e = ml_make_dir(dir, o, p)) || (e = ml_make_dir(md->tmp, o, p))
+                            || (e = ml_make_dir(md->new, o, p))
+                            || (e = ml_make_dir(apr_pstrcat(p, dir, "/cur", NULL), o, p))) {
         *err = e;
         return APR_EGENERAL;
     }

@@ -57,6 +57,8 @@ typedef struct ml_mailer_opts {
     const char *helo;             /* EHLO name; NULL: this host's name */
     int pool_max;                 /* smtp: idle connections kept; 0: 4, negative: none */
     int chown_dirs;               /* maildir: give created directories to uid:gid */
+    int check_only;               /* maildir: make nothing (a configuration test): a
+                                     missing maildir only needs a parent to be made in */
     uid_t uid;
     gid_t gid;
 } ml_mailer_opts_t;

@@ -639,6 +639,8 @@ static int ml_conf_mailer(apr_pool_t *pconf, server_rec *s, ml_srv_conf_t *c)
         spec = apr_pstrcat(pconf, "maildir:", c->mail_fallback, NULL);
     }
     memset(&opts, 0, sizeof(opts));
+    /* apache2 -t checks and makes nothing; the start makes the maildir. */
+    opts.check_only = ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST;
     /* The parent runs as root; the children that deliver run as User. */
     if (geteuid() == 0) {
         opts.chown_dirs = 1;

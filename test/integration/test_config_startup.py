@@ -181,6 +181,21 @@ def test_missing_lmdb_dir_is_made_at_start(make_server, unique_email):
     expect(b.private(), C.OK, C.TEXT_SECRET_PAGE)
 
 
+def test_missing_maildir_is_made_at_start_not_by_the_test(make_server):
+    """apache2 -t makes nothing on the host: a maildir that is missing but has a parent
+    passes, and is made by the start; one with no parent is refused by both."""
+    srv = make_server("maildir-made", ml_httpd.Config(mailer="maildir:{dir}/made-mail"))
+    mail = srv.dir / "made-mail"
+    proc = srv.config_test()
+    assert proc.returncode == 0 and "Syntax OK" in proc.stdout, proc.stdout
+    assert not mail.exists(), "apache2 -t made the maildir"
+    srv.start()
+    assert (mail / "new").is_dir() and (mail / "tmp").is_dir()
+    orphan = make_server("maildir-orphan", ml_httpd.Config(mailer="maildir:{dir}/none/mail"))
+    assert_refused_by_both(orphan, r"MAGICLINK-001: MagicLinkMailer maildir:\S+/none/mail: "
+                                   r"cannot create \S+/none/mail")
+
+
 @needs_root
 def test_lmdb_dir_not_writable_by_user_is_refused(make_server):
     srv = make_server("store-ro", ml_httpd.Config(server_conf="MagicLinkCache lmdb:{dir}/store"))

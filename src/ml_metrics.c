@@ -85,6 +85,7 @@ static const ml_series_t ml_counters[ML_MET__COUNT] = {
     [ML_MET_LINK_INVALID] = {F_LINK, {"invalid"}},
     [ML_MET_LINK_CSRF] = {F_LINK, {"csrf"}},
     [ML_MET_LINK_STORE_DOWN] = {F_LINK, {"store_down"}},
+    [ML_MET_LINK_STORE_FULL] = {F_LINK, {"store_full"}},
     [ML_MET_CONFIRM_SIGNED_IN] = {F_CONFIRM, {"signed_in"}},
     [ML_MET_CONFIRM_EXPIRED] = {F_CONFIRM, {"expired"}},
     [ML_MET_CONFIRM_USED] = {F_CONFIRM, {"used"}},

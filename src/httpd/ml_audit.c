@@ -20,6 +20,7 @@ static const ml_audit_line_t ml_audit_lines[] = {
     { ML_MET_LINK_INVALID, 113, "link requested", "invalid" },
     { ML_MET_LINK_CSRF, 114, "link requested", "csrf" },
     { ML_MET_LINK_STORE_DOWN, 115, "link requested", "store_down" },
+    { ML_MET_LINK_STORE_FULL, 116, "link requested", "store_full" },
     { ML_MET_CONFIRM_SIGNED_IN, 120, "link confirmed", "signed_in" },
     { ML_MET_CONFIRM_EXPIRED, 121, "link confirmed", "expired" },
     { ML_MET_CONFIRM_USED, 122, "link confirmed", "used" },

@@ -131,7 +131,9 @@ static int ml_issue_under_limits(ml_req_t *q, const char *email, const ml_issued
     if (rc == ML_STORE_OK)
         ml_state_room();
     else
-        ml_audit(q, email, rc == ML_STORE_OVER ? ML_MET_LINK_THROTTLED : ML_MET_LINK_STORE_DOWN,
+        ml_audit(q, email, rc == ML_STORE_OVER   ? ML_MET_LINK_THROTTLED
+                           : rc == ML_STORE_FULL ? ML_MET_LINK_STORE_FULL
+                                                 : ML_MET_LINK_STORE_DOWN,
                  0);
     if (rc == ML_STORE_OVER)
         *status = ml_too_many(q, ml_longest_window(q->sc),

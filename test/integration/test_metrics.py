@@ -72,7 +72,8 @@ HTTPD_CONFIG = ml_httpd.Config(
 # Every series the issue names, with every label value (each must be there from the start).
 SERIES = {
     "magiclink_link_requests_total": ("outcome", ["mailed", "not_allowed", "throttled",
-                                                  "invalid", "csrf", "store_down"]),
+                                                  "invalid", "csrf", "store_down",
+                                                  "store_full"]),
     "magiclink_confirmations_total": ("outcome", ["signed_in", "expired", "used",
                                                   "other_browser", "invalid", "csrf",
                                                   "store_down"]),

@@ -253,7 +253,9 @@ def fill_until_full(srv, most):
         if status != 200:
             break
     assert status == 503, status
-    assert "MAGICLINK-016" in srv.error_log_text()
+    log = srv.error_log_text()
+    assert "MAGICLINK-016" in log
+    assert re.search(r"MAGICLINK-116: link requested .* outcome=store_full", log)   # not down
 
 
 def test_a_full_store_fails_closed(httpd_factory, unique_email, expect_errors):

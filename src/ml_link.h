@@ -122,6 +122,16 @@ const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char 
                             const char *value, apr_int64_t now, apr_int64_t max_age,
                             apr_pool_t *p);
 
+/* Known-browser cookie: the digest (ML_KNOWN_LEN hex digits) of an address
+ * this browser signed in as, sealed; open one (NULL if absent or invalid). */
+#define ML_KNOWN_LEN 64
+ml_codec_err_t ml_known_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                             const char *digest, apr_int64_t now, apr_pool_t *p,
+                             const char **out);
+const char *ml_known_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
+                          const char *value, apr_int64_t now, apr_int64_t max_age,
+                          apr_pool_t *p);
+
 #define ML_REALM_MAX      256
 #define ML_TIME_LIMIT     ((apr_int64_t)1 << 40)   /* no Unix time of ours is larger */
 

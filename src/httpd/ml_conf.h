@@ -19,6 +19,9 @@ extern module AP_MODULE_DECLARE_DATA magiclink_module;
 #define ML_DEFAULT_LOGIN_URL     "/magic/login"
 #define ML_DEFAULT_BIND_COOKIE   "magiclink_bind"
 #define ML_BIND_SUFFIX           "_bind"
+#define ML_DEFAULT_KNOWN_COOKIE  "magiclink_known"
+#define ML_KNOWN_SUFFIX          "_known"
+#define ML_KNOWN_MAX_AGE         (86400 * 365)
 #define ML_BIND_MAX_AGE          86400
 #define ML_RENEW_EVERY           60
 #define ML_CODE_TRIES            5

@@ -96,6 +96,40 @@ static int ml_longest_window(const ml_srv_conf_t *sc)
     return sc->rate_domain.limit && sc->rate_domain.window > w ? sc->rate_domain.window : w;
 }
 
+/* The digest a known-browser cookie holds for email: keyed with the store
+ * key, so the cookie tells nobody the address even if it could be opened. */
+static const char *ml_known_digest(const ml_req_t *q, const char *email)
+{
+    ml_store_key_t k;
+    char *hex = apr_palloc(q->r->pool, 2 * ML_STORE_KEY_LEN + 1);
+
+    ml_store_key(&q->kr->store_secret, "k", email, strlen(email), &k);
+    ml_store_key_hex(&k, hex);
+    return hex;
+}
+
+/* Whether this browser has signed in as email before (its known-browser
+ * cookie says so): then no stranger can hold the address's email-total
+ * limit against it. */
+static int ml_known_browser(const ml_req_t *q, const char *email)
+{
+    const char *name = ml_web_known_name(q);
+    const char *d = ml_known_open(q->scratch, q->kr, name, ml_web_cookie(q->r, name), q->now,
+                                  ML_KNOWN_MAX_AGE, q->r->pool);
+
+    return d && ml_web_equal(d, ml_known_digest(q, email));
+}
+
+/* Marks this browser as one that signed in as email (a year). */
+static void ml_known_remember(ml_req_t *q, const char *email)
+{
+    const char *sealed;
+
+    if (ml_known_seal(q->scratch, q->kr, ml_web_known_name(q), ml_known_digest(q, email),
+                      q->now, q->r->pool, &sealed) == ML_CODEC_OK)
+        ml_web_set_cookie(q, ml_web_known_name(q), sealed, "/", ML_KNOWN_MAX_AGE);
+}
+
 static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *kind,
                      const char *value, const ml_rate_t *rate)
 {
@@ -124,7 +158,8 @@ static int ml_issue_under_limits(ml_req_t *q, const char *email, const ml_issued
 
     ml_limit(q, lims, &n, "i", net, &q->sc->rate_ip);
     ml_limit(q, lims, &n, "e", apr_pstrcat(q->r->pool, email, "|", net, NULL), &q->sc->rate_email);
-    ml_limit(q, lims, &n, "E", email, &q->sc->rate_email_total);
+    if (!ml_known_browser(q, email))
+        ml_limit(q, lims, &n, "E", email, &q->sc->rate_email_total);
     ml_limit(q, lims, &n, "d", at ? at + 1 : "", &q->sc->rate_domain);
     rc = ml_noted(q, ml_store_issue(ml_store(), lims, n, &is->link.key, is->rec, is->rec_len,
                                     q->now, is->link.exp + 60, mail));
@@ -165,6 +200,7 @@ static int ml_sign_in(ml_req_t *q, const ml_link_t *l, ml_metric_t method)
         return HTTP_INTERNAL_SERVER_ERROR;
     }
     ml_web_set_cookie(q, ml_dir_cookie(q->dc), sealed, "/", ml_dir_session_ttl(q->dc));
+    ml_known_remember(q, l->email);
     ml_audit(q, l->email, method, 0);
     return ml_page_signed_in(q, l->email, ml_return_or(l->ret, "/"));
 }

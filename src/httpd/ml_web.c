@@ -155,6 +155,13 @@ const char *ml_web_bind_name(const ml_req_t *q)
     return apr_pstrcat(q->r->pool, q->dc->cookie_name, ML_BIND_SUFFIX, NULL);
 }
 
+const char *ml_web_known_name(const ml_req_t *q)
+{
+    if (!q->dc->cookie_name)
+        return ML_DEFAULT_KNOWN_COOKIE;
+    return apr_pstrcat(q->r->pool, q->dc->cookie_name, ML_KNOWN_SUFFIX, NULL);
+}
+
 void ml_web_binding(ml_req_t *q, int issue)
 {
     const char *name = ml_web_bind_name(q), *sealed;

@@ -64,6 +64,9 @@ ml_codec_err_t ml_web_session_open(const ml_req_t *q, const char *value, int ttl
 
 /* The binding cookie's name for this location. */
 const char *ml_web_bind_name(const ml_req_t *q);
+
+/* The known-browser cookie's name: magiclink_known, or NAME_known. */
+const char *ml_web_known_name(const ml_req_t *q);
 /* Opens the binding cookie into q->bind_nonce; with `issue`, makes and sets a
  * new one when there is none. */
 void ml_web_binding(ml_req_t *q, int issue);

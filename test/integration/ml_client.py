@@ -6,6 +6,7 @@ import os
 import urllib.parse
 
 import requests
+import requests.adapters
 
 import ml_contract as C
 
@@ -135,6 +136,20 @@ class Page:
 
 
 # ---------------------------------------------------------------- the browser
+
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connects from a given loopback address (all of 127/8 reaches the server): a
+    client on another network, for limits that count networks (mount it on a
+    Browser's session: browser.s.mount("http://", FromAddress("127.0.3.7")))."""
+
+    def __init__(self, address):
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs):
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
 
 class Browser:
     """One browser: its own cookie jar.  Every session cookie it is given is recorded

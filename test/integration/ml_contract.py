@@ -20,6 +20,7 @@ PRIVATE = "/private/"
 SESSION_COOKIE = "magiclink_session"
 # magiclink_bind by default; with MagicLinkCookieName NAME, NAME_bind (README.md).
 BIND_COOKIE = "magiclink_bind"
+KNOWN_COOKIE = "magiclink_known"     # a browser that signed in as an address (a year)
 # Cookies that are Secure (https, or MagicLinkCookieSecure On) carry this prefix on
 # the wire (RFC 6265bis 4.1.3.2); over plain http (the suite) the names are bare.
 HOST_PREFIX = "__Host-"

@@ -6,7 +6,7 @@ import pytest
 
 import ml_contract as C
 import ml_httpd
-from ml_client import Browser, expect, location_path, set_cookies
+from ml_client import Browser, FromAddress, expect, location_path, set_cookies
 
 LIMITED = "@limited.example.org"     # allowed in the rate-limit variants, used by nobody else
 
@@ -100,6 +100,33 @@ def test_domain_limit(httpd_factory):
     expect(_ask(b, f"d9{LIMITED}"), C.THROTTLED)
     expect(_ask(b, "friend@other.org"), C.OK)           # per domain
     b.assert_no_mail(f"d9{LIMITED}")
+
+
+def _from(browser, net):
+    browser.s.mount("http://", FromAddress(f"127.0.{net}.7"))
+    return browser
+
+
+def test_email_total_spares_a_browser_that_signed_in_as_the_address(httpd_factory):
+    """Strangers on other networks can use up an address's email-total (here 4 an hour,
+    2 per network) and hold it; the browser that signed in as that address before (its
+    known-browser cookie) still gets its link, and no other browser does, not even one
+    that signed in as another address."""
+    srv = _limited_server(httpd_factory, "limit-known", email="2 3600",
+                          **{"email-total": "4 3600"})
+    victim = "victim" + LIMITED
+    known, other, stranger = Browser(srv), Browser(srv), Browser(srv)
+    known.sign_in(victim)                                   # 1 of the 4
+    other.sign_in("other" + LIMITED)
+    assert C.KNOWN_COOKIE in known.s.cookies
+    for net, n in ((1, 2), (2, 1)):                         # 3 more: 4 of 4
+        for _ in range(n):
+            expect(_ask(_from(stranger, net), victim), C.OK)
+    expect(_ask(_from(stranger, 3), victim), C.THROTTLED)  # a fresh network: the total
+    expect(_ask(_from(other, 4), victim), C.THROTTLED)     # known, but as another address
+    expect(_ask(_from(known, 5), victim), C.OK, C.TEXT_CHECK_EMAIL)
+    expect(_ask(_from(known, 5), victim), C.OK)             # its own network's limit (2)...
+    expect(_ask(_from(known, 5), victim), C.THROTTLED)      # ...still holds
 
 
 def test_ip_limit(httpd_factory):

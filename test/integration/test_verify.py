@@ -12,7 +12,7 @@ import requests.adapters
 
 import ml_contract as C
 import ml_httpd
-from ml_client import Browser, expect, location_path, set_cookies
+from ml_client import Browser, FromAddress, expect, location_path, set_cookies
 
 RACERS = 50
 
@@ -209,18 +209,6 @@ def test_expired_links_code_is_410(expired):
 NEWER_LINKS = 400       # the shmcb cache of old lost a link to fewer
 
 
-class _FromAddress(requests.adapters.HTTPAdapter):
-    """Connects from a given loopback address (all of 127/8 reaches the server)."""
-
-    def __init__(self, address):
-        self.address = address
-        super().__init__()
-
-    def init_poolmanager(self, *args, **kwargs):
-        kwargs["source_address"] = (self.address, 0)
-        super().init_poolmanager(*args, **kwargs)
-
-
 def test_a_link_outlives_many_newer_ones(httpd_factory):
     """The store evicts nothing: a pending link outlives hundreds of newer requests
     (with the shmcb cache of old, a few hundred pushed one out and it read as used).
@@ -233,7 +221,7 @@ def test_a_link_outlives_many_newer_ones(httpd_factory):
     browser.request_link(first)
     csrf = browser.login().csrf
     for i in range(NEWER_LINKS):
-        browser.s.mount("http://", _FromAddress(f"127.0.{1 + i // 200}.{1 + i % 200}"))
+        browser.s.mount("http://", FromAddress(f"127.0.{1 + i // 200}.{1 + i % 200}"))
         expect(browser.generate({C.CSRF_FIELD: csrf, "email": f"u@{i}.bulk.example.org"}),
                C.OK, C.TEXT_CHECK_EMAIL)
     browser.s.mount("http://", requests.adapters.HTTPAdapter())

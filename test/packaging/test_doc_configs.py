@@ -35,6 +35,7 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,17 @@ def config(block, root, port):
     return "\n".join(out) + "\n"
 
 
+@pytest.fixture
+def reachable_tmp():
+    """A throwaway directory the children's User can reach (pytest's own tmp_path lies
+    under /tmp/pytest-of-root, mode 0700, and the module refuses an lmdb: store behind
+    a directory User cannot pass: MAGICLINK-408)."""
+    d = Path(tempfile.mkdtemp(prefix="ml-doc-"))
+    d.chmod(0o755)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
 def configtest(block, tmp_path):
     root = tmp_path / "root"
     root.mkdir()
@@ -260,7 +272,7 @@ def test_the_docs_have_their_examples():
 
 
 @pytest.mark.parametrize("block_id,block", BLOCKS, ids=[i for i, _ in BLOCKS])
-def test_documented_config_passes_configtest(block_id, block, tmp_path):
+def test_documented_config_passes_configtest(block_id, block, reachable_tmp):
     assert not trailing_comments(block), \
         f"{block_id}: a comment after a directive (Apache allows none):\n" + \
         "\n".join(trailing_comments(block))
@@ -268,7 +280,7 @@ def test_documented_config_passes_configtest(block_id, block, tmp_path):
         f"{block_id}: LoadModule of a file Debian does not have (say `a2enmod NAME`):\n" + \
         "\n".join(missing_modules(block))
     host_store = HOST_STATE_DIR.exists()
-    proc, conf = configtest(block, tmp_path)
+    proc, conf = configtest(block, reachable_tmp)
     assert proc.returncode == 0 and "Syntax OK" in proc.stdout, \
         f"{block_id}: apache2 -t refused it:\n{proc.stdout}\n--- {conf}\n{conf.read_text()}"
     assert HOST_STATE_DIR.exists() == host_store, f"{block_id}: made {HOST_STATE_DIR} on the host"
@@ -294,17 +306,17 @@ def test_placing_keeps_the_host_untouched(line, tmp_path):
     ("<Location /app>\n    ProxyPass http://127.0.0.1:9000/\n</Location>\n", "configtest"),
     ("MagicLinkCache lmdb:relative\n", "configtest"),
 ])
-def test_the_check_catches_what_the_docs_got_wrong(bad, why, tmp_path):
+def test_the_check_catches_what_the_docs_got_wrong(bad, why, reachable_tmp):
     if why == "comment":
         assert trailing_comments(bad)
         return
     if why == "loadmodule":
         assert missing_modules(bad)
         return
-    proc, _ = configtest(bad, tmp_path)
+    proc, _ = configtest(bad, reachable_tmp)
     assert proc.returncode != 0, proc.stdout
 
 
-def test_a_quoted_pipe_mailer_passes(tmp_path):
-    proc, _ = configtest('MagicLinkMailer "pipe:/usr/sbin/sendmail -t -i"\n', tmp_path)
+def test_a_quoted_pipe_mailer_passes(reachable_tmp):
+    proc, _ = configtest('MagicLinkMailer "pipe:/usr/sbin/sendmail -t -i"\n', reachable_tmp)
     assert proc.returncode == 0, proc.stdout

@@ -416,56 +416,7 @@ static const char *const ml_session_keys[] = { "email", "iat", "seen", "aud", "s
 
 /* ---- cookies of one claim: bindings and known browsers ---- */
 
-/* Seals {claim: value} under name, value checked by valid first. */
-static ml_codec_err_t ml_one_claim_seal(ml_scratch_t *s, const ml_keyring_t *kr,
-                                        const char *name, const char *const *claim,
-                                        const char *value, int (*valid)(const char *),
-                                        apr_int64_t now, apr_pool_t *p, const char **out)
-{
-    ml_claims_t c;
-
-    if (!valid(value))
-        return ML_CODEC_CLAIM;
-    ml_claims_clear(&c);
-    ml_claims_set(&c, claim[0], value);
-    return ml_seal_to_pool(s, kr, name, &c, now, p, out);
-}
-
-/* The one claim of a sealed value, if it opens, holds that claim alone and
- * passes valid; else NULL. */
-static const char *ml_one_claim_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                                     const char *const *claim, int (*valid)(const char *),
-                                     const char *value, apr_int64_t now, apr_int64_t max_age,
-                                     apr_pool_t *p)
-{
-    ml_open_opts_t o = { .now = now, .max_age = max_age };
-    ml_claims_t c;
-    const char *v;
-
-    if (!value || ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL) != ML_CODEC_OK)
-        return NULL;
-    v = ml_claims_get(&c, claim[0]);
-    return ml_claims_exactly(&c, claim, 1) && valid(v) ? v : NULL;
-}
-
-ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                               const char *nonce, apr_int64_t now, apr_pool_t *p,
-                               const char **out)
-{
-    return ml_one_claim_seal(s, kr, name, ml_binding_keys, nonce, ml_nonce_valid, now, p, out);
-}
-
-const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, apr_int64_t max_age,
-                            apr_pool_t *p)
-{
-    return ml_one_claim_open(s, kr, name, ml_binding_keys, ml_nonce_valid, value, now, max_age,
-                             p);
-}
-
 /* A known browser's claim: the digest of an address it signed in as. */
-static const char *const ml_known_keys[] = { "k" };
-
 static int ml_known_valid(const char *d)
 {
     apr_size_t i;
@@ -478,19 +429,42 @@ static int ml_known_valid(const char *d)
     return 1;
 }
 
-ml_codec_err_t ml_known_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                             const char *digest, apr_int64_t now, apr_pool_t *p,
-                             const char **out)
+static const char *const ml_known_keys[] = { "k" };
+
+static const struct {
+    const char *const *claim;   /* its one claim's name */
+    int (*valid)(const char *);
+} ml_claim_cookies[] = {
+    [ML_CLAIM_BIND] = { ml_binding_keys, ml_nonce_valid },
+    [ML_CLAIM_KNOWN] = { ml_known_keys, ml_known_valid },
+};
+
+ml_codec_err_t ml_claim_cookie_seal(ml_claim_cookie_t kind, ml_scratch_t *s,
+                                    const ml_keyring_t *kr, const char *name, const char *value,
+                                    apr_int64_t now, apr_pool_t *p, const char **out)
 {
-    return ml_one_claim_seal(s, kr, name, ml_known_keys, digest, ml_known_valid, now, p, out);
+    ml_claims_t c;
+
+    if (!ml_claim_cookies[kind].valid(value))
+        return ML_CODEC_CLAIM;
+    ml_claims_clear(&c);
+    ml_claims_set(&c, ml_claim_cookies[kind].claim[0], value);
+    return ml_seal_to_pool(s, kr, name, &c, now, p, out);
 }
 
-const char *ml_known_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                          const char *value, apr_int64_t now, apr_int64_t max_age,
-                          apr_pool_t *p)
+const char *ml_claim_cookie_open(ml_claim_cookie_t kind, ml_scratch_t *s, const ml_keyring_t *kr,
+                                 const char *name, const char *value, apr_int64_t now,
+                                 apr_int64_t max_age, apr_pool_t *p)
 {
-    return ml_one_claim_open(s, kr, name, ml_known_keys, ml_known_valid, value, now, max_age,
-                             p);
+    ml_open_opts_t o = { .now = now, .max_age = max_age };
+    const char *const *claim = ml_claim_cookies[kind].claim;
+    ml_claims_t c;
+    const char *v;
+
+    if (!value || ml_open(s, kr, name, value, strlen(value), &o, p, &c, NULL, NULL) != ML_CODEC_OK)
+        return NULL;
+    v = ml_claims_get(&c, claim[0]);
+    return ml_claims_exactly(&c, claim, 1) && ml_claim_cookies[kind].valid(v) ? v : NULL;
 }
 
 /* ---- sessions ---- */

@@ -114,23 +114,17 @@ int ml_link_digits(const char *typed, const char *seps, char *out, int max);
  * dropped; 1 when exactly ML_CODE_DIGITS digits remain (into out). */
 int ml_link_code_clean(const char *typed, char out[ML_CODE_DIGITS + 1]);
 
-/* Binding cookie: seal a nonce; open one (NULL if absent or invalid). */
-ml_codec_err_t ml_binding_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                               const char *nonce, apr_int64_t now, apr_pool_t *p,
-                               const char **out);
-const char *ml_binding_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                            const char *value, apr_int64_t now, apr_int64_t max_age,
-                            apr_pool_t *p);
-
-/* Known-browser cookie: the digest (ML_KNOWN_LEN hex digits) of an address
- * this browser signed in as, sealed; open one (NULL if absent or invalid). */
+/* Browser cookies of one sealed claim: the binding (a nonce) and the
+ * known browser (ML_KNOWN_LEN hex digits: the digest of an address this
+ * browser signed in as). Seal a value; open one (NULL if absent or invalid). */
 #define ML_KNOWN_LEN 64
-ml_codec_err_t ml_known_seal(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                             const char *digest, apr_int64_t now, apr_pool_t *p,
-                             const char **out);
-const char *ml_known_open(ml_scratch_t *s, const ml_keyring_t *kr, const char *name,
-                          const char *value, apr_int64_t now, apr_int64_t max_age,
-                          apr_pool_t *p);
+typedef enum { ML_CLAIM_BIND, ML_CLAIM_KNOWN } ml_claim_cookie_t;
+ml_codec_err_t ml_claim_cookie_seal(ml_claim_cookie_t kind, ml_scratch_t *s,
+                                    const ml_keyring_t *kr, const char *name, const char *value,
+                                    apr_int64_t now, apr_pool_t *p, const char **out);
+const char *ml_claim_cookie_open(ml_claim_cookie_t kind, ml_scratch_t *s, const ml_keyring_t *kr,
+                                 const char *name, const char *value, apr_int64_t now,
+                                 apr_int64_t max_age, apr_pool_t *p);
 
 #define ML_REALM_MAX      256
 #define ML_TIME_LIMIT     ((apr_int64_t)1 << 40)   /* no Unix time of ours is larger */

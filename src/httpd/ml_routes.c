@@ -114,8 +114,9 @@ static const char *ml_known_digest(const ml_req_t *q, const char *email)
 static int ml_known_browser(const ml_req_t *q, const char *email)
 {
     const char *name = ml_web_known_name(q);
-    const char *d = ml_known_open(q->scratch, q->kr, name, ml_web_cookie(q->r, name), q->now,
-                                  ML_KNOWN_MAX_AGE, q->r->pool);
+    const char *d = ml_claim_cookie_open(ML_CLAIM_KNOWN, q->scratch, q->kr, name,
+                                         ml_web_cookie(q->r, name), q->now, ML_KNOWN_MAX_AGE,
+                                         q->r->pool);
 
     return d && ml_web_equal(d, ml_known_digest(q, email));
 }
@@ -125,8 +126,9 @@ static void ml_known_remember(ml_req_t *q, const char *email)
 {
     const char *sealed;
 
-    if (ml_known_seal(q->scratch, q->kr, ml_web_known_name(q), ml_known_digest(q, email),
-                      q->now, q->r->pool, &sealed) == ML_CODEC_OK)
+    if (ml_claim_cookie_seal(ML_CLAIM_KNOWN, q->scratch, q->kr, ml_web_known_name(q),
+                             ml_known_digest(q, email), q->now, q->r->pool, &sealed)
+        == ML_CODEC_OK)
         ml_web_set_cookie(q, ml_web_known_name(q), sealed, "/", ML_KNOWN_MAX_AGE);
 }
 

@@ -166,13 +166,15 @@ void ml_web_binding(ml_req_t *q, int issue)
 {
     const char *name = ml_web_bind_name(q), *sealed;
 
-    q->bind_nonce = ml_binding_open(q->scratch, q->kr, name, ml_web_cookie(q->r, name), q->now,
-                                    ML_BIND_MAX_AGE, q->r->pool);
+    q->bind_nonce = ml_claim_cookie_open(ML_CLAIM_BIND, q->scratch, q->kr, name,
+                                         ml_web_cookie(q->r, name), q->now, ML_BIND_MAX_AGE,
+                                         q->r->pool);
     if (q->bind_nonce || !issue)
         return;
     q->bind_nonce = ml_nonce(q->r->pool);
-    if (!q->bind_nonce || ml_binding_seal(q->scratch, q->kr, name, q->bind_nonce, q->now,
-                                          q->r->pool, &sealed) != ML_CODEC_OK) {
+    if (!q->bind_nonce
+        || ml_claim_cookie_seal(ML_CLAIM_BIND, q->scratch, q->kr, name, q->bind_nonce, q->now,
+                                q->r->pool, &sealed) != ML_CODEC_OK) {
         q->bind_nonce = NULL;
         return;
     }

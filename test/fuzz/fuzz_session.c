@@ -105,7 +105,9 @@ static void check_binding(const uint8_t *data, size_t size)
     const char *v = seal_raw("b", data, size), *n;
     size_t i;
 
-    if (!v || !(n = ml_binding_open(scratch, kr, "b", v, NOW, 100, ml_fuzz_input)))
+    if (!v
+        || !(n = ml_claim_cookie_open(ML_CLAIM_BIND, scratch, kr, "b", v, NOW, 100,
+                                      ml_fuzz_input)))
         return;
     ML_FUZZ_ASSERT(strlen(n) == ML_NONCE_LEN);
     for (i = 0; i < ML_NONCE_LEN; i++)

@@ -18,7 +18,22 @@ static ml_keyring_t *kr;
 #define REALM "https://www.example.com"
 static const apr_int64_t NOW = 1700000000;
 
-/* ---- bindings ---- */
+/* ---- browser cookies of one claim: bindings, known browsers ---- */
+
+static const char *seal_one(ml_claim_cookie_t kind, const char *name, const char *value)
+{
+    const char *sealed = NULL;
+
+    if (ml_claim_cookie_seal(kind, scratch, kr, name, value, NOW, pool, &sealed) != ML_CODEC_OK)
+        return NULL;
+    return sealed;
+}
+
+static const char *open_one(ml_claim_cookie_t kind, const char *name, const char *value,
+                            apr_int64_t now)
+{
+    return ml_claim_cookie_open(kind, scratch, kr, name, value, now, 100, pool);
+}
 
 static void test_binding(void **st)
 {
@@ -26,15 +41,32 @@ static void test_binding(void **st)
 
     assert_int_equal(strlen(n), ML_NONCE_LEN);
     assert_string_not_equal(n, ml_nonce(pool));
-    assert_int_equal(ml_binding_seal(scratch, kr, "c_bind", n, NOW, pool, &sealed), ML_CODEC_OK);
-    assert_string_equal(ml_binding_open(scratch, kr, "c_bind", sealed, NOW, 100, pool), n);
-    assert_null(ml_binding_open(scratch, kr, "c", sealed, NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", sealed, NOW + 101, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", NULL, NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "c_bind", "garbage", NOW, 100, pool));
+    assert_non_null(sealed = seal_one(ML_CLAIM_BIND, "c_bind", n));
+    assert_string_equal(open_one(ML_CLAIM_BIND, "c_bind", sealed, NOW), n);
+    assert_null(open_one(ML_CLAIM_BIND, "c", sealed, NOW));
+    assert_null(open_one(ML_CLAIM_BIND, "c_bind", sealed, NOW + 101));
+    assert_null(open_one(ML_CLAIM_BIND, "c_bind", NULL, NOW));
+    assert_null(open_one(ML_CLAIM_BIND, "c_bind", "garbage", NOW));
     /* Nothing that is not a nonce is sealed as one. */
-    assert_int_equal(ml_binding_seal(scratch, kr, "c_bind", "short", NOW, pool, &sealed),
-                     ML_CODEC_CLAIM);
+    assert_null(seal_one(ML_CLAIM_BIND, "c_bind", "short"));
+}
+
+static void test_known_browser(void **st)
+{
+    const char *d = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    const char *sealed = seal_one(ML_CLAIM_KNOWN, "c_known", d);
+
+    assert_non_null(sealed);
+    assert_string_equal(open_one(ML_CLAIM_KNOWN, "c_known", sealed, NOW), d);
+    assert_null(open_one(ML_CLAIM_KNOWN, "c_bind", sealed, NOW));        /* another name */
+    assert_null(open_one(ML_CLAIM_BIND, "c_known", sealed, NOW));        /* another claim */
+    assert_null(open_one(ML_CLAIM_KNOWN, "c_known", sealed, NOW + 101)); /* too old */
+    /* Only 64 lowercase hex digits are a digest. */
+    assert_null(seal_one(ML_CLAIM_KNOWN, "c_known", "0123"));
+    assert_null(seal_one(ML_CLAIM_KNOWN, "c_known",
+                         "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef"));
+    assert_null(open_one(ML_CLAIM_KNOWN, "c_bind",
+                         seal_one(ML_CLAIM_BIND, "c_bind", ml_nonce(pool)), NOW));
 }
 
 /* Seals claims as they are (JSON of strings) under name, at NOW. */
@@ -59,11 +91,10 @@ static void test_binding_claims(void **st)
     static const char *const long_n[] = {"n", "AAAAAAAAAAAAAAAAAAAAAAAAA", NULL};
     static const char *const good[] = {"n", "AAAAAAAAAAAAAAAAAAAA-_z9", NULL};
 
-    assert_string_equal(ml_binding_open(scratch, kr, "b", seal_raw("b", good), NOW, 100, pool),
-                        good[1]);
-    assert_null(ml_binding_open(scratch, kr, "b", seal_raw("b", extra), NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "b", seal_raw("b", bad_char), NOW, 100, pool));
-    assert_null(ml_binding_open(scratch, kr, "b", seal_raw("b", long_n), NOW, 100, pool));
+    assert_string_equal(open_one(ML_CLAIM_BIND, "b", seal_raw("b", good), NOW), good[1]);
+    assert_null(open_one(ML_CLAIM_BIND, "b", seal_raw("b", extra), NOW));
+    assert_null(open_one(ML_CLAIM_BIND, "b", seal_raw("b", bad_char), NOW));
+    assert_null(open_one(ML_CLAIM_BIND, "b", seal_raw("b", long_n), NOW));
 }
 
 /* ---- sessions ---- */
@@ -246,6 +277,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_binding),
+        cmocka_unit_test(test_known_browser),
         cmocka_unit_test(test_binding_claims),
         cmocka_unit_test(test_session),
         cmocka_unit_test(test_session_realm),

@@ -428,6 +428,38 @@ def test_a_reload_survives_a_redis_that_refuses_us_and_recovers(httpd_factory, c
         generates_again(b, csrf, unique_email)
 
 
+def test_a_busy_redis_at_start_is_not_a_refusal(httpd_factory, cache_factory, unique_email,
+                                               expect_errors):
+    """redis busy with a long script answers every command BUSY: that is redis not
+    answering yet, not a wrong setting, so the first start goes on (failing closed,
+    saying so) and works once the script is killed. (LOADING, a redis reading its data
+    back, is classed the same way.)"""
+    expect_errors(r"MAGICLINK-01[2457]")
+    store = cache_factory("redis", "busy-redis")
+    redis_cli(store, "CONFIG", "SET", "busy-reply-threshold", "100")
+    script = subprocess.Popen(["redis-cli", "-p", str(store.port), "EVAL",
+                               "while true do end", "0"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while "BUSY" not in subprocess.run(["redis-cli", "-p", str(store.port), "PING"],
+                                           capture_output=True, text=True,
+                                           timeout=10).stdout:
+            assert time.monotonic() < deadline, "redis never became busy"
+            time.sleep(0.05)
+        srv = httpd_factory("on-busy-redis", ml_httpd.Config(
+            server_conf=f"MagicLinkCache {store.spec} timeout=300\n"))
+        assert re.search(r"MAGICLINK-012: .*BUSY.*fails closed until redis answers",
+                         srv.error_log_text())
+        b = Browser(srv)
+        csrf = b.login().csrf
+        expect(b.generate({C.CSRF_FIELD: csrf, "email": unique_email()}), 503)
+    finally:
+        redis_cli(store, "SCRIPT", "KILL")
+        script.wait(timeout=10)
+    generates_again(b, csrf, unique_email)
+
+
 def test_a_stalled_redis_costs_a_bounded_wait_then_503_and_recovers(httpd_factory,
                                                                     cache_factory,
                                                                     unique_email,

@@ -493,8 +493,8 @@ static int ml_issue_txn(MDB_txn *txn, ml_lmdb_t *l, const ml_store_limit_t *lims
  * waits for nobody. Each caller sleeps on its own condition, so finishing a
  * batch wakes exactly the callers it served and one new head: a condition
  * shared by all (the first version) woke every waiting thread per batch,
- * and most went back to sleep (measured: a third of a write's CPU under
- * 25 threads). */
+ * and most went back to sleep (test/bench/ab_modules.py, POST generate:
+ * 1.02-1.03x the req/s, p99 18 ms against 21). */
 
 typedef struct ml_write_op ml_write_op_t;
 struct ml_write_op {
@@ -502,9 +502,8 @@ struct ml_write_op {
      * batch; else sets result, and keep when it wrote what must stay. */
     int (*run)(MDB_txn *txn, ml_lmdb_t *l, ml_write_op_t *op);
     void *args;
-    ml_store_rc_t result;
+    ml_store_rc_t result;       /* its own answer; then what the caller is told */
     int keep;
-    ml_store_rc_t rc;           /* what the caller is told */
     int done;
     pthread_cond_t wake;        /* done, or this op became the head */
     ml_write_op_t *next;
@@ -534,8 +533,8 @@ static void ml_batch_run(ml_lmdb_t *l, ml_write_op_t *first, const ml_write_op_t
         else
             src = ml_write_end(txn, rc);
     }
-    for (b = first;; b = b->next) {
-        b->rc = src != ML_STORE_OK ? src : b->result;
+    for (b = first; src != ML_STORE_OK; b = b->next) {
+        b->result = src;
         if (b == last)
             break;
     }
@@ -586,7 +585,7 @@ static ml_store_rc_t ml_batched(ml_lmdb_t *l, ml_write_op_t *me)
     }
     pthread_mutex_unlock(&l->batch_lock);
     pthread_cond_destroy(&me->wake);
-    return me->rc;
+    return me->result;
 }
 
 typedef struct ml_issue_args {
@@ -624,8 +623,7 @@ static ml_store_rc_t ml_lmdb_issue(ml_store_t *st, const ml_store_limit_t *lims,
                                    apr_int64_t now, apr_int64_t exp, const ml_store_mail_t *mail)
 {
     ml_issue_args_t a = { lims, n, id, rec, len, now, exp, mail, st->opts.outbox_max };
-    ml_write_op_t op = { .run = ml_issue_run, .args = &a, .result = ML_STORE_DOWN,
-                          .rc = ML_STORE_DOWN };
+    ml_write_op_t op = { .run = ml_issue_run, .args = &a, .result = ML_STORE_DOWN };
 
     return ml_batched(st->impl, &op);
 }
@@ -737,8 +735,7 @@ static ml_store_rc_t ml_lmdb_replace(ml_store_t *st, const ml_store_key_t *id,
                                      apr_size_t len, apr_int64_t now)
 {
     ml_replace_args_t a = { id, old, rec, oldlen, len, now };
-    ml_write_op_t op = { .run = ml_replace_run, .args = &a, .result = ML_STORE_DOWN,
-                          .rc = ML_STORE_DOWN };
+    ml_write_op_t op = { .run = ml_replace_run, .args = &a, .result = ML_STORE_DOWN };
 
     return ml_batched(st->impl, &op);
 }

@@ -37,7 +37,8 @@ static const char *ml_errno_text(int e, char *buf, apr_size_t n)
 static const char *ml_check_dir(const char *d, apr_pool_t *p)
 {
     const char *slash = strrchr(d, '/');
-    const char *parent = slash && slash != d ? apr_pstrmemdup(p, d, (apr_size_t)(slash - d)) : "/";
+    const char *parent = slash && slash != d ? apr_pstrmemdup(p, d, (apr_size_t)(slash - d))
+                                             : "/";
     struct stat st;
 
     if (stat(d, &st) == 0)
@@ -63,6 +64,18 @@ static const char *ml_make_dir(const char *d, const ml_mailer_opts_t *o, apr_poo
     if (stat(d, &st) != 0 || !S_ISDIR(st.st_mode))
         return apr_psprintf(p, "%s exists and is not a directory", d);
     return NULL;
+}
+
+/* The maildir and its tmp, new and cur; NULL, or what went wrong. */
+static const char *ml_make_maildir(const ml_maildir_t *md, const ml_mailer_opts_t *o,
+                                   apr_pool_t *p)
+{
+    const char *e;
+
+    if ((e = ml_make_dir(md->dir, o, p)) || (e = ml_make_dir(md->tmp, o, p))
+        || (e = ml_make_dir(md->new, o, p)))
+        return e;
+    return ml_make_dir(apr_pstrcat(p, md->dir, "/cur", NULL), o, p);
 }
 
 /* The host part of unique names, with '/' and ':' escaped as the maildir
@@ -102,10 +115,8 @@ static apr_status_t ml_maildir_create(void **impl, const char *arg, const ml_mai
     md->dirlen = n;
     md->tmp = apr_pstrcat(p, dir, "/tmp", NULL);
     md->new = apr_pstrcat(p, dir, "/new", NULL);
-    if (o->check_only ? (e = ml_check_dir(dir, p)) != NULL
-                      : (e = ml_make_dir(dir, o, p)) || (e = ml_make_dir(md->tmp, o, p))
-                            || (e = ml_make_dir(md->new, o, p))
-                            || (e = ml_make_dir(apr_pstrcat(p, dir, "/cur", NULL), o, p))) {
+    e = o->check_only ? ml_check_dir(dir, p) : ml_make_maildir(md, o, p);
+    if (e) {
         *err = e;
         return APR_EGENERAL;
     }

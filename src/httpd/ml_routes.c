@@ -124,12 +124,11 @@ static int ml_known_browser(const ml_req_t *q, const char *email)
 /* Marks this browser as one that signed in as email (a year). */
 static void ml_known_remember(ml_req_t *q, const char *email)
 {
-    const char *sealed;
+    const char *name = ml_web_known_name(q), *sealed;
 
-    if (ml_claim_cookie_seal(ML_CLAIM_KNOWN, q->scratch, q->kr, ml_web_known_name(q),
-                             ml_known_digest(q, email), q->now, q->r->pool, &sealed)
-        == ML_CODEC_OK)
-        ml_web_set_cookie(q, ml_web_known_name(q), sealed, "/", ML_KNOWN_MAX_AGE);
+    if (ml_claim_cookie_seal(ML_CLAIM_KNOWN, q->scratch, q->kr, name, ml_known_digest(q, email),
+                             q->now, q->r->pool, &sealed) == ML_CODEC_OK)
+        ml_web_set_cookie(q, name, sealed, "/", ML_KNOWN_MAX_AGE);
 }
 
 static void ml_limit(ml_req_t *q, ml_store_limit_t *lims, int *n, const char *kind,

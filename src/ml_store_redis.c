@@ -453,6 +453,7 @@ static ml_redis_conn_t *ml_redis_conn(ml_redis_t *r)
         cn->retry_at = now + ML_REDIS_RETRY_MS;
         return NULL;
     }
+    cn->why[0] = '\0';     /* in again: an old reason would be told of a new failure */
     cn->fork_gen = gen;
     return cn;
 }
@@ -906,7 +907,8 @@ static ml_redis_state_t ml_redis_check(ml_store_t *st, char *err, apr_size_t err
                                 "+@read, +@write and ~magiclink:*)",
                                 err, errlen);
     if (state == ML_REDIS_UP)
-        state = ml_redis_expect(st, c, 3, load, load_len, REDIS_REPLY_STRING, ml_script_set_time.sha,
+        state = ml_redis_expect(st, c, 3, load, load_len, REDIS_REPLY_STRING,
+                                ml_script_set_time.sha,
                                 "the sign-out script was refused (it needs redis 7.0 or later, "
                                 "to record sign-outs when redis is out of memory)",
                                 err, errlen);
